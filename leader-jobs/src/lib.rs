@@ -4,6 +4,7 @@
 //! replicas as you like: every tick of the job runs on one of them, and when that node dies another
 //! takes over within seconds.
 
+pub mod backend;
 pub mod job;
 
 mod context;

@@ -1,0 +1,155 @@
+//! The two things a cluster backend provides per lock: an **election** that says whether this node
+//! currently leads the lock, and a **ledger**, a totally ordered log of terms, claims and outcomes
+//! that fences stale leaders.
+//!
+//! The scheduler only talks to these traits; the in-process backend and the Pulsar backend
+//! implement them. Data flows one way: election says "leading" → ledger `begin_term` gives the term
+//! and history → for every tick, `claim` decides whether this node may run it → `record` the outcome.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+/// Whether this node currently leads a lock, as the election sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leadership {
+    /// Another node leads, or nobody does yet.
+    Following,
+    /// This node leads; its lease is valid until the election says otherwise.
+    Leading,
+}
+
+/// A failure of the backend (broker unreachable, ledger unreadable, ...).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct BackendError {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl BackendError {
+    /// An error with a message that says what failed and what to do.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error caused by `source`.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+/// A claim of one tick of one job, appended to the ledger before the run starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The job's name.
+    pub job: String,
+    /// The scheduled tick being claimed.
+    pub tick: DateTime<Utc>,
+    /// The claimant's term.
+    pub term: u64,
+    /// The claimant's node id.
+    pub node: String,
+}
+
+/// How a run ended, appended to the ledger after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RunOutcome {
+    /// The job returned success.
+    Ok,
+    /// The job returned an error.
+    Failed,
+    /// The job panicked.
+    Panicked,
+    /// The job ran past its timeout and was cancelled.
+    TimedOut,
+    /// The node lost leadership or shut down while the job ran.
+    Cancelled,
+}
+
+/// The verdict on a claim, read back from the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClaimVerdict {
+    /// This claim is the first valid one for its (job, tick): run the tick.
+    Won,
+    /// Another claim won, or a higher term began before this claim: do not run.
+    Lost {
+        /// The claim that won, if any did.
+        winner: Option<Claim>,
+        /// The highest term seen before this claim in ledger order.
+        highest_term: u64,
+    },
+}
+
+/// What a new leader learns from reading the ledger to its end.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LedgerHistory {
+    /// The highest term any node began.
+    pub highest_term: u64,
+    /// Per job, the latest tick that has a claim.
+    pub last_claimed: HashMap<String, DateTime<Utc>>,
+    /// Claims that never got an outcome: runs abandoned by a crashed or fenced leader.
+    pub abandoned: Vec<Claim>,
+}
+
+/// The result of `Ledger::begin_term`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TermStart {
+    /// This node's new term, higher than any term in the ledger before it.
+    pub term: u64,
+    /// The history read before the term-start record was appended.
+    pub history: LedgerHistory,
+}
+
+/// One lock's election.
+#[async_trait]
+pub trait Election: Send + Sync {
+    /// A watch of this node's leadership of the lock; it changes when leadership is gained or lost
+    /// (including when the lease runs out).
+    fn leadership(&self) -> watch::Receiver<Leadership>;
+
+    /// Leaves the election so another node takes over at once (graceful handoff).
+    async fn resign(&self);
+}
+
+/// One lock's ledger.
+#[async_trait]
+pub trait Ledger: Send + Sync {
+    /// Reads the ledger to its end, appends a term-start record with a term higher than any seen,
+    /// and returns that term with the history. Called by a node each time it gains leadership.
+    async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError>;
+
+    /// Appends `claim`, waits until it is durable, and reads the ledger up to it: the first valid
+    /// claim for (job, tick) in ledger order wins, where a claim is valid only if no higher term
+    /// began earlier in the ledger.
+    async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError>;
+
+    /// Appends the outcome of a run that won its claim.
+    async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError>;
+}
+
+/// A cluster backend: hands out one election and one ledger per lock for this node.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// Joins the election of `lock` as `node`.
+    async fn election(&self, lock: &str, node: &str) -> Result<Arc<dyn Election>, BackendError>;
+
+    /// Opens the ledger of `lock` for `node`.
+    async fn ledger(&self, lock: &str, node: &str) -> Result<Arc<dyn Ledger>, BackendError>;
+
+    /// Releases connections; called once at the end of a graceful shutdown.
+    async fn close(&self) {}
+}
