@@ -6,6 +6,10 @@
 //! implement them. Data flows one way: election says "leading" → ledger `begin_term` gives the term
 //! and history → for every tick, `claim` decides whether this node may run it → `record` the outcome.
 
+pub(crate) mod ledger_state;
+pub mod pulsar;
+pub(crate) mod record;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

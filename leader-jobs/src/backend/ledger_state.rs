@@ -1,0 +1,229 @@
+//! The fencing rule, as a pure fold over ledger records in ledger order. Every backend appends
+//! records to a totally ordered log and replays them through [`LedgerState`], so the rule that
+//! decides which claim runs is written once.
+//!
+//! The rule (DESIGN.md, "Ledger"):
+//! - a term-start is valid only if its term is higher than every valid term before it, so two nodes
+//!   that raced to begin the same term cannot both hold it;
+//! - a claim is valid only if it was made under the latest valid term, by the node that began it:
+//!   once a higher term began, everything the old leader appends is ignored;
+//! - of the valid claims for one (job, tick), the first wins. Valid claims of one job come in tick
+//!   order (one leader claims its ticks in order; a new leader only claims ticks after the last
+//!   claimed one), so "first for this tick" is "tick later than the last claimed tick".
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::record::LedgerRecord;
+use super::{Claim, ClaimVerdict, LedgerHistory};
+
+/// What applying one record changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Applied {
+    /// A term-start that became the current term, or one that lost (a term as high already began).
+    TermStart { valid: bool },
+    /// A claim, and whether it won.
+    Claim(ClaimVerdict),
+    /// An outcome record.
+    Outcome,
+}
+
+/// The state of a lock's ledger after some prefix of its records.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LedgerState {
+    highest_term: u64,
+    term_holder: Option<String>,
+    last_claimed: HashMap<String, DateTime<Utc>>,
+    /// Winning claims with no outcome yet, keyed by (job, tick) in tick order per job.
+    open: BTreeMap<(String, DateTime<Utc>), Claim>,
+}
+
+impl LedgerState {
+    /// Applies the next record in ledger order.
+    pub(crate) fn apply(&mut self, record: &LedgerRecord) -> Applied {
+        match record {
+            LedgerRecord::TermStart { term, node } => {
+                let valid = *term > self.highest_term;
+                if valid {
+                    self.highest_term = *term;
+                    self.term_holder = Some(node.clone());
+                }
+                Applied::TermStart { valid }
+            }
+            LedgerRecord::Claim(claim) => Applied::Claim(self.judge(claim)),
+            LedgerRecord::Outcome { job, tick, .. } => {
+                self.open.remove(&(job.clone(), *tick));
+                Applied::Outcome
+            }
+        }
+    }
+
+    fn judge(&mut self, claim: &Claim) -> ClaimVerdict {
+        let under_current_term = claim.term == self.highest_term
+            && self.term_holder.as_deref() == Some(claim.node.as_str());
+        let last = self.last_claimed.get(&claim.job).copied();
+        let tick_is_new = last.is_none_or(|last| claim.tick > last);
+        if under_current_term && tick_is_new {
+            self.last_claimed.insert(claim.job.clone(), claim.tick);
+            self.open
+                .insert((claim.job.clone(), claim.tick), claim.clone());
+            return ClaimVerdict::Won;
+        }
+        let winner = self.open.get(&(claim.job.clone(), claim.tick)).cloned();
+        ClaimVerdict::Lost {
+            winner,
+            highest_term: self.highest_term,
+        }
+    }
+
+    /// The highest valid term so far.
+    pub(crate) fn highest_term(&self) -> u64 {
+        self.highest_term
+    }
+
+    /// What a new leader needs to know: highest term, last claimed tick per job, and claims that
+    /// never got an outcome.
+    pub(crate) fn history(&self) -> LedgerHistory {
+        LedgerHistory {
+            highest_term: self.highest_term,
+            last_claimed: self.last_claimed.clone(),
+            abandoned: self.open.values().cloned().collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::RunOutcome;
+    use chrono::TimeZone;
+
+    fn tick(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 9, minute, 0)
+            .single()
+            .unwrap()
+    }
+
+    fn start(term: u64, node: &str) -> LedgerRecord {
+        LedgerRecord::TermStart {
+            term,
+            node: node.into(),
+        }
+    }
+
+    fn claim(job: &str, minute: u32, term: u64, node: &str) -> Claim {
+        Claim {
+            job: job.into(),
+            tick: tick(minute),
+            term,
+            node: node.into(),
+        }
+    }
+
+    fn apply_claim(state: &mut LedgerState, c: &Claim) -> ClaimVerdict {
+        match state.apply(&LedgerRecord::Claim(c.clone())) {
+            Applied::Claim(verdict) => verdict,
+            other => panic!("a claim applied as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn first_claim_of_a_tick_wins_and_a_repeat_loses() {
+        let mut state = LedgerState::default();
+        state.apply(&start(1, "a"));
+        assert_eq!(
+            apply_claim(&mut state, &claim("j", 0, 1, "a")),
+            ClaimVerdict::Won
+        );
+        let repeat = apply_claim(&mut state, &claim("j", 0, 1, "a"));
+        assert_eq!(
+            repeat,
+            ClaimVerdict::Lost {
+                winner: Some(claim("j", 0, 1, "a")),
+                highest_term: 1
+            }
+        );
+        assert_eq!(
+            apply_claim(&mut state, &claim("other", 0, 1, "a")),
+            ClaimVerdict::Won
+        );
+    }
+
+    #[test]
+    fn a_claim_after_a_higher_term_began_loses() {
+        let mut state = LedgerState::default();
+        state.apply(&start(1, "a"));
+        state.apply(&start(2, "b"));
+        let stale = apply_claim(&mut state, &claim("j", 1, 1, "a"));
+        assert_eq!(
+            stale,
+            ClaimVerdict::Lost {
+                winner: None,
+                highest_term: 2
+            }
+        );
+        assert_eq!(
+            apply_claim(&mut state, &claim("j", 1, 2, "b")),
+            ClaimVerdict::Won
+        );
+    }
+
+    #[test]
+    fn a_raced_term_start_is_invalid_and_its_claims_lose() {
+        let mut state = LedgerState::default();
+        assert_eq!(
+            state.apply(&start(3, "a")),
+            Applied::TermStart { valid: true }
+        );
+        assert_eq!(
+            state.apply(&start(3, "b")),
+            Applied::TermStart { valid: false }
+        );
+        let by_b = apply_claim(&mut state, &claim("j", 0, 3, "b"));
+        assert!(matches!(by_b, ClaimVerdict::Lost { .. }));
+        assert_eq!(
+            apply_claim(&mut state, &claim("j", 0, 3, "a")),
+            ClaimVerdict::Won
+        );
+    }
+
+    #[test]
+    fn a_new_leader_cannot_reclaim_a_tick_already_claimed() {
+        let mut state = LedgerState::default();
+        state.apply(&start(1, "a"));
+        apply_claim(&mut state, &claim("j", 5, 1, "a"));
+        state.apply(&start(2, "b"));
+        assert!(matches!(
+            apply_claim(&mut state, &claim("j", 5, 2, "b")),
+            ClaimVerdict::Lost { .. }
+        ));
+        assert!(matches!(
+            apply_claim(&mut state, &claim("j", 4, 2, "b")),
+            ClaimVerdict::Lost { .. }
+        ));
+        assert_eq!(
+            apply_claim(&mut state, &claim("j", 6, 2, "b")),
+            ClaimVerdict::Won
+        );
+    }
+
+    #[test]
+    fn history_reports_claims_without_outcome_as_abandoned() {
+        let mut state = LedgerState::default();
+        state.apply(&start(1, "a"));
+        apply_claim(&mut state, &claim("j", 0, 1, "a"));
+        apply_claim(&mut state, &claim("j", 1, 1, "a"));
+        state.apply(&LedgerRecord::Outcome {
+            job: "j".into(),
+            tick: tick(0),
+            term: 1,
+            node: "a".into(),
+            outcome: RunOutcome::Ok,
+        });
+        let history = state.history();
+        assert_eq!(history.highest_term, 1);
+        assert_eq!(history.last_claimed.get("j"), Some(&tick(1)));
+        assert_eq!(history.abandoned, vec![claim("j", 1, 1, "a")]);
+    }
+}

@@ -1,0 +1,260 @@
+//! Where the Pulsar cluster is and how the election behaves on it.
+
+use std::time::Duration;
+
+use url::Url;
+
+/// Why a Pulsar configuration was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum PulsarConfigError {
+    /// The service URL does not parse or has the wrong scheme.
+    #[error(
+        "invalid Pulsar service URL {url:?}: {reason}; expected `pulsar://host:6650` or `pulsar+ssl://host:6651`"
+    )]
+    ServiceUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The admin URL does not parse or has the wrong scheme.
+    #[error(
+        "invalid Pulsar admin URL {url:?}: {reason}; expected `http://host:8080` or `https://host:8443`"
+    )]
+    AdminUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A tenant, namespace or topic prefix that cannot be part of a topic name.
+    #[error("invalid {what} {value:?}: use letters, digits, `-`, `_` and `.` only")]
+    Name {
+        /// Which setting.
+        what: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// Timing settings that contradict each other.
+    #[error("invalid election timing: {0}")]
+    Timing(String),
+}
+
+/// How to reach a Pulsar cluster and how elections on it behave.
+///
+/// Built from a service URL; every other setting has a default chosen from measurements on a
+/// Pulsar 4.0 broker (see the setters).
+///
+/// ```
+/// use std::time::Duration;
+/// use leader_jobs::PulsarConfig;
+///
+/// let config = PulsarConfig::new("pulsar://127.0.0.1:6650")?
+///     .namespace("public", "default")?
+///     .lease(Duration::from_secs(3));
+/// assert_eq!(config.admin_url().as_str(), "http://127.0.0.1:8080/");
+/// # Ok::<(), leader_jobs::PulsarConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct PulsarConfig {
+    pub(crate) service_url: Url,
+    pub(crate) admin_url: Url,
+    pub(crate) tenant: String,
+    pub(crate) namespace: String,
+    pub(crate) topic_prefix: String,
+    pub(crate) heartbeat_interval: Duration,
+    pub(crate) lease: Duration,
+    pub(crate) stall_grace: Duration,
+    pub(crate) reconnect_backoff: (Duration, Duration),
+}
+
+impl PulsarConfig {
+    /// A configuration for the cluster at `service_url` (`pulsar://` or `pulsar+ssl://`). The admin
+    /// URL defaults to the same host on port 8080 (`http`) or 8443 (`https` for `pulsar+ssl`).
+    pub fn new(service_url: &str) -> Result<Self, PulsarConfigError> {
+        let invalid = |reason: String| PulsarConfigError::ServiceUrl {
+            url: service_url.to_owned(),
+            reason,
+        };
+        let url = Url::parse(service_url).map_err(|e| invalid(e.to_string()))?;
+        let (admin_scheme, admin_port) = match url.scheme() {
+            "pulsar" => ("http", 8080),
+            "pulsar+ssl" => ("https", 8443),
+            other => return Err(invalid(format!("unsupported scheme `{other}`"))),
+        };
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| invalid("no host".into()))?;
+        let admin = format!("{admin_scheme}://{host}:{admin_port}/");
+        let admin_url = Url::parse(&admin).map_err(|e| invalid(e.to_string()))?;
+        Ok(Self {
+            service_url: url,
+            admin_url,
+            tenant: "public".into(),
+            namespace: "default".into(),
+            topic_prefix: "leader-jobs".into(),
+            heartbeat_interval: Duration::from_millis(500),
+            lease: Duration::from_secs(3),
+            stall_grace: Duration::from_secs(5),
+            reconnect_backoff: (Duration::from_millis(100), Duration::from_secs(5)),
+        })
+    }
+
+    /// The admin (HTTP) URL used to unload the election topic of a stalled leader.
+    pub fn with_admin_url(mut self, admin_url: &str) -> Result<Self, PulsarConfigError> {
+        let invalid = |reason: String| PulsarConfigError::AdminUrl {
+            url: admin_url.to_owned(),
+            reason,
+        };
+        let url = Url::parse(admin_url).map_err(|e| invalid(e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid(format!("unsupported scheme `{}`", url.scheme())));
+        }
+        self.admin_url = url;
+        Ok(self)
+    }
+
+    /// The tenant and namespace the topics live in (default `public/default`). The application's
+    /// role needs produce and consume permission there.
+    pub fn namespace(mut self, tenant: &str, namespace: &str) -> Result<Self, PulsarConfigError> {
+        self.tenant = checked_name("tenant", tenant)?;
+        self.namespace = checked_name("namespace", namespace)?;
+        Ok(self)
+    }
+
+    /// The first part of every topic name (default `leader-jobs`): lock `email` uses
+    /// `<prefix>.email.election` and `<prefix>.email.ledger`.
+    pub fn topic_prefix(mut self, prefix: &str) -> Result<Self, PulsarConfigError> {
+        self.topic_prefix = checked_name("topic prefix", prefix)?;
+        Ok(self)
+    }
+
+    /// How often each node publishes a heartbeat on each lock's election topic (default 500 ms).
+    ///
+    /// A new leader knows it leads when it receives its own heartbeat, so after the broker moves
+    /// the role (about 1 s after the old leader's connection closes) takeover takes at most one
+    /// more interval. Each node sends `1 / interval` messages per second per lock.
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self
+    }
+
+    /// How long a leader keeps leading after the send time of the last heartbeat of its own that
+    /// it received (default 3 s, six heartbeats). A leader that stops receiving — the broker moved
+    /// the role, the connection is cut, or the process stalled — stops claiming ticks when the
+    /// lease runs out. The ledger fences whatever it still tries.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// How long followers tolerate a leader that holds the role but stopped acknowledging
+    /// heartbeats (default 5 s) before they unload the election topic through the admin API, so the
+    /// broker hands the role on. Without this a frozen leader keeps the role until the broker's
+    /// keepalive drops it, about 56 s.
+    pub fn stall_grace(mut self, grace: Duration) -> Self {
+        self.stall_grace = grace;
+        self
+    }
+
+    /// Bounds of the exponential backoff between reconnect attempts (default 100 ms to 5 s).
+    pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.reconnect_backoff = (min, max.max(min));
+        self
+    }
+
+    /// The service URL.
+    pub fn service_url(&self) -> &Url {
+        &self.service_url
+    }
+
+    /// The admin URL.
+    pub fn admin_url(&self) -> &Url {
+        &self.admin_url
+    }
+
+    /// Checks that the timing settings make sense together.
+    pub(crate) fn validate(&self) -> Result<(), PulsarConfigError> {
+        if self.heartbeat_interval.is_zero() {
+            return Err(PulsarConfigError::Timing(
+                "the heartbeat interval must be above zero".into(),
+            ));
+        }
+        if self.lease < self.heartbeat_interval * 2 {
+            return Err(PulsarConfigError::Timing(format!(
+                "the lease ({:?}) must be at least two heartbeat intervals ({:?}), or a single late heartbeat ends leadership",
+                self.lease, self.heartbeat_interval
+            )));
+        }
+        if self.stall_grace < self.lease {
+            return Err(PulsarConfigError::Timing(format!(
+                "the stall grace ({:?}) must be at least the lease ({:?}), so a stalled leader has stepped down before followers unload it",
+                self.stall_grace, self.lease
+            )));
+        }
+        Ok(())
+    }
+
+    /// The full name of one of a lock's topics.
+    pub(crate) fn topic(&self, lock: &str, kind: &str) -> String {
+        format!(
+            "persistent://{}/{}/{}.{}.{}",
+            self.tenant, self.namespace, self.topic_prefix, lock, kind
+        )
+    }
+}
+
+fn checked_name(what: &'static str, value: &str) -> Result<String, PulsarConfigError> {
+    let ok = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(PulsarConfigError::Name {
+            what,
+            value: value.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_url_follows_the_service_scheme() {
+        let plain = PulsarConfig::new("pulsar://broker.example:6650").unwrap();
+        assert_eq!(plain.admin_url().as_str(), "http://broker.example:8080/");
+        let tls = PulsarConfig::new("pulsar+ssl://broker.example:6651").unwrap();
+        assert_eq!(tls.admin_url().as_str(), "https://broker.example:8443/");
+    }
+
+    #[test]
+    fn wrong_scheme_names_the_expected_form() {
+        let err = PulsarConfig::new("http://127.0.0.1:6650")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unsupported scheme `http`"), "{err}");
+        assert!(err.contains("pulsar://host:6650"), "{err}");
+    }
+
+    #[test]
+    fn topics_are_named_per_lock() {
+        let config = PulsarConfig::new("pulsar://127.0.0.1:6650").unwrap();
+        assert_eq!(
+            config.topic("email", "election"),
+            "persistent://public/default/leader-jobs.email.election"
+        );
+    }
+
+    #[test]
+    fn a_lease_shorter_than_two_heartbeats_is_rejected() {
+        let config = PulsarConfig::new("pulsar://127.0.0.1:6650")
+            .unwrap()
+            .lease(Duration::from_millis(600));
+        assert!(config.validate().is_err());
+    }
+}

@@ -1,0 +1,341 @@
+//! One lock's election on a Pulsar failover subscription.
+//!
+//! Every node subscribes to the lock's election topic with subscription type Failover and its node
+//! id as consumer name, and publishes a heartbeat there every `heartbeat_interval`. The broker
+//! delivers to one active consumer only, so a node that *receives its own heartbeat* knows that it
+//! was the active consumer at some moment after it sent that heartbeat. Its lease runs from that send
+//! time: a leader that stops receiving its heartbeats (the broker moved the role, the connection
+//! broke, the process stalled) stops leading when the lease runs out, measured on the monotonic
+//! clock, which keeps counting while a process is stopped.
+//!
+//! The broker keeps a frozen consumer as active until its keepalive gives up (about 56 s measured).
+//! Followers notice such a leader because the subscription's backlog stops draining — the leader
+//! acknowledges every heartbeat it receives — and after `stall_grace` they unload the topic through
+//! the admin API, which makes the broker pick another active consumer at once.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use pulsar::consumer::ConsumerOptions;
+use pulsar::{Consumer, Producer, SubType, TokioExecutor};
+use tokio::sync::watch;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::admin::AdminClient;
+use super::backoff::Backoff;
+use super::records::Heartbeat;
+use super::{Client, PulsarConfig};
+use crate::backend::Leadership;
+
+/// The subscription every node of a cluster joins on each election topic.
+const SUBSCRIPTION: &str = "leader-jobs";
+
+/// How often followers sample the subscription's backlog to spot a stalled leader.
+const STALL_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Everything one lock's election task needs.
+pub(crate) struct ElectionTask {
+    pub(crate) client: Client,
+    pub(crate) admin: AdminClient,
+    pub(crate) config: Arc<PulsarConfig>,
+    pub(crate) lock: String,
+    pub(crate) node: String,
+    pub(crate) leadership: watch::Sender<Leadership>,
+    pub(crate) resign: CancellationToken,
+}
+
+impl ElectionTask {
+    /// Runs sessions until resigned, rebuilding the consumer whenever its stream ends.
+    pub(crate) async fn run(self) {
+        let topic = self.config.topic(&self.lock, "election");
+        let mut backoff = Backoff::new(self.config.reconnect_backoff);
+        let mut seq = 0_u64;
+        while !self.resign.is_cancelled() {
+            match Session::open(&self, &topic).await {
+                Ok(mut session) => {
+                    backoff.reset();
+                    session.run(&self, &topic, &mut seq).await;
+                    self.step_down("the election consumer disconnected");
+                }
+                Err(error) => {
+                    let delay = backoff.next_delay();
+                    warn!(
+                        lock = %self.lock,
+                        node = %self.node,
+                        %error,
+                        retry_in = ?delay,
+                        "cannot join the election on {topic}; is the broker reachable and may this role consume there?"
+                    );
+                    tokio::select! {
+                        () = self.resign.cancelled() => {}
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+        self.step_down("resigned");
+    }
+
+    fn step_down(&self, why: &str) {
+        let was_leading =
+            self.leadership.send_replace(Leadership::Following) == Leadership::Leading;
+        if was_leading {
+            info!(lock = %self.lock, node = %self.node, reason = why, "leadership lost");
+        }
+    }
+}
+
+/// One connected consumer and producer on the election topic.
+struct Session {
+    consumer: Consumer<Vec<u8>, TokioExecutor>,
+    producer: Producer<TokioExecutor>,
+}
+
+impl Session {
+    async fn open(task: &ElectionTask, topic: &str) -> Result<Self, pulsar::Error> {
+        let consumer = task
+            .client
+            .consumer()
+            .with_topic(topic)
+            .with_subscription(SUBSCRIPTION)
+            .with_subscription_type(SubType::Failover)
+            .with_consumer_name(task.node.clone())
+            // A small queue: messages dispatched to a consumer that then stalls count as backlog
+            // anyway, and a short queue keeps redelivery after failover cheap.
+            .with_options(ConsumerOptions::default().with_receiver_queue_size(64))
+            .build::<Vec<u8>>()
+            .await?;
+        let producer = task.client.producer().with_topic(topic).build().await?;
+        Ok(Self { consumer, producer })
+    }
+
+    async fn run(&mut self, task: &ElectionTask, topic: &str, seq: &mut u64) {
+        let config = &task.config;
+        let mut beat = tokio::time::interval(config.heartbeat_interval);
+        beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut sample = tokio::time::interval(STALL_SAMPLE_INTERVAL);
+        sample.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut sent: VecDeque<(u64, Instant)> = VecDeque::new();
+        let mut lease_until: Option<Instant> = None;
+        let mut stall = StallDetector::new(config.stall_grace);
+        let mut last_unload: Option<Instant> = None;
+
+        loop {
+            let leading = lease_until.is_some();
+            let lease_end = lease_until.unwrap_or_else(Instant::now);
+            tokio::select! {
+                biased;
+                () = task.resign.cancelled() => {
+                    // Closing the consumer first is what hands the role over at once.
+                    if let Err(error) = self.consumer.close().await {
+                        debug!(%error, "closing the election consumer failed; the broker drops it with the connection");
+                    }
+                    let _ = self.producer.close().await;
+                    return;
+                }
+                () = tokio::time::sleep_until(lease_end), if leading => {
+                    lease_until = None;
+                    task.step_down("lease expired: no heartbeat of ours came back in time");
+                }
+                _ = beat.tick() => {
+                    if self.send_heartbeat(task, seq, &mut sent).await.is_err() {
+                        return;
+                    }
+                }
+                message = self.consumer.next() => {
+                    let Some(message) = message else { return };
+                    let message = match message {
+                        Ok(message) => message,
+                        Err(error) => {
+                            warn!(lock = %task.lock, %error, "election consumer failed; rejoining");
+                            return;
+                        }
+                    };
+                    if let Err(error) = self.consumer.ack(&message).await {
+                        debug!(%error, "acknowledging a heartbeat failed");
+                    }
+                    let Some(heartbeat) = Heartbeat::decode(&message.payload.data) else { continue };
+                    if heartbeat.node != task.node {
+                        // Someone else's heartbeat reached us, so we may have just become the
+                        // active consumer: confirm it with a heartbeat of our own now rather
+                        // than at the next interval.
+                        if !leading && self.send_heartbeat(task, seq, &mut sent).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    let Some(sent_at) = take_sent(&mut sent, heartbeat.seq) else { continue };
+                    let until = sent_at + config.lease;
+                    if until <= Instant::now() {
+                        continue;
+                    }
+                    lease_until = Some(lease_until.map_or(until, |current| current.max(until)));
+                    stall.reset();
+                    if !leading && task.leadership.send_replace(Leadership::Leading) != Leadership::Leading {
+                        info!(lock = %task.lock, node = %task.node, "leadership gained");
+                    }
+                }
+                _ = sample.tick(), if !leading => {
+                    self.check_for_stalled_leader(task, topic, &mut stall, &mut last_unload).await;
+                }
+            }
+        }
+    }
+
+    async fn send_heartbeat(
+        &mut self,
+        task: &ElectionTask,
+        seq: &mut u64,
+        sent: &mut VecDeque<(u64, Instant)>,
+    ) -> Result<(), pulsar::Error> {
+        *seq += 1;
+        let now = Instant::now();
+        while sent
+            .front()
+            .is_some_and(|(_, at)| now.duration_since(*at) > task.config.lease)
+        {
+            sent.pop_front();
+        }
+        sent.push_back((*seq, now));
+        let payload = Heartbeat::new(&task.node, *seq).encode();
+        // The receipt is not awaited: what matters is whether the heartbeat comes back to us.
+        match self.producer.send_non_blocking(payload).await {
+            Ok(_receipt) => Ok(()),
+            Err(error) => {
+                warn!(lock = %task.lock, %error, "sending a heartbeat failed; rejoining");
+                Err(error)
+            }
+        }
+    }
+
+    async fn check_for_stalled_leader(
+        &mut self,
+        task: &ElectionTask,
+        topic: &str,
+        stall: &mut StallDetector,
+        last_unload: &mut Option<Instant>,
+    ) {
+        let backlog = match self.consumer.get_stats().await {
+            Ok(stats) => stats
+                .iter()
+                .filter_map(|s| s.msg_backlog)
+                .max()
+                .unwrap_or(0),
+            Err(error) => {
+                debug!(%error, "reading subscription stats failed");
+                return;
+            }
+        };
+        let now = Instant::now();
+        if !stall.observe(backlog, now) {
+            return;
+        }
+        if last_unload.is_some_and(|at| now.duration_since(at) < task.config.stall_grace) {
+            return;
+        }
+        *last_unload = Some(now);
+        warn!(
+            lock = %task.lock,
+            node = %task.node,
+            backlog,
+            "the leader stopped acknowledging heartbeats for {:?}; unloading {topic} so the broker picks another leader",
+            task.config.stall_grace
+        );
+        match task.admin.unload(topic).await {
+            Ok(()) => stall.reset(),
+            Err(error) if error.is_permanent() => warn!(lock = %task.lock, %error),
+            Err(error) => warn!(lock = %task.lock, %error, "unloading failed; will retry"),
+        }
+    }
+}
+
+/// Removes and returns the send time of our heartbeat `seq`, dropping older entries: heartbeats
+/// come back in order, so anything before `seq` was lost.
+fn take_sent(sent: &mut VecDeque<(u64, Instant)>, seq: u64) -> Option<Instant> {
+    while let Some(&(front, at)) = sent.front() {
+        if front > seq {
+            return None;
+        }
+        sent.pop_front();
+        if front == seq {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// Decides from backlog samples whether the active consumer has stopped acknowledging.
+///
+/// A live leader acknowledges each heartbeat within milliseconds, so the backlog is almost always
+/// zero when sampled. A stalled one lets it grow: the verdict is "stalled" once the backlog has
+/// been non-zero for the whole grace period and is larger than when it was first seen.
+#[derive(Debug)]
+struct StallDetector {
+    grace: Duration,
+    first_seen: Option<(Instant, u64)>,
+}
+
+impl StallDetector {
+    fn new(grace: Duration) -> Self {
+        Self {
+            grace,
+            first_seen: None,
+        }
+    }
+
+    fn observe(&mut self, backlog: u64, now: Instant) -> bool {
+        if backlog == 0 {
+            self.first_seen = None;
+            return false;
+        }
+        let (since, initial) = *self.first_seen.get_or_insert((now, backlog));
+        now.duration_since(since) >= self.grace && backlog > initial
+    }
+
+    fn reset(&mut self) {
+        self.first_seen = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_draining_backlog_is_not_a_stall() {
+        let start = Instant::now();
+        let mut detector = StallDetector::new(Duration::from_secs(5));
+        for second in 0..20 {
+            let backlog = if second % 2 == 0 { 1 } else { 0 };
+            assert!(!detector.observe(backlog, start + Duration::from_secs(second)));
+        }
+    }
+
+    #[test]
+    fn a_growing_backlog_over_the_grace_is_a_stall() {
+        let start = Instant::now();
+        let mut detector = StallDetector::new(Duration::from_secs(5));
+        let verdicts: Vec<bool> = (0..7)
+            .map(|s| detector.observe(3 + s * 6, start + Duration::from_secs(s)))
+            .collect();
+        assert_eq!(verdicts, [false, false, false, false, false, true, true]);
+    }
+
+    #[test]
+    fn heartbeats_are_matched_in_order() {
+        let now = Instant::now();
+        let mut sent: VecDeque<(u64, Instant)> = (1..=4)
+            .map(|seq| (seq, now + Duration::from_millis(seq)))
+            .collect();
+        assert_eq!(
+            take_sent(&mut sent, 2),
+            Some(now + Duration::from_millis(2))
+        );
+        assert_eq!(take_sent(&mut sent, 1), None);
+        assert_eq!(sent.len(), 2);
+    }
+}

@@ -1,0 +1,308 @@
+//! One lock's ledger on a persistent Pulsar topic.
+//!
+//! Appends go through a producer and are durable once the broker's receipt arrives; the receipt
+//! carries the record's position. Reading is a non-durable reader from the earliest retained
+//! record that folds every record through [`LedgerState`], so "read the ledger up to my record"
+//! is "consume until the message id from my receipt".
+//!
+//! Retention: the broker's defaults keep nothing that no durable subscription still needs, and
+//! delete topics without subscriptions. Opening the ledger therefore creates a durable
+//! subscription, `leader-jobs-history`, that nobody ever acknowledges on: the broker keeps the
+//! whole ledger, and the topic is never inactive, whatever the namespace's retention policy, and
+//! without the admin permission that setting a retention policy needs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use pulsar::consumer::{ConsumerOptions, InitialPosition};
+use pulsar::proto::MessageIdData;
+use pulsar::reader::Reader;
+use pulsar::{Producer, SubType, TokioExecutor};
+use tokio::sync::Mutex;
+use tracing::{debug, warn};
+
+use super::records::{self, Undecodable};
+use super::{Client, PulsarConfig};
+use crate::backend::ledger_state::{Applied, LedgerState};
+use crate::backend::record::LedgerRecord;
+use crate::backend::{BackendError, Claim, ClaimVerdict, Ledger, RunOutcome, TermStart};
+
+/// The durable subscription that pins the ledger's history.
+const HISTORY_SUBSCRIPTION: &str = "leader-jobs-history";
+
+/// Upper bound on one ledger operation, so a broker that stopped answering cannot hold a tick
+/// forever; the operation fails and the scheduler treats the tick as not claimed.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A lock's ledger on Pulsar.
+pub(crate) struct PulsarLedger {
+    client: Client,
+    topic: String,
+    lock: String,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    producer: Option<Producer<TokioExecutor>>,
+    reader: Option<Reader<Vec<u8>, TokioExecutor>>,
+    state: LedgerState,
+    /// Position of the last record folded into `state`.
+    position: Option<(u64, u64)>,
+}
+
+impl PulsarLedger {
+    /// Opens the ledger of `lock`, creating its history subscription if needed.
+    pub(crate) async fn open(
+        client: Client,
+        config: &PulsarConfig,
+        lock: &str,
+    ) -> Result<Self, BackendError> {
+        let topic = config.topic(lock, "ledger");
+        let mut anchor = client
+            .consumer()
+            .with_topic(&topic)
+            .with_subscription(HISTORY_SUBSCRIPTION)
+            .with_subscription_type(SubType::Shared)
+            .with_options(
+                ConsumerOptions::default()
+                    .with_initial_position(InitialPosition::Earliest)
+                    .with_receiver_queue_size(1),
+            )
+            .build::<Vec<u8>>()
+            .await
+            .map_err(|e| pulsar_error(&topic, "create the history subscription on", e))?;
+        // The subscription outlives the consumer; closing it keeps the broker from dispatching.
+        let _ = anchor.close().await;
+        Ok(Self {
+            client,
+            topic,
+            lock: lock.to_owned(),
+            inner: Mutex::new(Inner::default()),
+        })
+    }
+
+    async fn append(
+        &self,
+        inner: &mut Inner,
+        record: &LedgerRecord,
+    ) -> Result<(u64, u64), BackendError> {
+        if inner.producer.is_none() {
+            let producer = self
+                .client
+                .producer()
+                .with_topic(&self.topic)
+                .build()
+                .await
+                .map_err(|e| pulsar_error(&self.topic, "create a producer on", e))?;
+            inner.producer = Some(producer);
+        }
+        let Some(producer) = inner.producer.as_mut() else {
+            return Err(BackendError::new("ledger producer missing after creation"));
+        };
+        let receipt = async {
+            producer
+                .send_non_blocking(records::encode(record))
+                .await?
+                .await
+        }
+        .await;
+        let receipt = match receipt {
+            Ok(receipt) => receipt,
+            Err(e) => {
+                inner.producer = None;
+                return Err(pulsar_error(&self.topic, "append to", e));
+            }
+        };
+        receipt.message_id.map(|id| position(&id)).ok_or_else(|| {
+            BackendError::new(format!(
+                "the broker's receipt for {} had no message id",
+                self.topic
+            ))
+        })
+    }
+
+    async fn reader<'a>(
+        &self,
+        inner: &'a mut Inner,
+    ) -> Result<&'a mut Reader<Vec<u8>, TokioExecutor>, BackendError> {
+        if inner.reader.is_none() {
+            let reader = self
+                .client
+                .reader()
+                .with_topic(&self.topic)
+                .with_options(
+                    ConsumerOptions::default().with_initial_position(InitialPosition::Earliest),
+                )
+                .into_reader::<Vec<u8>>()
+                .await
+                .map_err(|e| pulsar_error(&self.topic, "read", e))?;
+            // A fresh reader starts at the beginning: fold everything again.
+            inner.state = LedgerState::default();
+            inner.position = None;
+            inner.reader = Some(reader);
+        }
+        inner
+            .reader
+            .as_mut()
+            .ok_or_else(|| BackendError::new("ledger reader missing after creation"))
+    }
+
+    /// Folds records until the one at `target` has been applied; returns what applying it did.
+    async fn read_until(
+        &self,
+        inner: &mut Inner,
+        target: (u64, u64),
+    ) -> Result<Option<Applied>, BackendError> {
+        if inner.position.is_some_and(|p| p >= target) {
+            return Ok(None);
+        }
+        loop {
+            let reader = self.reader(inner).await?;
+            let message = match reader.next().await {
+                Some(Ok(message)) => message,
+                Some(Err(e)) => {
+                    inner.reader = None;
+                    return Err(pulsar_error(&self.topic, "read", e));
+                }
+                None => {
+                    inner.reader = None;
+                    return Err(BackendError::new(format!(
+                        "the reader of {} closed; retrying",
+                        self.topic
+                    )));
+                }
+            };
+            let at = position(message.message_id());
+            let applied = match records::decode(&message.payload.data) {
+                Ok(record) => Some(inner.state.apply(&record)),
+                Err(Undecodable::UnknownKind(kind)) => {
+                    debug!(lock = %self.lock, kind, "skipping a ledger record of a newer version");
+                    None
+                }
+                Err(Undecodable::Garbage(error)) => {
+                    warn!(lock = %self.lock, %error, "skipping a ledger record that is not leader-jobs JSON");
+                    None
+                }
+            };
+            inner.position = Some(at);
+            if at >= target {
+                return Ok(applied);
+            }
+        }
+    }
+
+    /// Folds every record the ledger held when called.
+    async fn read_to_end(&self, inner: &mut Inner) -> Result<(), BackendError> {
+        let reader = self.reader(inner).await?;
+        let last = reader
+            .get_last_message_id()
+            .await
+            .map_err(|e| pulsar_error(&self.topic, "find the end of", e))?;
+        // An empty topic reports entry id -1.
+        if last.entry_id == u64::MAX || i64::try_from(last.entry_id).is_err() {
+            return Ok(());
+        }
+        self.read_until(inner, position(&last)).await.map(|_| ())
+    }
+
+    async fn begin_term_inner(&self, node: &str) -> Result<TermStart, BackendError> {
+        let mut inner = self.inner.lock().await;
+        loop {
+            self.read_to_end(&mut inner).await?;
+            let history = inner.state.history();
+            let term = history.highest_term + 1;
+            let record = LedgerRecord::TermStart {
+                term,
+                node: node.to_owned(),
+            };
+            let at = self.append(&mut inner, &record).await?;
+            match self.read_until(&mut inner, at).await? {
+                Some(Applied::TermStart { valid: true }) => return Ok(TermStart { term, history }),
+                // Another node began the same term first: read on and try the next one.
+                _ => {
+                    debug!(lock = %self.lock, term, "term already taken; retrying with a higher one")
+                }
+            }
+        }
+    }
+
+    async fn claim_inner(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
+        let mut inner = self.inner.lock().await;
+        let at = self
+            .append(&mut inner, &LedgerRecord::Claim(claim.clone()))
+            .await?;
+        match self.read_until(&mut inner, at).await? {
+            Some(Applied::Claim(verdict)) => Ok(verdict),
+            // Our own record was already folded (a reader rebuilt mid-call) or did not decode:
+            // never run on an unknown verdict.
+            _ => Ok(ClaimVerdict::Lost {
+                winner: None,
+                highest_term: inner.state.highest_term(),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl Ledger for PulsarLedger {
+    async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError> {
+        bounded(&self.topic, self.begin_term_inner(node)).await
+    }
+
+    async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
+        bounded(&self.topic, self.claim_inner(claim)).await
+    }
+
+    async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
+        let record = LedgerRecord::Outcome {
+            job: claim.job.clone(),
+            tick: claim.tick,
+            term: claim.term,
+            node: claim.node.clone(),
+            outcome,
+        };
+        bounded(&self.topic, async {
+            let mut inner = self.inner.lock().await;
+            self.append(&mut inner, &record).await.map(|_| ())
+        })
+        .await
+    }
+}
+
+async fn bounded<T>(
+    topic: &str,
+    operation: impl Future<Output = Result<T, BackendError>>,
+) -> Result<T, BackendError> {
+    tokio::time::timeout(OPERATION_TIMEOUT, operation).await.unwrap_or_else(|_| {
+        Err(BackendError::new(format!(
+            "no answer from the broker on {topic} within {OPERATION_TIMEOUT:?}; is it reachable?"
+        )))
+    })
+}
+
+fn position(id: &MessageIdData) -> (u64, u64) {
+    (id.ledger_id, id.entry_id)
+}
+
+fn pulsar_error(topic: &str, action: &str, error: pulsar::Error) -> BackendError {
+    BackendError::with_source(
+        format!("cannot {action} the ledger topic {topic}: {error}"),
+        error,
+    )
+}
+
+impl std::fmt::Debug for PulsarLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PulsarLedger")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keeps `Arc<PulsarLedger>` usable as the trait object the scheduler holds.
+pub(crate) fn into_dyn(ledger: PulsarLedger) -> Arc<dyn Ledger> {
+    Arc::new(ledger)
+}
