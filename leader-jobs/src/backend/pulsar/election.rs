@@ -59,7 +59,9 @@ impl ElectionTask {
                 Ok(mut session) => {
                     backoff.reset();
                     session.run(&self, &topic, &mut seq).await;
-                    self.step_down("the election consumer disconnected");
+                    if !self.resign.is_cancelled() {
+                        self.step_down("the election consumer disconnected");
+                    }
                 }
                 Err(error) => {
                     let delay = backoff.next_delay();
