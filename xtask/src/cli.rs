@@ -62,9 +62,6 @@ pub(crate) struct StartArgs {
     /// Port of the admin REST API and web service (http://127.0.0.1:PORT).
     #[arg(long, default_value_t = 8080)]
     http_port: u16,
-    /// Port of the embedded BookKeeper bookie.
-    #[arg(long, default_value_t = 3181)]
-    bookie_port: u16,
     /// Add or override a broker configuration key (repeatable), e.g. `--set keepAliveIntervalSeconds=10`.
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = ConfigOverride::parse)]
     overrides: Vec<ConfigOverride>,
@@ -79,7 +76,6 @@ impl StartArgs {
             dir: self.dir.dir,
             service_port: self.port,
             http_port: self.http_port,
-            bookie_port: self.bookie_port,
             overrides: self.overrides,
             ready_timeout: Duration::from_secs(self.timeout),
         }

@@ -127,7 +127,6 @@ mod tests {
             dir: PathBuf::from("target/pulsar"),
             service_port: 6651,
             http_port: 8081,
-            bookie_port: 3182,
             overrides: overrides
                 .iter()
                 .map(|text| ConfigOverride::parse(text))

@@ -1,5 +1,9 @@
 //! `cargo xtask pulsar start|stop|status`: a standalone Apache Pulsar broker on loopback,
 //! resolved from Maven Central, configured and run from one directory.
+//!
+//! Only the broker's two ports are chosen here. The embedded bookie's port is left to Pulsar:
+//! on a first start it takes a free port (so several brokers never collide) and its data (the
+//! BookKeeper cookie) keeps that port for later starts.
 
 mod config;
 mod layout;
@@ -29,7 +33,6 @@ pub(crate) struct BrokerSettings {
     pub(crate) dir: PathBuf,
     pub(crate) service_port: u16,
     pub(crate) http_port: u16,
-    pub(crate) bookie_port: u16,
     pub(crate) overrides: Vec<ConfigOverride>,
     pub(crate) ready_timeout: Duration,
 }
@@ -41,7 +44,6 @@ impl BrokerSettings {
             dir: default_dir(),
             service_port: 6650,
             http_port: 8080,
-            bookie_port: 3181,
             overrides: Vec::new(),
             ready_timeout: Duration::from_secs(120),
         }
@@ -109,14 +111,13 @@ pub(crate) fn ensure_running(settings: &BrokerSettings) -> anyhow::Result<ReadyB
     let mvn = executables::maven()?;
     readiness::ensure_port_free(settings.service_port, "broker service", "--port")?;
     readiness::ensure_port_free(settings.http_port, "admin API", "--http-port")?;
-    readiness::ensure_port_free(settings.bookie_port, "BookKeeper bookie", "--bookie-port")?;
 
     let classpath = maven::resolve_classpath(&dir, &mvn)?;
     write(&dir.config(), &config::broker_config(settings))?;
     write(&dir.log4j_config(), config::log4j_config())?;
 
     let started_at = Instant::now();
-    let broker = process::spawn(&java, &classpath, &dir, settings.bookie_port)?;
+    let broker = process::spawn(&java, &classpath, &dir)?;
     println!(
         "Starting Apache Pulsar {} (pid {}) in {} ...",
         maven::PULSAR_VERSION,

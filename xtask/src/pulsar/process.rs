@@ -62,7 +62,6 @@ pub(crate) fn spawn(
     java: &Path,
     classpath: &str,
     dir: &BrokerDir,
-    bookie_port: u16,
 ) -> anyhow::Result<StartedBroker> {
     use std::os::unix::process::CommandExt as _;
 
@@ -90,8 +89,6 @@ pub(crate) fn spawn(
         .arg(dir.metadata_data())
         .arg("--bookkeeper-dir")
         .arg(dir.bookkeeper_data())
-        .arg("--bookkeeper-port")
-        .arg(bookie_port.to_string())
         // Through the environment, not `-cp`: hundreds of jar paths would bury the command
         // line that `ps` shows and that `owns_process` reads.
         .env("CLASSPATH", classpath)

@@ -33,15 +33,27 @@ pub(crate) fn admin_ready(admin_url: &str) -> bool {
         .proxy(None)
         .build()
         .into();
-    let url = format!(
-        "{}/admin/v2/namespaces/public",
-        admin_url.trim_end_matches('/')
-    );
-    match agent.get(&url).call() {
+    let admin_url = admin_url.trim_end_matches('/');
+    // Asking for the tenant's namespaces before the tenant exists puts an ERROR line in the
+    // broker's log on every poll; asking for the tenant list does not.
+    body_contains(
+        &agent,
+        &format!("{admin_url}/admin/v2/tenants"),
+        "\"public\"",
+    ) && body_contains(
+        &agent,
+        &format!("{admin_url}/admin/v2/namespaces/public"),
+        "\"public/default\"",
+    )
+}
+
+/// Whether `GET url` answers 200 with a body containing `needle`.
+fn body_contains(agent: &ureq::Agent, url: &str, needle: &str) -> bool {
+    match agent.get(url).call() {
         Ok(mut response) if response.status() == 200 => response
             .body_mut()
             .read_to_string()
-            .is_ok_and(|namespaces| namespaces.contains("\"public/default\"")),
+            .is_ok_and(|body| body.contains(needle)),
         _ => false,
     }
 }
