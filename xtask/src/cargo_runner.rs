@@ -123,7 +123,12 @@ fn broker_for_tests() -> anyhow::Result<(BrokerUrls, Option<ReadyBroker>)> {
         );
         return Ok((default_urls, None));
     }
-    let broker = pulsar::ensure_running(&standard)?;
+    let broker = pulsar::ensure_running(&standard).with_context(|| {
+        format!(
+            "could not start a local Pulsar broker for the tests (to use another broker, \
+             set {SERVICE_URL_VAR} and {ADMIN_URL_VAR})"
+        )
+    })?;
     Ok((broker.urls.clone(), Some(broker)))
 }
 

@@ -28,11 +28,11 @@ pub(crate) fn resolve_classpath(dir: &BrokerDir, mvn: &Path) -> anyhow::Result<S
     }
     println!(
         "Resolving Apache Pulsar {PULSAR_VERSION} with Maven \
-         (the first run downloads about 235 MB into ~/.m2) ..."
+         (into ~/.m2, about 235 MB the first time) ..."
     );
     let started = Instant::now();
     let status = Command::new(mvn)
-        .arg("-B")
+        .args(["-B", "-Dstyle.color=never"])
         .arg("-f")
         .arg(dir.pom())
         .arg(BUILD_CLASSPATH_GOAL)

@@ -126,7 +126,9 @@ pub(crate) fn ensure_running(settings: &BrokerSettings) -> anyhow::Result<ReadyB
     );
     let urls = BrokerUrls::on_loopback(settings.service_port, settings.http_port);
     if let Err(error) = wait_until_ready(&broker, &urls, &dir, settings.ready_timeout) {
-        if broker.exit_status().is_none() {
+        if broker.exit_status().is_some() {
+            process::remove_pid_file(&dir);
+        } else {
             // A broker that did not come up in time is of no use and holds the ports.
             let _ = process::stop(broker.pid(), &dir);
         }

@@ -1,5 +1,6 @@
 //! The broker's JVM: starting it detached, recognising it later, stopping it.
 
+use std::cell::OnceCell;
 use std::fs::{self, File};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
@@ -43,6 +44,7 @@ const FORCED_STOP: Duration = Duration::from_secs(10);
 pub(crate) struct StartedBroker {
     pid: u32,
     exit: Receiver<ExitStatus>,
+    exited: OnceCell<ExitStatus>,
 }
 
 impl StartedBroker {
@@ -52,7 +54,10 @@ impl StartedBroker {
 
     /// How the JVM ended, if it already has.
     pub(crate) fn exit_status(&self) -> Option<ExitStatus> {
-        self.exit.try_recv().ok()
+        if let Ok(status) = self.exit.try_recv() {
+            let _ = self.exited.set(status);
+        }
+        self.exited.get().copied()
     }
 }
 
@@ -112,7 +117,17 @@ pub(crate) fn spawn(
             let _ = sender.send(status);
         }
     });
-    Ok(StartedBroker { pid, exit })
+    Ok(StartedBroker {
+        pid,
+        exit,
+        exited: OnceCell::new(),
+    })
+}
+
+/// Forgets a broker that died by itself.
+pub(crate) fn remove_pid_file(dir: &BrokerDir) {
+    // Nothing to do if it is already gone.
+    let _ = fs::remove_file(dir.pid_file());
 }
 
 /// The pid of the broker started from `dir`, if it still runs.
@@ -155,8 +170,7 @@ pub(crate) fn stop(pid: u32, dir: &BrokerDir) -> anyhow::Result<Duration> {
             bail!("broker (pid {pid}) survived SIGKILL; check `ps -o pid,stat,args -g {pid}`");
         }
     }
-    // The pid file may already be gone if the broker was stopped twice at once.
-    let _ = fs::remove_file(dir.pid_file());
+    remove_pid_file(dir);
     Ok(started.elapsed())
 }
 
