@@ -2,7 +2,7 @@
 //! provided and, for tests, a Pulsar broker.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus};
 use std::time::Instant;
 
@@ -36,18 +36,27 @@ pub(crate) fn test(extra_args: &[String]) -> anyhow::Result<ExitCode> {
             .chain(extra_args.iter().cloned())
             .collect()
     };
-    let steps = [
-        Step {
-            what: "tests",
-            args: with_extra(&["test", "--workspace", "--all-targets"]),
-            env: broker_env.clone(),
-        },
-        Step {
-            what: "doc tests",
-            args: with_extra(&["test", "--workspace", "--doc"]),
+    let steps = if selects_targets(extra_args) {
+        // cargo refuses `--doc` beside other target options: the user's selection is all.
+        vec![Step {
+            what: "selected tests",
+            args: with_extra(&["test", "--workspace"]),
             env: broker_env,
-        },
-    ];
+        }]
+    } else {
+        vec![
+            Step {
+                what: "tests",
+                args: with_extra(&["test", "--workspace", "--all-targets"]),
+                env: broker_env.clone(),
+            },
+            Step {
+                what: "doc tests",
+                args: with_extra(&["test", "--workspace", "--doc"]),
+                env: broker_env,
+            },
+        ]
+    };
     // Run before stopping the broker, and stop it whatever the outcome.
     let outcome = run_steps(&steps, &protoc);
     let stopped = broker.map_or(Ok(()), ReadyBroker::stop_if_started_here);
@@ -58,6 +67,27 @@ pub(crate) fn test(extra_args: &[String]) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     Ok(code)
+}
+
+/// Whether cargo arguments (those before a `--`) choose test targets themselves.
+fn selects_targets(cargo_args: &[String]) -> bool {
+    const TARGET_OPTIONS: [&str; 11] = [
+        "--lib",
+        "--bins",
+        "--bin",
+        "--examples",
+        "--example",
+        "--tests",
+        "--test",
+        "--benches",
+        "--bench",
+        "--all-targets",
+        "--doc",
+    ];
+    cargo_args.iter().take_while(|arg| *arg != "--").any(|arg| {
+        let option = arg.split_once('=').map_or(arg.as_str(), |(name, _)| name);
+        TARGET_OPTIONS.contains(&option)
+    })
 }
 
 /// `cargo xtask lint`: formatting, clippy and rustdoc, warnings as errors.
@@ -134,7 +164,7 @@ fn broker_for_tests() -> anyhow::Result<(BrokerUrls, Option<ReadyBroker>)> {
 
 /// Runs every step (so one report shows all failures) unless interrupted; the exit code is
 /// that of the first failing step.
-fn run_steps(steps: &[Step], protoc: &PathBuf) -> anyhow::Result<ExitCode> {
+fn run_steps(steps: &[Step], protoc: &Path) -> anyhow::Result<ExitCode> {
     let mut failed: Vec<(&str, ExitStatus)> = Vec::new();
     for step in steps {
         if interrupt::interrupted() {
@@ -169,4 +199,26 @@ fn run_steps(steps: &[Step], protoc: &PathBuf) -> anyhow::Result<ExitCode> {
 /// The cargo that runs this tool (cargo sets `CARGO` for `cargo run`), else the one on PATH.
 fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::selects_targets;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|arg| (*arg).to_owned()).collect()
+    }
+
+    #[test]
+    fn target_options_are_recognised_only_before_the_test_binary_arguments() {
+        assert!(selects_targets(&args(&["--test", "broker_failover"])));
+        assert!(selects_targets(&args(&["-p", "xtask", "--bin=xtask"])));
+        assert!(!selects_targets(&args(&["-p", "leader-jobs-tests"])));
+        assert!(!selects_targets(&args(&[
+            "--",
+            "--test-threads=1",
+            "--lib"
+        ])));
+        assert!(!selects_targets(&[]));
+    }
 }
