@@ -26,7 +26,8 @@ pub(crate) enum Command {
     Protoc,
     /// Run every test of the workspace against a local broker, started if none answers.
     ///
-    /// Arguments after `--` go to both `cargo test` runs (all targets, then doc tests).
+    /// Arguments after `--` go to `cargo test`, which runs all targets, then the doc tests;
+    /// target options among them (`--test NAME`, `--lib`, ...) make it one run of just those.
     Test {
         #[arg(last = true)]
         cargo_args: Vec<String>,
