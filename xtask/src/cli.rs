@@ -9,7 +9,12 @@ use crate::pulsar::{self, BrokerSettings, ConfigOverride};
 
 /// Project tooling for leader-jobs.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about, disable_version_flag = true)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about,
+    disable_version_flag = true
+)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
