@@ -95,17 +95,17 @@ impl Verdict {
 
 /// Checks the run log: no tick started twice, no run under a stale term, and every tick that
 /// `expected(job)` lists has a run.
-pub fn check(
-    events: &[RunEvent],
-    expected: impl Fn(&str) -> Vec<DateTime<Utc>>,
-) -> Verdict {
+pub fn check(events: &[RunEvent], expected: impl Fn(&str) -> Vec<DateTime<Utc>>) -> Verdict {
     let mut verdict = Verdict::default();
     let mut starts: HashMap<(String, DateTime<Utc>), Vec<String>> = HashMap::new();
     let mut highest_term = 0;
     for event in events.iter().filter(|e| e.event == "start") {
         *verdict.runs.entry(event.job.clone()).or_default() += 1;
         *verdict.runs_per_node.entry(event.node.clone()).or_default() += 1;
-        starts.entry((event.job.clone(), event.tick)).or_default().push(event.node.clone());
+        starts
+            .entry((event.job.clone(), event.tick))
+            .or_default()
+            .push(event.node.clone());
         if event.term < highest_term {
             verdict.stale_terms.push(event.clone());
         }
@@ -154,7 +154,11 @@ mod tests {
             start("j", 1, 1, "a", 2),
             start("j", 3, 2, "b", 3),
         ];
-        let expected = |_: &str| (0..4).map(|s| Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, s).unwrap()).collect();
+        let expected = |_: &str| {
+            (0..4)
+                .map(|s| Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, s).unwrap())
+                .collect()
+        };
         let verdict = check(&events, expected);
         assert_eq!(verdict.duplicates.len(), 1);
         assert_eq!(verdict.stale_terms.len(), 1);

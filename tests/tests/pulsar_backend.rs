@@ -5,16 +5,13 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use leader_jobs::backend::{Backend, Claim, ClaimVerdict, Leadership};
 use leader_jobs::{PulsarBackend, PulsarConfig};
-
-fn service_url() -> String {
-    std::env::var("PULSAR_URL").unwrap_or_else(|_| "pulsar://127.0.0.1:6650".into())
-}
+use leader_jobs_tests::broker;
 
 fn backend() -> PulsarBackend {
-    let mut config = PulsarConfig::new(&service_url()).unwrap();
-    if let Ok(admin) = std::env::var("PULSAR_ADMIN_URL") {
-        config = config.with_admin_url(&admin).unwrap();
-    }
+    let service_url = broker::require_broker();
+    let config = PulsarConfig::new(&service_url)
+        .and_then(|c| c.with_admin_url(&broker::admin_url()))
+        .unwrap();
     PulsarBackend::new(config).unwrap()
 }
 
