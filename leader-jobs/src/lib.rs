@@ -8,10 +8,15 @@ pub mod backend;
 pub mod job;
 
 mod context;
+mod schedule;
+mod upcoming;
 
 pub use context::JobContext;
 pub use job::{JobDescriptor, MisfirePolicy, OverlapPolicy};
 pub use leader_jobs_macros::singleton_job;
+pub use schedule::Schedule;
+pub use schedule::error::{CronField, ScheduleError};
+pub use upcoming::Upcoming;
 
 /// What the `#[singleton_job]` expansion refers to. Not public API: it changes without notice.
 #[doc(hidden)]
