@@ -6,12 +6,15 @@
 
 pub mod backend;
 pub mod job;
+pub mod registry;
 
 mod context;
 
 pub use context::JobContext;
 pub use job::{JobDescriptor, MisfirePolicy, OverlapPolicy};
+#[doc = include_str!("../doc/singleton_job.md")]
 pub use leader_jobs_macros::singleton_job;
+pub use registry::registered_jobs;
 
 /// What the `#[singleton_job]` expansion refers to. Not public API: it changes without notice.
 #[doc(hidden)]
