@@ -80,12 +80,16 @@ fn start_fn(signature: &Signature, spec: &JobSpec) -> TokenStream {
     let ident = &signature.ident;
     let context = quote_spanned!(Span::mixed_site()=> context);
     let output = quote_spanned!(Span::mixed_site()=> output);
+    // Taken as a value first: the runtime needs it to be `async` even when its body never
+    // awaits, and clippy's `unused_async` accepts that only for functions used as values.
+    let job = quote_spanned!(Span::mixed_site()=> job);
+    let callee = quote_spanned!(Span::mixed_site().located_at(ident.span())=> job);
     let call = match spec.signature.context_type {
         Some(type_span) => {
             let argument = quote_spanned!(Span::mixed_site().located_at(type_span)=> context);
-            quote!(#ident(#argument))
+            quote!(#callee(#argument))
         }
-        None => quote!(#ident()),
+        None => quote!(#callee()),
     };
     let output_type = match &signature.output {
         ReturnType::Default => quote!(()),
@@ -99,6 +103,7 @@ fn start_fn(signature: &Signature, spec: &JobSpec) -> TokenStream {
         ReturnType::Type(_, ty) => last_span(ty),
     };
     let body = quote! {
+        let #job = #ident;
         let #output = #call.await;
         <#output_type as ::leader_jobs::__private::IntoJobResult>::into_job_result(#output)
     };

@@ -1,7 +1,10 @@
 //! `registered_jobs()` lists what `#[singleton_job]` declared in this test binary, with every
-//! default filled in. Compiled under `#![deny(warnings)]` (and the workspace's
-//! `forbid(unsafe_code)`), so the expansion must not trigger any lint.
+//! default filled in. Compiled under `#![deny(warnings)]` and the workspace's
+//! `forbid(unsafe_code)`, and linted with clippy's pedantic group (whose `unused_async` would
+//! otherwise tell users to drop the `async` the attribute requires), so the expansion must not
+//! trigger any lint.
 #![deny(warnings)]
+#![warn(clippy::pedantic)]
 
 use std::time::Duration;
 
