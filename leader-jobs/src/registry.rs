@@ -2,6 +2,8 @@
 //! at startup.
 
 use crate::job::{JobDescriptor, SourceLocation};
+use crate::schedule::Schedule;
+use crate::schedule::error::ScheduleError;
 
 /// Why the registered jobs cannot be run.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +22,26 @@ pub enum RegistryError {
         first: SourceLocation,
         /// Where the second job is declared.
         second: SourceLocation,
+    },
+
+    /// A job's `cron` or `tz` does not parse. The attribute checks both at compile time with the
+    /// same code, so this means the descriptor was not built by a matching `#[singleton_job]`.
+    #[error(
+        "job `{name}` declared at {location} has an invalid schedule `{cron}` in `{timezone}`: \
+         {problem}; #[singleton_job] rejects this at compile time, so make sure leader-jobs and \
+         leader-jobs-macros are the same version and rebuild"
+    )]
+    InvalidSchedule {
+        /// The job's name.
+        name: &'static str,
+        /// Where the job is declared.
+        location: SourceLocation,
+        /// The cron expression as declared.
+        cron: &'static str,
+        /// The time zone as declared.
+        timezone: &'static str,
+        /// What is wrong with the expression or the zone.
+        problem: ScheduleError,
     },
 }
 
@@ -44,7 +66,8 @@ pub fn registered_jobs() -> Vec<&'static JobDescriptor> {
     jobs
 }
 
-/// The registered jobs, sorted by name, after the checks the runtime needs: unique names.
+/// The registered jobs, sorted by name, after the checks the runtime needs: unique names, and a
+/// schedule and time zone that parse.
 ///
 /// The runtime calls this at startup; call it in a test of your own binary to catch a duplicate
 /// name before deploying.
@@ -70,6 +93,17 @@ fn check(jobs: Vec<&'static JobDescriptor>) -> Result<Vec<&'static JobDescriptor
             second: pair[1].location,
         });
     }
+    for job in &jobs {
+        Schedule::parse(job.cron)
+            .and_then(|schedule| schedule.in_timezone(job.timezone))
+            .map_err(|problem| RegistryError::InvalidSchedule {
+                name: job.name,
+                location: job.location,
+                cron: job.cron,
+                timezone: job.timezone,
+                problem,
+            })?;
+    }
     Ok(jobs)
 }
 
@@ -88,11 +122,21 @@ mod tests {
     }
 
     const fn job(name: &'static str, file: &'static str, line: u32) -> JobDescriptor {
+        job_with_schedule(name, "0 9 * * *", "UTC", file, line)
+    }
+
+    const fn job_with_schedule(
+        name: &'static str,
+        cron: &'static str,
+        timezone: &'static str,
+        file: &'static str,
+        line: u32,
+    ) -> JobDescriptor {
         descriptor(
             name,
             "lock",
-            "0 9 * * *",
-            "UTC",
+            cron,
+            timezone,
             OverlapPolicy::Skip,
             MisfirePolicy::FireOnce,
             Duration::from_secs(3600),
@@ -109,6 +153,10 @@ mod tests {
     static DIGEST: JobDescriptor = job("app::digest", "src/mail.rs", 12);
     static DIGEST_AGAIN: JobDescriptor = job("app::digest", "src/reports.rs", 40);
     static CLEANUP: JobDescriptor = job("app::cleanup", "src/db.rs", 7);
+    static BAD_HOUR: JobDescriptor =
+        job_with_schedule("app::report", "0 25 * * *", "UTC", "src/report.rs", 3);
+    static BAD_ZONE: JobDescriptor =
+        job_with_schedule("app::sync", "@hourly", "Berlin", "src/sync.rs", 9);
 
     #[test]
     fn duplicate_names_are_reported_with_both_locations() {
@@ -133,5 +181,29 @@ mod tests {
         let jobs = check(vec![&CLEANUP, &DIGEST]).unwrap();
         let names: Vec<&str> = jobs.iter().map(|job| job.name()).collect();
         assert_eq!(names, ["app::cleanup", "app::digest"]);
+    }
+
+    #[test]
+    fn a_schedule_that_does_not_parse_names_the_job_and_the_problem() {
+        let error = check(vec![&CLEANUP, &BAD_HOUR]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "job `app::report` declared at src/report.rs:3 has an invalid schedule `0 25 * * *` \
+             in `UTC`: hour must be 0–23, got 25; #[singleton_job] rejects this at compile time, \
+             so make sure leader-jobs and leader-jobs-macros are the same version and rebuild"
+        );
+    }
+
+    #[test]
+    fn an_unknown_time_zone_is_rejected_at_startup() {
+        let error = check(vec![&BAD_ZONE]).unwrap_err();
+        assert!(matches!(
+            error,
+            RegistryError::InvalidSchedule {
+                name: "app::sync",
+                problem: crate::ScheduleError::UnknownTimeZone { .. },
+                ..
+            }
+        ));
     }
 }
