@@ -27,19 +27,14 @@ pub enum RegistryError {
     /// A job's `cron` or `tz` does not parse. The attribute checks both at compile time with the
     /// same code, so this means the descriptor was not built by a matching `#[singleton_job]`.
     #[error(
-        "job `{name}` declared at {location} has an invalid schedule `{cron}` in `{timezone}`: \
-         {problem}; #[singleton_job] rejects this at compile time, so make sure leader-jobs and \
-         leader-jobs-macros are the same version and rebuild"
+        "job `{}` declared at {} has an invalid schedule `{}` in `{}`: {problem}; \
+         #[singleton_job] rejects this at compile time, so make sure leader-jobs and \
+         leader-jobs-macros are the same version and rebuild",
+        .job.name, .job.location, .job.cron, .job.timezone
     )]
     InvalidSchedule {
-        /// The job's name.
-        name: &'static str,
-        /// Where the job is declared.
-        location: SourceLocation,
-        /// The cron expression as declared.
-        cron: &'static str,
-        /// The time zone as declared.
-        timezone: &'static str,
+        /// The job.
+        job: &'static JobDescriptor,
         /// What is wrong with the expression or the zone.
         problem: ScheduleError,
     },
@@ -93,16 +88,10 @@ fn check(jobs: Vec<&'static JobDescriptor>) -> Result<Vec<&'static JobDescriptor
             second: pair[1].location,
         });
     }
-    for job in &jobs {
+    for &job in &jobs {
         Schedule::parse(job.cron)
             .and_then(|schedule| schedule.in_timezone(job.timezone))
-            .map_err(|problem| RegistryError::InvalidSchedule {
-                name: job.name,
-                location: job.location,
-                cron: job.cron,
-                timezone: job.timezone,
-                problem,
-            })?;
+            .map_err(|problem| RegistryError::InvalidSchedule { job, problem })?;
     }
     Ok(jobs)
 }
@@ -197,13 +186,13 @@ mod tests {
     #[test]
     fn an_unknown_time_zone_is_rejected_at_startup() {
         let error = check(vec![&BAD_ZONE]).unwrap_err();
+        let RegistryError::InvalidSchedule { job, problem } = error else {
+            panic!("expected InvalidSchedule, got {error:?}");
+        };
+        assert_eq!(job.name(), "app::sync");
         assert!(matches!(
-            error,
-            RegistryError::InvalidSchedule {
-                name: "app::sync",
-                problem: crate::ScheduleError::UnknownTimeZone { .. },
-                ..
-            }
+            problem,
+            crate::ScheduleError::UnknownTimeZone { .. }
         ));
     }
 }
