@@ -6,8 +6,9 @@
 //!   clock jumps — the first instant after the gap; a wildcard job has no tick there;
 //! - repeated wall-clock times (fall back) give a fixed-time job a tick in the first pass only;
 //!   a wildcard job gets a tick in both passes;
-//! - changes of more than [`DST_LIMIT`] are clock corrections to Debian's cron, not
-//!   daylight saving: skipped times are lost and repeated times fire twice for every job.
+//! - a jump forward of [`DST_LIMIT`] or more, or back by more, is a clock correction to Debian's
+//!   cron, not daylight saving: skipped times are lost and repeated times fire twice for every
+//!   job.
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::{GapInfo, Tz};

@@ -1,5 +1,5 @@
 //! One field of a cron expression — lists, ranges, steps and names — read as Debian's cron reads
-//! it, with the mistakes it accepts silently (`50-10`, an empty set) turned into errors.
+//! it, except that a backwards range (`50-10`), which Debian accepts and never fires, is an error.
 
 use super::error::{CronField, ScheduleError};
 

@@ -4,6 +4,7 @@
 // Clippy allows these inside `#[test]` functions only; the helpers here fail tests the same way.
 #![allow(clippy::expect_used, clippy::panic)]
 
+mod against_croner;
 mod calendar;
 mod debian_oracle;
 mod dst;
