@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod job;
+pub mod registry;
 
 mod context;
 mod schedule;
@@ -13,7 +14,9 @@ mod upcoming;
 
 pub use context::JobContext;
 pub use job::{JobDescriptor, MisfirePolicy, OverlapPolicy};
+#[doc = include_str!("../doc/singleton_job.md")]
 pub use leader_jobs_macros::singleton_job;
+pub use registry::registered_jobs;
 pub use schedule::Schedule;
 pub use schedule::error::{CronField, ScheduleError};
 pub use upcoming::Upcoming;
