@@ -6,13 +6,21 @@
 
 pub mod backend;
 pub mod job;
+pub mod registry;
 
 mod context;
+mod schedule;
+mod upcoming;
 
 pub use backend::pulsar::{PulsarBackend, PulsarConfig, PulsarConfigError};
 pub use context::JobContext;
 pub use job::{JobDescriptor, MisfirePolicy, OverlapPolicy};
+#[doc = include_str!("../doc/singleton_job.md")]
 pub use leader_jobs_macros::singleton_job;
+pub use registry::registered_jobs;
+pub use schedule::Schedule;
+pub use schedule::error::{CronField, ScheduleError};
+pub use upcoming::Upcoming;
 
 /// What the `#[singleton_job]` expansion refers to. Not public API: it changes without notice.
 #[doc(hidden)]
