@@ -5,6 +5,7 @@
 //! takes over within seconds.
 
 pub mod backend;
+pub mod clock;
 pub mod job;
 
 mod context;

@@ -1,0 +1,494 @@
+//! The in-process backend: elections and ledgers kept in memory.
+//!
+//! It is the embedded default when a runtime is built without a broker (one node, always leader),
+//! and a test harness for your own jobs: several runtimes in one process join one
+//! [`MemoryCluster`] as nodes, and the test kills or pauses nodes and watches another take over.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::watch;
+
+use super::verdict::{self, LedgerRecord};
+use super::{
+    Backend, BackendError, Claim, ClaimVerdict, Election, Leadership, Ledger, RunOutcome, TermStart,
+};
+
+/// How long a paused leader keeps its lock before the cluster elects another, by default.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+
+/// A simulated cluster in one process: per lock, an election among the nodes that joined it and a
+/// ledger, shared by every runtime built with [`in_memory`](crate::RuntimeBuilder::in_memory).
+///
+/// Per lock, the leader is the live node that joined the cluster first; a node that joins earlier
+/// than the current leader (or resumes) takes the lock over, as a Pulsar consumer does when it
+/// returns to its place on the hash ring. Faults a test can inject:
+///
+/// - [`kill`](Self::kill): the node's elections end at once (it sees `Following`), its ledger
+///   writes are refused, and the next node takes over immediately.
+/// - [`pause`](Self::pause): the node's own view freezes. It goes on believing what it believed,
+///   possibly that it leads, and keeps claiming ticks; after the lease the cluster elects another
+///   node, whose new term fences the paused node's claims in the ledger.
+/// - [`resume`](Self::resume): the node sees the cluster as it now is.
+///
+/// Clones share one cluster.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use chrono::{TimeZone, Utc};
+/// use leader_jobs::backend::memory::MemoryCluster;
+/// use leader_jobs::clock::TestClock;
+/// # use leader_jobs::{JobContext, JobDescriptor};
+/// # fn my_jobs() -> Vec<&'static JobDescriptor> { Vec::new() }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let cluster = MemoryCluster::with_lease(Duration::from_secs(5));
+/// let clock = TestClock::starting_at(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+/// let mut nodes = Vec::new();
+/// for id in ["a", "b", "c"] {
+///     let runtime = leader_jobs::Runtime::builder()
+///         .node_id(id)
+///         .in_memory(&cluster)
+///         .clock(clock.clone())
+///         .jobs(my_jobs())
+///         .build()?;
+///     nodes.push(runtime.start()?);
+/// }
+/// tokio::time::sleep(Duration::from_secs(60)).await;
+/// cluster.kill("a")?;
+/// tokio::time::sleep(Duration::from_secs(60)).await;
+/// for node in nodes {
+///     node.shutdown().await?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct MemoryCluster {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    lease: Duration,
+    state: Mutex<ClusterState>,
+}
+
+#[derive(Default)]
+struct ClusterState {
+    nodes: HashMap<String, Node>,
+    locks: HashMap<String, Lock>,
+    joined: u64,
+    pauses: u64,
+}
+
+struct Node {
+    join_order: u64,
+    status: NodeStatus,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NodeStatus {
+    Live,
+    Paused { pause: u64, lease_expired: bool },
+    Killed,
+}
+
+#[derive(Default)]
+struct Lock {
+    members: Vec<Member>,
+    leader: Option<String>,
+    records: Vec<LedgerRecord>,
+}
+
+struct Member {
+    node: String,
+    view: watch::Sender<Leadership>,
+}
+
+/// A fault the test harness could not inject.
+#[derive(Debug, thiserror::Error)]
+pub enum MemoryClusterError {
+    /// No runtime has joined the cluster with this node id.
+    #[error(
+        "no node `{0}` has joined this cluster; start a runtime with `.node_id(\"{0}\")` first"
+    )]
+    UnknownNode(String),
+    /// The node was killed; it cannot be paused or resumed.
+    #[error("node `{0}` was killed; a killed node stays dead, start a runtime with a new node id")]
+    Killed(String),
+    /// `pause` needs a Tokio runtime to run the lease timer.
+    #[error(
+        "`MemoryCluster::pause` must be called inside a Tokio runtime (it starts the lease timer)"
+    )]
+    NoRuntime,
+}
+
+impl MemoryCluster {
+    /// A cluster whose paused leaders lose their locks after [`DEFAULT_LEASE`].
+    pub fn new() -> Self {
+        Self::with_lease(DEFAULT_LEASE)
+    }
+
+    /// A cluster whose paused leaders lose their locks after `lease`.
+    pub fn with_lease(lease: Duration) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                lease,
+                state: Mutex::new(ClusterState::default()),
+            }),
+        }
+    }
+
+    /// The node the cluster currently considers the leader of `lock`.
+    pub fn leader(&self, lock: &str) -> Option<String> {
+        self.state().locks.get(lock)?.leader.clone()
+    }
+
+    /// A copy of `lock`'s ledger, in ledger order.
+    pub fn records(&self, lock: &str) -> Vec<LedgerRecord> {
+        self.state()
+            .locks
+            .get(lock)
+            .map(|lock| lock.records.clone())
+            .unwrap_or_default()
+    }
+
+    /// Kills `node`: its elections end, its ledger writes fail, and other nodes take over its locks
+    /// at once.
+    pub fn kill(&self, node: &str) -> Result<(), MemoryClusterError> {
+        let mut state = self.state();
+        state.node_mut(node)?.status = NodeStatus::Killed;
+        for lock in state.locks.values_mut() {
+            // Dropping the member drops its watch sender: the node sees `Following`, then the end
+            // of the election.
+            if let Some(at) = lock.members.iter().position(|m| m.node == node) {
+                lock.members
+                    .remove(at)
+                    .view
+                    .send_replace(Leadership::Following);
+            }
+            if lock.leader.as_deref() == Some(node) {
+                lock.leader = None;
+            }
+        }
+        state.elect_all();
+        Ok(())
+    }
+
+    /// Pauses `node`: its view of every election freezes, and once the lease has run out the
+    /// cluster elects other leaders for the locks it led. Pausing a paused node does nothing.
+    pub fn pause(&self, node: &str) -> Result<(), MemoryClusterError> {
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| MemoryClusterError::NoRuntime)?;
+        let mut state = self.state();
+        state.pauses += 1;
+        let pause = state.pauses;
+        let entry = state.node_mut(node)?;
+        if entry.status != NodeStatus::Live {
+            return Ok(());
+        }
+        entry.status = NodeStatus::Paused {
+            pause,
+            lease_expired: false,
+        };
+        let cluster = self.clone();
+        let node = node.to_owned();
+        runtime.spawn(async move {
+            tokio::time::sleep(cluster.shared.lease).await;
+            cluster.expire_lease(&node, pause);
+        });
+        Ok(())
+    }
+
+    /// Resumes a paused `node`: it sees the elections as they now are, and takes back locks for
+    /// which it is the preferred leader. Resuming a live node does nothing.
+    pub fn resume(&self, node: &str) -> Result<(), MemoryClusterError> {
+        let mut state = self.state();
+        let entry = state.node_mut(node)?;
+        if !matches!(entry.status, NodeStatus::Paused { .. }) {
+            return Ok(());
+        }
+        entry.status = NodeStatus::Live;
+        for lock in state.locks.values_mut() {
+            let leads = lock.leader.as_deref() == Some(node);
+            for member in lock.members.iter().filter(|m| m.node == node) {
+                if !leads && *member.view.borrow() == Leadership::Leading {
+                    member.view.send_replace(Leadership::Following);
+                }
+            }
+        }
+        state.elect_all();
+        Ok(())
+    }
+
+    fn expire_lease(&self, node: &str, pause: u64) {
+        let mut state = self.state();
+        let Some(entry) = state.nodes.get_mut(node) else {
+            return;
+        };
+        if entry.status
+            == (NodeStatus::Paused {
+                pause,
+                lease_expired: false,
+            })
+        {
+            entry.status = NodeStatus::Paused {
+                pause,
+                lease_expired: true,
+            };
+            state.elect_all();
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, ClusterState> {
+        // Every mutation leaves the state consistent before anything can panic, so a poisoned lock
+        // still holds usable state.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn check_alive(&self, node: &str) -> Result<(), BackendError> {
+        match self.state().nodes.get(node).map(|n| n.status) {
+            Some(NodeStatus::Killed) => Err(BackendError::new(format!(
+                "node `{node}` was killed in the in-memory cluster; its ledger writes are refused"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Default for MemoryCluster {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for MemoryCluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state();
+        let mut leaders: Vec<_> = state
+            .locks
+            .iter()
+            .map(|(lock, l)| (lock.clone(), l.leader.clone()))
+            .collect();
+        leaders.sort();
+        f.debug_struct("MemoryCluster")
+            .field("lease", &self.shared.lease)
+            .field("nodes", &state.nodes.len())
+            .field("leaders", &leaders)
+            .finish()
+    }
+}
+
+impl ClusterState {
+    fn node_mut(&mut self, node: &str) -> Result<&mut Node, MemoryClusterError> {
+        match self.nodes.get_mut(node) {
+            None => Err(MemoryClusterError::UnknownNode(node.to_owned())),
+            Some(entry) if entry.status == NodeStatus::Killed => {
+                Err(MemoryClusterError::Killed(node.to_owned()))
+            }
+            Some(entry) => Ok(entry),
+        }
+    }
+
+    fn join(&mut self, node: &str) -> Result<(), BackendError> {
+        if !self.nodes.contains_key(node) {
+            self.joined += 1;
+            let join_order = self.joined;
+            self.nodes.insert(
+                node.to_owned(),
+                Node {
+                    join_order,
+                    status: NodeStatus::Live,
+                },
+            );
+        }
+        match self.node_mut(node) {
+            Ok(_) => Ok(()),
+            Err(err) => Err(BackendError::with_source(
+                format!("node `{node}` cannot join the in-memory cluster"),
+                err,
+            )),
+        }
+    }
+
+    fn elect_all(&mut self) {
+        let nodes = &self.nodes;
+        for lock in self.locks.values_mut() {
+            lock.elect(nodes);
+        }
+    }
+}
+
+impl Lock {
+    /// Re-evaluates the leader: a paused leader keeps the lock until its lease expires (nobody can
+    /// tell it is paused before that); otherwise the live member that joined first leads.
+    fn elect(&mut self, nodes: &HashMap<String, Node>) {
+        let status = |node: &str| nodes.get(node).map(|n| n.status);
+        let leader_status = self.leader.as_deref().and_then(status);
+        if let Some(NodeStatus::Paused {
+            lease_expired: false,
+            ..
+        }) = leader_status
+        {
+            return;
+        }
+        let preferred = self
+            .members
+            .iter()
+            .filter(|m| status(&m.node) == Some(NodeStatus::Live))
+            .min_by_key(|m| nodes.get(&m.node).map(|n| n.join_order))
+            .map(|m| m.node.clone());
+        if preferred == self.leader {
+            return;
+        }
+        if let Some(old) = self.leader.take() {
+            // A paused node's view stays frozen; it learns the news when it resumes.
+            if leader_status == Some(NodeStatus::Live) {
+                self.send(&old, Leadership::Following);
+            }
+        }
+        if let Some(new) = &preferred {
+            self.send(new, Leadership::Leading);
+        }
+        self.leader = preferred;
+    }
+
+    fn send(&self, node: &str, leadership: Leadership) {
+        for member in self.members.iter().filter(|m| m.node == node) {
+            member.view.send_replace(leadership);
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for MemoryCluster {
+    async fn election(&self, lock: &str, node: &str) -> Result<Arc<dyn Election>, BackendError> {
+        let mut guard = self.state();
+        let state = &mut *guard;
+        state.join(node)?;
+        let nodes = &state.nodes;
+        let entry = state.locks.entry(lock.to_owned()).or_default();
+        if entry.members.iter().any(|m| m.node == node) {
+            return Err(BackendError::new(format!(
+                "node `{node}` already joined the election of lock `{lock}`; give every runtime \
+                 its own node id"
+            )));
+        }
+        let (view, leadership) = watch::channel(Leadership::Following);
+        entry.members.push(Member {
+            node: node.to_owned(),
+            view,
+        });
+        entry.elect(nodes);
+        Ok(Arc::new(MemoryElection {
+            cluster: self.clone(),
+            lock: lock.to_owned(),
+            node: node.to_owned(),
+            leadership,
+        }))
+    }
+
+    async fn ledger(&self, lock: &str, node: &str) -> Result<Arc<dyn Ledger>, BackendError> {
+        let mut state = self.state();
+        state.join(node)?;
+        state.locks.entry(lock.to_owned()).or_default();
+        Ok(Arc::new(MemoryLedger {
+            cluster: self.clone(),
+            lock: lock.to_owned(),
+            node: node.to_owned(),
+        }))
+    }
+}
+
+struct MemoryElection {
+    cluster: MemoryCluster,
+    lock: String,
+    node: String,
+    leadership: watch::Receiver<Leadership>,
+}
+
+#[async_trait]
+impl Election for MemoryElection {
+    fn leadership(&self) -> watch::Receiver<Leadership> {
+        self.leadership.clone()
+    }
+
+    async fn resign(&self) {
+        let mut guard = self.cluster.state();
+        let state = &mut *guard;
+        let nodes = &state.nodes;
+        if let Some(lock) = state.locks.get_mut(&self.lock) {
+            if let Some(at) = lock.members.iter().position(|m| m.node == self.node) {
+                lock.members
+                    .remove(at)
+                    .view
+                    .send_replace(Leadership::Following);
+            }
+            if lock.leader.as_deref() == Some(self.node.as_str()) {
+                lock.leader = None;
+            }
+            lock.elect(nodes);
+        }
+    }
+}
+
+struct MemoryLedger {
+    cluster: MemoryCluster,
+    lock: String,
+    node: String,
+}
+
+impl MemoryLedger {
+    /// Appends `record` and hands the ledger, up to and including it, to `read`.
+    fn append<T>(
+        &self,
+        record: LedgerRecord,
+        read: impl FnOnce(&[LedgerRecord], usize) -> T,
+    ) -> Result<T, BackendError> {
+        self.cluster.check_alive(&self.node)?;
+        let mut state = self.cluster.state();
+        let records = &mut state.locks.entry(self.lock.clone()).or_default().records;
+        records.push(record);
+        Ok(read(records, records.len() - 1))
+    }
+}
+
+#[async_trait]
+impl Ledger for MemoryLedger {
+    async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError> {
+        self.cluster.check_alive(node)?;
+        let mut state = self.cluster.state();
+        let records = &mut state.locks.entry(self.lock.clone()).or_default().records;
+        let history = verdict::history(records);
+        let term = history.highest_term + 1;
+        records.push(LedgerRecord::TermStart {
+            term,
+            node: node.to_owned(),
+        });
+        Ok(TermStart { term, history })
+    }
+
+    async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
+        self.append(LedgerRecord::Claim(claim.clone()), verdict::verdict)?
+            .ok_or_else(|| BackendError::new("the in-memory ledger lost a claim it had appended"))
+    }
+
+    async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
+        let outcome = LedgerRecord::Outcome {
+            claim: claim.clone(),
+            outcome,
+        };
+        self.append(outcome, |_, _| ())
+    }
+}
+
+#[cfg(test)]
+mod tests;
