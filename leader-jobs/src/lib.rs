@@ -9,10 +9,17 @@ pub mod clock;
 pub mod job;
 
 mod context;
+mod error;
+mod runtime;
+mod schedule;
+mod scheduler;
 
 pub use context::JobContext;
+pub use error::Error;
 pub use job::{JobDescriptor, MisfirePolicy, OverlapPolicy};
 pub use leader_jobs_macros::singleton_job;
+pub use runtime::status::{JobStatus, LastRun, LockStatus, RunCounts, Status};
+pub use runtime::{DEFAULT_GRACE_PERIOD, Handle, Runtime, RuntimeBuilder};
 
 /// What the `#[singleton_job]` expansion refers to. Not public API: it changes without notice.
 #[doc(hidden)]
