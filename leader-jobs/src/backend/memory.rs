@@ -17,8 +17,24 @@ use super::{
     Backend, BackendError, Claim, ClaimVerdict, Election, Leadership, Ledger, RunOutcome, TermStart,
 };
 
-/// How long a paused leader keeps its lock before the cluster elects another, by default.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+/// How fast a [`MemoryCluster`] reacts to faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// How long a paused leader keeps its locks before the cluster elects others (default 10 s).
+    pub lease: Duration,
+    /// How long a killed leader's locks stay without a leader (default 1 s, the Pulsar broker's
+    /// `activeConsumerFailoverDelayTimeMillis`).
+    pub failover_delay: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(10),
+            failover_delay: Duration::from_secs(1),
+        }
+    }
+}
 
 /// A simulated cluster in one process: per lock, an election among the nodes that joined it and a
 /// ledger, shared by every runtime built with [`in_memory`](crate::RuntimeBuilder::in_memory).
@@ -28,7 +44,7 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
 /// returns to its place on the hash ring. Faults a test can inject:
 ///
 /// - [`kill`](Self::kill): the node's elections end at once (it sees `Following`), its ledger
-///   writes are refused, and the next node takes over immediately.
+///   writes are refused, and after the failover delay the next node takes over.
 /// - [`pause`](Self::pause): the node's own view freezes. It goes on believing what it believed,
 ///   possibly that it leads, and keeps claiming ticks; after the lease the cluster elects another
 ///   node, whose new term fences the paused node's claims in the ledger.
@@ -40,14 +56,17 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
 /// use std::time::Duration;
 ///
 /// use chrono::{TimeZone, Utc};
-/// use leader_jobs::backend::memory::MemoryCluster;
+/// use leader_jobs::backend::memory::{MemoryCluster, Timing};
 /// use leader_jobs::clock::TestClock;
 /// # use leader_jobs::{JobContext, JobDescriptor};
 /// # fn my_jobs() -> Vec<&'static JobDescriptor> { Vec::new() }
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let cluster = MemoryCluster::with_lease(Duration::from_secs(5));
+/// let cluster = MemoryCluster::with_timing(Timing {
+///     lease: Duration::from_secs(5),
+///     failover_delay: Duration::from_secs(1),
+/// });
 /// let clock = TestClock::starting_at(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
 /// let mut nodes = Vec::new();
 /// for id in ["a", "b", "c"] {
@@ -74,7 +93,7 @@ pub struct MemoryCluster {
 }
 
 struct Shared {
-    lease: Duration,
+    timing: Timing,
     state: Mutex<ClusterState>,
 }
 
@@ -102,6 +121,8 @@ enum NodeStatus {
 struct Lock {
     members: Vec<Member>,
     leader: Option<String>,
+    /// After a leader was killed, nobody leads until then.
+    vacant_until: Option<tokio::time::Instant>,
     records: Vec<LedgerRecord>,
 }
 
@@ -121,24 +142,25 @@ pub enum MemoryClusterError {
     /// The node was killed; it cannot be paused or resumed.
     #[error("node `{0}` was killed; a killed node stays dead, start a runtime with a new node id")]
     Killed(String),
-    /// `pause` needs a Tokio runtime to run the lease timer.
+    /// `pause` and `kill` need a Tokio runtime for the lease and failover timers.
     #[error(
-        "`MemoryCluster::pause` must be called inside a Tokio runtime (it starts the lease timer)"
+        "`MemoryCluster::pause` and `kill` must be called inside a Tokio runtime (they start the \
+         lease and failover timers)"
     )]
     NoRuntime,
 }
 
 impl MemoryCluster {
-    /// A cluster whose paused leaders lose their locks after [`DEFAULT_LEASE`].
+    /// A cluster with the default [`Timing`].
     pub fn new() -> Self {
-        Self::with_lease(DEFAULT_LEASE)
+        Self::with_timing(Timing::default())
     }
 
-    /// A cluster whose paused leaders lose their locks after `lease`.
-    pub fn with_lease(lease: Duration) -> Self {
+    /// A cluster that reacts to faults with `timing`.
+    pub fn with_timing(timing: Timing) -> Self {
         Self {
             shared: Arc::new(Shared {
-                lease,
+                timing,
                 state: Mutex::new(ClusterState::default()),
             }),
         }
@@ -158,11 +180,14 @@ impl MemoryCluster {
             .unwrap_or_default()
     }
 
-    /// Kills `node`: its elections end, its ledger writes fail, and other nodes take over its locks
-    /// at once.
+    /// Kills `node`: its elections end, its ledger writes fail, and after the failover delay other
+    /// nodes take over its locks.
     pub fn kill(&self, node: &str) -> Result<(), MemoryClusterError> {
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| MemoryClusterError::NoRuntime)?;
         let mut state = self.state();
         state.node_mut(node)?.status = NodeStatus::Killed;
+        let vacant_until = tokio::time::Instant::now() + self.shared.timing.failover_delay;
         for lock in state.locks.values_mut() {
             // Dropping the member drops its watch sender: the node sees `Following`, then the end
             // of the election.
@@ -174,9 +199,15 @@ impl MemoryCluster {
             }
             if lock.leader.as_deref() == Some(node) {
                 lock.leader = None;
+                lock.vacant_until = Some(vacant_until);
             }
         }
         state.elect_all();
+        let cluster = self.clone();
+        runtime.spawn(async move {
+            tokio::time::sleep_until(vacant_until).await;
+            cluster.state().elect_all();
+        });
         Ok(())
     }
 
@@ -199,7 +230,7 @@ impl MemoryCluster {
         let cluster = self.clone();
         let node = node.to_owned();
         runtime.spawn(async move {
-            tokio::time::sleep(cluster.shared.lease).await;
+            tokio::time::sleep(cluster.shared.timing.lease).await;
             cluster.expire_lease(&node, pause);
         });
         Ok(())
@@ -280,7 +311,7 @@ impl fmt::Debug for MemoryCluster {
             .collect();
         leaders.sort();
         f.debug_struct("MemoryCluster")
-            .field("lease", &self.shared.lease)
+            .field("timing", &self.shared.timing)
             .field("nodes", &state.nodes.len())
             .field("leaders", &leaders)
             .finish()
@@ -328,9 +359,16 @@ impl ClusterState {
 }
 
 impl Lock {
-    /// Re-evaluates the leader: a paused leader keeps the lock until its lease expires (nobody can
-    /// tell it is paused before that); otherwise the live member that joined first leads.
+    /// Re-evaluates the leader: a killed leader's lock stays vacant for the failover delay; a paused
+    /// leader keeps the lock until its lease expires (nobody can tell it is paused before that);
+    /// otherwise the live member that joined first leads.
     fn elect(&mut self, nodes: &HashMap<String, Node>) {
+        if self
+            .vacant_until
+            .is_some_and(|until| tokio::time::Instant::now() < until)
+        {
+            return;
+        }
         let status = |node: &str| nodes.get(node).map(|n| n.status);
         let leader_status = self.leader.as_deref().and_then(status);
         if let Some(NodeStatus::Paused {

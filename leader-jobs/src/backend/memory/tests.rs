@@ -3,6 +3,10 @@ use chrono::{TimeZone, Utc};
 use super::*;
 
 const LOCK: &str = "reports";
+const TIMING: Timing = Timing {
+    lease: Duration::from_secs(5),
+    failover_delay: Duration::from_secs(1),
+};
 
 async fn join(
     cluster: &MemoryCluster,
@@ -30,16 +34,19 @@ async fn the_first_node_leads_and_the_next_takes_over_when_it_is_killed() {
     assert_eq!(*a.borrow(), Leadership::Leading);
     assert_eq!(*b.borrow_and_update(), Leadership::Following);
 
+    let killed = tokio::time::Instant::now();
     cluster.kill("a").unwrap();
     assert_eq!(*a.borrow(), Leadership::Following);
+    assert_eq!(cluster.leader(LOCK), None);
     b.changed().await.unwrap();
+    assert_eq!(killed.elapsed(), Timing::default().failover_delay);
     assert_eq!(*b.borrow(), Leadership::Leading);
     assert_eq!(cluster.leader(LOCK).as_deref(), Some("b"));
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_paused_leader_keeps_its_view_and_is_fenced_after_the_lease() {
-    let cluster = MemoryCluster::with_lease(Duration::from_secs(5));
+    let cluster = MemoryCluster::with_timing(TIMING);
     let (a, ledger_a) = join(&cluster, "a").await;
     let (b, ledger_b) = join(&cluster, "b").await;
     let term_a = ledger_a.begin_term("a").await.unwrap().term;
@@ -79,7 +86,7 @@ async fn a_paused_leader_keeps_its_view_and_is_fenced_after_the_lease() {
 
 #[tokio::test(start_paused = true)]
 async fn a_resumed_node_takes_its_lock_back_with_a_notification() {
-    let cluster = MemoryCluster::with_lease(Duration::from_secs(5));
+    let cluster = MemoryCluster::with_timing(TIMING);
     let (mut a, _) = join(&cluster, "a").await;
     let (mut b, _) = join(&cluster, "b").await;
     a.borrow_and_update();
@@ -103,7 +110,7 @@ async fn a_resumed_node_takes_its_lock_back_with_a_notification() {
 
 #[tokio::test(start_paused = true)]
 async fn a_pause_shorter_than_the_lease_changes_nothing() {
-    let cluster = MemoryCluster::with_lease(Duration::from_secs(5));
+    let cluster = MemoryCluster::with_timing(TIMING);
     let (mut a, _) = join(&cluster, "a").await;
     let (_b, _) = join(&cluster, "b").await;
     a.borrow_and_update();
