@@ -4,7 +4,7 @@
 pub use core::time::Duration;
 pub use inventory;
 
-use crate::JobContext;
+pub use crate::JobContext;
 pub use crate::job::{JobDescriptor, JobFuture, MisfirePolicy, OverlapPolicy, SourceLocation};
 
 inventory::collect!(JobDescriptor);
@@ -39,6 +39,11 @@ pub const fn descriptor(
 
 /// Turns what a job function returns into the runtime's result type: `()` is success, and
 /// `Result<(), E>` keeps the error's `Display` text.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a valid return type for a `#[singleton_job]` function",
+    label = "a job must return `()` or `Result<(), E>` where `E: Display`",
+    note = "the runtime records a job's error by its `Display` text"
+)]
 pub trait IntoJobResult {
     /// Converts the return value.
     fn into_job_result(self) -> Result<(), String>;

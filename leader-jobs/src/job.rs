@@ -42,6 +42,13 @@ pub struct SourceLocation {
     pub line: u32,
 }
 
+impl core::fmt::Display for SourceLocation {
+    /// `file:line`, as compilers and editors print locations.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
 /// A job as declared by `#[singleton_job]`: its schedule, lock, policies and entry point.
 ///
 /// Built at compile time by the macro and collected at startup by the runtime.

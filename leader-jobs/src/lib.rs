@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod clock;
 pub mod job;
+pub mod registry;
 
 mod context;
 mod error;
@@ -17,7 +18,9 @@ mod scheduler;
 pub use context::JobContext;
 pub use error::Error;
 pub use job::{JobDescriptor, MisfirePolicy, OverlapPolicy};
+#[doc = include_str!("../doc/singleton_job.md")]
 pub use leader_jobs_macros::singleton_job;
+pub use registry::registered_jobs;
 pub use runtime::status::{JobStatus, LastRun, LockStatus, RunCounts, Status};
 pub use runtime::{DEFAULT_GRACE_PERIOD, Handle, Runtime, RuntimeBuilder};
 

@@ -1,0 +1,349 @@
+//! From the raw attribute arguments and the function to a checked [`JobSpec`]. Every problem is
+//! recorded, not just the first, so one build shows them all.
+
+mod duration;
+mod lock_name;
+mod signature;
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use syn::ext::IdentExt;
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Signature};
+
+use crate::errors::Errors;
+use crate::parse::RawArgs;
+pub(crate) use signature::JobSignature;
+
+/// Every key the attribute accepts, with an example for error messages.
+const KEYS: [(&str, &str); 8] = [
+    ("cron", "cron = \"0 9 * * *\""),
+    ("lock", "lock = \"email\""),
+    ("tz", "tz = \"Europe/Berlin\""),
+    ("name", "name = \"daily-digest\""),
+    ("overlap", "overlap = \"queue\""),
+    ("misfire", "misfire = \"fire_all\""),
+    ("catch_up", "catch_up = \"6h\""),
+    ("timeout", "timeout = \"30s\""),
+];
+
+/// The time zone a schedule is read in when the attribute names none.
+const DEFAULT_TIMEZONE: &str = "UTC";
+
+/// How far back `misfire = "fire_all"` catches up when `catch_up` is not given: one hour.
+const DEFAULT_CATCH_UP_MILLIS: u64 = 3_600_000;
+
+/// `overlap = "..."`: what happens when a tick arrives while the previous run is still going.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Overlap {
+    Skip,
+    Queue,
+    Allow,
+}
+
+/// `misfire = "..."`: what happens to ticks missed while no node led the lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Misfire {
+    FireOnce,
+    Skip,
+    FireAll,
+}
+
+/// A job as the attribute declares it, every value checked.
+pub(crate) struct JobSpec {
+    /// The `name` given; `None` means module path and function name.
+    pub(crate) name: Option<LitStr>,
+    pub(crate) lock: LitStr,
+    pub(crate) cron: LitStr,
+    pub(crate) timezone: LitStr,
+    pub(crate) overlap: Overlap,
+    pub(crate) misfire: Misfire,
+    pub(crate) catch_up_window_millis: u64,
+    pub(crate) timeout_millis: Option<u64>,
+    pub(crate) signature: JobSignature,
+}
+
+/// A key that was given, with the string it was given.
+struct Given {
+    key: Ident,
+    value: LitStr,
+}
+
+/// Checks the attribute arguments (`args`, or why they did not parse) and the function's
+/// `signature`. Errors come in source order: arguments first.
+pub(crate) fn job_spec(args: syn::Result<RawArgs>, signature: &Signature) -> syn::Result<JobSpec> {
+    let mut errors = Errors::default();
+    let (mut given, suggested) = match args {
+        Ok(args) => given_keys(args, &mut errors),
+        Err(mut error) => {
+            // Which keys are missing is unknowable when the arguments did not parse.
+            signature::check(signature, &mut errors);
+            if let Err(signature_errors) = errors.finish(()) {
+                error.combine(signature_errors);
+            }
+            return Err(error);
+        }
+    };
+
+    let cron = match given.remove("cron") {
+        Some(cron) => cron.value,
+        None => {
+            // A misspelt `cron` was already reported with the suggestion to fix it.
+            if !suggested.contains(&"cron") {
+                errors.push(syn::Error::new(
+                    Span::call_site(),
+                    "missing `cron`: every job needs a schedule, like \
+                     `#[singleton_job(cron = \"0 9 * * *\")]`",
+                ));
+            }
+            LitStr::new("", Span::call_site())
+        }
+    };
+    let timezone = given.remove("tz").map_or_else(
+        || LitStr::new(DEFAULT_TIMEZONE, Span::call_site()),
+        |tz| tz.value,
+    );
+    let lock = check_lock(given.remove("lock"), &signature.ident, &mut errors);
+    let name = given.remove("name").map(|name| {
+        if name.value.value().trim().is_empty() {
+            errors.at(&name.value, "`name` must not be empty");
+        }
+        name.value
+    });
+    let overlap = given.remove("overlap").map_or(Overlap::Skip, |given| {
+        policy(
+            &given,
+            &[
+                ("skip", Overlap::Skip),
+                ("queue", Overlap::Queue),
+                ("allow", Overlap::Allow),
+            ],
+            &mut errors,
+        )
+    });
+    let misfire = given.remove("misfire").map_or(Misfire::FireOnce, |given| {
+        policy(
+            &given,
+            &[
+                ("fire_once", Misfire::FireOnce),
+                ("skip", Misfire::Skip),
+                ("fire_all", Misfire::FireAll),
+            ],
+            &mut errors,
+        )
+    });
+    let catch_up_window_millis = match given.remove("catch_up") {
+        None => DEFAULT_CATCH_UP_MILLIS,
+        Some(catch_up) => {
+            if misfire != Misfire::FireAll {
+                errors.at(
+                    &catch_up.key,
+                    "`catch_up` only applies with `misfire = \"fire_all\"`; \
+                     set that policy or remove `catch_up`",
+                );
+            }
+            duration_millis(&catch_up, &mut errors).unwrap_or(DEFAULT_CATCH_UP_MILLIS)
+        }
+    };
+    let timeout_millis = given
+        .remove("timeout")
+        .and_then(|timeout| duration_millis(&timeout, &mut errors));
+
+    let signature = signature::check(signature, &mut errors);
+
+    errors.finish(JobSpec {
+        name,
+        lock,
+        cron,
+        timezone,
+        overlap,
+        misfire,
+        catch_up_window_millis,
+        timeout_millis,
+        signature,
+    })
+}
+
+/// Sorts the arguments by key, recording unknown keys, repeated keys and non-string values.
+/// Also returns the keys suggested for misspelt ones.
+fn given_keys(
+    args: RawArgs,
+    errors: &mut Errors,
+) -> (HashMap<&'static str, Given>, Vec<&'static str>) {
+    let mut given = HashMap::new();
+    let mut suggested = Vec::new();
+    for arg in args.0 {
+        let key_name = arg.key.unraw().to_string();
+        let Some(&(key, example)) = KEYS.iter().find(|(key, _)| *key == key_name) else {
+            let valid: Vec<&str> = KEYS.iter().map(|(key, _)| *key).collect();
+            let hint = match suggestion(&key_name) {
+                Some(key) => {
+                    suggested.push(key);
+                    format!(" (did you mean `{key}`?)")
+                }
+                None => String::new(),
+            };
+            errors.at(
+                &arg.key,
+                format!(
+                    "unknown key `{key_name}`{hint}; valid keys are: {}",
+                    valid.join(", ")
+                ),
+            );
+            continue;
+        };
+        if given.contains_key(key) {
+            errors.at(&arg.key, format!("`{key}` is given twice; keep one"));
+            continue;
+        }
+        match arg.value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(value),
+                ..
+            }) => {
+                given.insert(
+                    key,
+                    Given {
+                        key: arg.key,
+                        value,
+                    },
+                );
+            }
+            other => errors.at(
+                other,
+                format!("`{key}` takes a string literal, like `{example}`"),
+            ),
+        }
+    }
+    (given, suggested)
+}
+
+/// The valid key a misspelt one most likely meant: a few edits away (one per three characters,
+/// as rustc's own suggestions), or a common synonym.
+fn suggestion(unknown: &str) -> Option<&'static str> {
+    const SYNONYMS: [(&str, &str); 4] = [
+        ("timezone", "tz"),
+        ("time_zone", "tz"),
+        ("schedule", "cron"),
+        ("catch_up_window", "catch_up"),
+    ];
+    if let Some((_, key)) = SYNONYMS.iter().find(|(synonym, _)| *synonym == unknown) {
+        return Some(key);
+    }
+    let most_edits = (unknown.chars().count() / 3).max(1);
+    KEYS.iter()
+        .map(|(key, _)| (*key, edit_distance(unknown, key)))
+        .filter(|(_, distance)| *distance <= most_edits)
+        .min_by_key(|(_, distance)| *distance)
+        .map(|(key, _)| key)
+}
+
+/// Levenshtein distance between two short strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, a_char) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, b_char) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(a_char != *b_char);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// The lock given, or the function's name; either must be a valid topic-name fragment.
+fn check_lock(given: Option<Given>, function: &Ident, errors: &mut Errors) -> LitStr {
+    match given {
+        Some(Given { value, .. }) => {
+            if let Err(problem) = lock_name::check(&value.value()) {
+                errors.at(
+                    &value,
+                    format!(
+                        "invalid lock name {:?}: {problem}; {}",
+                        value.value(),
+                        lock_name::RULE
+                    ),
+                );
+            }
+            value
+        }
+        None => {
+            let name = function.unraw().to_string();
+            if let Err(problem) = lock_name::check(&name) {
+                errors.at(
+                    function,
+                    format!(
+                        "the lock defaults to the function name `{name}`, which is not a valid \
+                         lock name: {problem}; give one with `lock = \"...\"`; {}",
+                        lock_name::RULE
+                    ),
+                );
+            }
+            LitStr::new(&name, function.span())
+        }
+    }
+}
+
+/// The policy `given` names among `choices`; an unknown one is recorded and the first is used.
+fn policy<P: Copy>(given: &Given, choices: &[(&str, P)], errors: &mut Errors) -> P {
+    let text = given.value.value();
+    if let Some((_, policy)) = choices.iter().find(|(name, _)| *name == text) {
+        return *policy;
+    }
+    let valid: Vec<String> = choices
+        .iter()
+        .map(|(name, _)| format!("{name:?}"))
+        .collect();
+    errors.at(
+        &given.value,
+        format!(
+            "invalid {} policy {text:?}; valid ones are: {}",
+            given.key,
+            valid.join(", ")
+        ),
+    );
+    choices[0].1
+}
+
+/// The duration `given` spells, in milliseconds; `None` after recording why it is invalid.
+fn duration_millis(given: &Given, errors: &mut Errors) -> Option<u64> {
+    let text = given.value.value();
+    let key = &given.key;
+    match duration::parse_millis(&text) {
+        Ok(millis) => Some(millis),
+        Err(error) => {
+            let message = match error {
+                duration::DurationError::Malformed => {
+                    format!(
+                        "invalid duration {text:?} for `{key}`: expected {}",
+                        duration::FORMAT
+                    )
+                }
+                duration::DurationError::Zero => format!("`{key}` must be longer than zero"),
+                duration::DurationError::TooLong => {
+                    format!("`{key}` = {text:?} is too long to represent")
+                }
+            };
+            errors.at(&given.value, message);
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::suggestion;
+
+    #[test]
+    fn suggests_near_misses_and_synonyms_only() {
+        assert_eq!(suggestion("crom"), Some("cron"));
+        assert_eq!(suggestion("tiemout"), Some("timeout"));
+        assert_eq!(suggestion("ovrlap"), Some("overlap"));
+        assert_eq!(suggestion("timezone"), Some("tz"));
+        assert_eq!(suggestion("catchup"), Some("catch_up"));
+        assert_eq!(suggestion("a"), None);
+        assert_eq!(suggestion("retries"), None);
+    }
+}

@@ -1,0 +1,137 @@
+//! The jobs `#[singleton_job]` registered in this binary, and the checks the runtime runs on them
+//! at startup.
+
+use crate::job::{JobDescriptor, SourceLocation};
+
+/// Why the registered jobs cannot be run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// Two jobs share a name; names identify jobs in the ledger, so they must be unique.
+    #[error(
+        "two jobs are named `{name}`, one declared at {first} and one at {second}; job names must \
+         be unique, so give one of them another name with `name = \"...\"` in its \
+         #[singleton_job] attribute"
+    )]
+    DuplicateName {
+        /// The shared name.
+        name: &'static str,
+        /// Where the first job is declared.
+        first: SourceLocation,
+        /// Where the second job is declared.
+        second: SourceLocation,
+    },
+}
+
+/// Every job declared with `#[singleton_job]` anywhere in this binary, sorted by name.
+///
+/// ```
+/// #[leader_jobs::singleton_job(cron = "*/5 * * * *", lock = "reports")]
+/// async fn refresh_reports() {}
+///
+/// let jobs = leader_jobs::registered_jobs();
+/// let job = jobs.iter().find(|job| job.lock() == "reports").unwrap();
+/// assert!(job.name().ends_with("::refresh_reports"));
+/// assert_eq!(job.cron(), "*/5 * * * *");
+/// ```
+pub fn registered_jobs() -> Vec<&'static JobDescriptor> {
+    let mut jobs: Vec<&'static JobDescriptor> =
+        inventory::iter::<JobDescriptor>.into_iter().collect();
+    // Declaration order breaks ties so that errors about duplicates are the same on every run.
+    jobs.sort_by(|a, b| {
+        (a.name, a.location.file, a.location.line).cmp(&(b.name, b.location.file, b.location.line))
+    });
+    jobs
+}
+
+/// The registered jobs, sorted by name, after the checks the runtime needs: unique names.
+///
+/// The runtime calls this at startup; call it in a test of your own binary to catch a duplicate
+/// name before deploying.
+///
+/// ```
+/// #[leader_jobs::singleton_job(cron = "@hourly")]
+/// async fn rotate_keys() {}
+///
+/// let jobs = leader_jobs::registry::collect_checked()?;
+/// assert!(jobs.iter().any(|job| job.name().ends_with("::rotate_keys")));
+/// # Ok::<(), leader_jobs::registry::RegistryError>(())
+/// ```
+pub fn collect_checked() -> Result<Vec<&'static JobDescriptor>, RegistryError> {
+    check(registered_jobs())
+}
+
+/// Checks `jobs`, which must be sorted by name.
+fn check(jobs: Vec<&'static JobDescriptor>) -> Result<Vec<&'static JobDescriptor>, RegistryError> {
+    if let Some(pair) = jobs.windows(2).find(|pair| pair[0].name == pair[1].name) {
+        return Err(RegistryError::DuplicateName {
+            name: pair[0].name,
+            first: pair[0].location,
+            second: pair[1].location,
+        });
+    }
+    Ok(jobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use core::time::Duration;
+
+    use super::{RegistryError, check};
+    use crate::__private::{
+        JobDescriptor, JobFuture, MisfirePolicy, OverlapPolicy, SourceLocation, boxed, descriptor,
+    };
+    use crate::JobContext;
+
+    fn succeed(_: JobContext) -> JobFuture {
+        boxed(async { Ok(()) })
+    }
+
+    const fn job(name: &'static str, file: &'static str, line: u32) -> JobDescriptor {
+        descriptor(
+            name,
+            "lock",
+            "0 9 * * *",
+            "UTC",
+            OverlapPolicy::Skip,
+            MisfirePolicy::FireOnce,
+            Duration::from_secs(3600),
+            None,
+            SourceLocation {
+                module_path: "app::jobs",
+                file,
+                line,
+            },
+            succeed,
+        )
+    }
+
+    static DIGEST: JobDescriptor = job("app::digest", "src/mail.rs", 12);
+    static DIGEST_AGAIN: JobDescriptor = job("app::digest", "src/reports.rs", 40);
+    static CLEANUP: JobDescriptor = job("app::cleanup", "src/db.rs", 7);
+
+    #[test]
+    fn duplicate_names_are_reported_with_both_locations() {
+        let error = check(vec![&CLEANUP, &DIGEST, &DIGEST_AGAIN]).unwrap_err();
+        assert!(matches!(
+            error,
+            RegistryError::DuplicateName {
+                name: "app::digest",
+                ..
+            }
+        ));
+        assert_eq!(
+            error.to_string(),
+            "two jobs are named `app::digest`, one declared at src/mail.rs:12 and one at \
+             src/reports.rs:40; job names must be unique, so give one of them another name with \
+             `name = \"...\"` in its #[singleton_job] attribute"
+        );
+    }
+
+    #[test]
+    fn distinct_names_pass_in_order() {
+        let jobs = check(vec![&CLEANUP, &DIGEST]).unwrap();
+        let names: Vec<&str> = jobs.iter().map(|job| job.name()).collect();
+        assert_eq!(names, ["app::cleanup", "app::digest"]);
+    }
+}

@@ -1,0 +1,8 @@
+struct MailError;
+
+#[leader_jobs::singleton_job(cron = "0 9 * * *")]
+async fn send_daily_digest() -> Result<(), MailError> {
+    Err(MailError)
+}
+
+fn main() {}

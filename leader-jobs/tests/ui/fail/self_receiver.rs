@@ -1,0 +1,8 @@
+struct Mailer;
+
+impl Mailer {
+    #[leader_jobs::singleton_job(cron = "0 9 * * *")]
+    async fn send_daily_digest(&self) {}
+}
+
+fn main() {}

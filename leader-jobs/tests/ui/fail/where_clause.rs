@@ -1,0 +1,8 @@
+#[leader_jobs::singleton_job(cron = "0 9 * * *")]
+async fn send_daily_digest()
+where
+    String: Send,
+{
+}
+
+fn main() {}

@@ -1,0 +1,30 @@
+use std::time::Duration;
+
+use leader_jobs::{JobContext, MisfirePolicy, OverlapPolicy, singleton_job};
+
+#[singleton_job(
+    cron = "0 30 2 * * 1-5",
+    tz = "Europe/Berlin",
+    lock = "billing_eu-1",
+    name = "billing::invoices",
+    overlap = "allow",
+    misfire = "fire_all",
+    catch_up = "1h30m",
+    timeout = "250ms"
+)]
+async fn run_invoices(_: JobContext) -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {
+    let jobs = leader_jobs::registered_jobs();
+    assert_eq!(jobs.len(), 1);
+    let job = jobs[0];
+    assert_eq!(job.name(), "billing::invoices");
+    assert_eq!(job.lock(), "billing_eu-1");
+    assert_eq!(job.timezone(), "Europe/Berlin");
+    assert_eq!(job.overlap(), OverlapPolicy::Allow);
+    assert_eq!(job.misfire(), MisfirePolicy::FireAll);
+    assert_eq!(job.catch_up_window(), Duration::from_secs(5400));
+    assert_eq!(job.timeout(), Some(Duration::from_millis(250)));
+}
