@@ -7,7 +7,7 @@
 //! one re-check interval.
 //!
 //! [`SystemClock`] is what production uses. [`TestClock`] starts at a fixed instant and advances
-//! with Tokio's time, so a test under [`tokio::time::pause`] runs a simulated day in milliseconds
+//! with Tokio's time, so a test under [`tokio::time::pause`](https://docs.rs/tokio/1/tokio/time/fn.pause.html) runs a simulated day in milliseconds
 //! and sees exactly the same ticks every time.
 
 use std::fmt;
@@ -33,7 +33,7 @@ impl Clock for SystemClock {
 }
 
 /// A wall clock for deterministic tests: it reads `start` when created and then advances exactly as
-/// Tokio's clock does, so with [`tokio::time::pause`] simulated hours pass instantly.
+/// Tokio's clock does, so with [`tokio::time::pause`](https://docs.rs/tokio/1/tokio/time/fn.pause.html) simulated hours pass instantly.
 ///
 /// [`TestClock::jump`] steps the wall clock without moving Tokio's clock, like an NTP correction.
 /// Clones share one clock.

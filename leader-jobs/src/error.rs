@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::backend::BackendError;
 use crate::job::SourceLocation;
+use crate::registry::RegistryError;
 use crate::schedule::ScheduleError;
 
 /// Why a runtime could not be built, started or stopped cleanly.
@@ -22,29 +23,16 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// Two jobs share a name, so their ledger entries would mix.
-    #[error(
-        "two jobs are named `{name}`: one at {}, one at {}; give one of them a distinct \
-         `name = \"...\"`",
-        at(.first),
-        at(.second)
-    )]
-    DuplicateJob {
-        /// The shared name.
-        name: &'static str,
-        /// Where the first was declared.
-        first: SourceLocation,
-        /// Where the second was declared.
-        second: SourceLocation,
-    },
+    /// The jobs cannot run together (two share a name).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
 
     /// A job's cron expression or time zone no longer parses (the macro checked it at compile time,
     /// so the runtime's schedule engine and the macro disagree, or the descriptor was built by hand).
     #[error(
-        "job `{job}` (at {}) has schedule `{cron}` in time zone `{timezone}` that does not \
+        "job `{job}` (at {location}) has schedule `{cron}` in time zone `{timezone}` that does not \
          parse: {source}; fix the attribute, or rebuild so the macro and runtime use the same \
-         leader-jobs version",
-        at(.location)
+         leader-jobs version"
     )]
     InvalidSchedule {
         /// The job's name.
@@ -97,8 +85,4 @@ pub enum Error {
         /// How long shutdown waited.
         waited: Duration,
     },
-}
-
-fn at(location: &SourceLocation) -> String {
-    format!("{}:{}", location.file, location.line)
 }

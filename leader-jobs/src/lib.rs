@@ -8,11 +8,11 @@ pub mod backend;
 pub mod clock;
 pub mod job;
 pub mod registry;
+pub mod schedule;
 
 mod context;
 mod error;
 mod runtime;
-mod schedule;
 mod scheduler;
 
 pub use context::JobContext;

@@ -52,14 +52,20 @@ impl Default for Timing {
 ///
 /// Clones share one cluster.
 ///
-/// ```
+/// ```standalone_crate
+/// use std::sync::atomic::{AtomicU32, Ordering};
 /// use std::time::Duration;
 ///
 /// use chrono::{TimeZone, Utc};
 /// use leader_jobs::backend::memory::{MemoryCluster, Timing};
 /// use leader_jobs::clock::TestClock;
-/// # use leader_jobs::{JobContext, JobDescriptor};
-/// # fn my_jobs() -> Vec<&'static JobDescriptor> { Vec::new() }
+///
+/// static RUNS: AtomicU32 = AtomicU32::new(0);
+///
+/// #[leader_jobs::singleton_job(cron = "*/10 * * * * *", lock = "billing")]
+/// async fn invoice_batch() {
+///     RUNS.fetch_add(1, Ordering::SeqCst);
+/// }
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -74,13 +80,16 @@ impl Default for Timing {
 ///         .node_id(id)
 ///         .in_memory(&cluster)
 ///         .clock(clock.clone())
-///         .jobs(my_jobs())
 ///         .build()?;
 ///     nodes.push(runtime.start()?);
 /// }
-/// tokio::time::sleep(Duration::from_secs(60)).await;
+/// tokio::time::sleep(Duration::from_secs(55)).await;
+/// assert_eq!(cluster.leader("billing").as_deref(), Some("a"));
 /// cluster.kill("a")?;
 /// tokio::time::sleep(Duration::from_secs(60)).await;
+/// assert_eq!(cluster.leader("billing").as_deref(), Some("b"));
+/// // The ticks from 00:00:10 to 00:01:50, each run once across the failover.
+/// assert_eq!(RUNS.load(Ordering::SeqCst), 11);
 /// for node in nodes {
 ///     node.shutdown().await?;
 /// }

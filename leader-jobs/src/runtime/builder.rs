@@ -1,6 +1,6 @@
 //! Configuring a runtime: node id, backend, grace period, which jobs, and the checks `build` runs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use crate::backend::memory::MemoryCluster;
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::job::JobDescriptor;
+use crate::registry;
 use crate::schedule::Schedule;
 use crate::scheduler::{LockPlan, ScheduledJob};
 
@@ -26,12 +27,13 @@ enum BackendChoice {
 
 /// Configures a [`Runtime`]; made by [`Runtime::builder`].
 ///
-/// ```
+/// ```standalone_crate
 /// use std::time::Duration;
 ///
+/// #[leader_jobs::singleton_job(cron = "0 3 * * *")]
+/// async fn compact_tables() {}
+///
 /// # fn main() -> Result<(), leader_jobs::Error> {
-/// # let jobs: Vec<&'static leader_jobs::JobDescriptor> = Vec::new();
-/// # if jobs.is_empty() { return Ok(()); }
 /// let runtime = leader_jobs::Runtime::builder()
 ///     .node_id("billing-1")
 ///     .grace_period(Duration::from_secs(10))
@@ -101,8 +103,8 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Checks the configuration and the jobs: a usable node id, unique job names, and schedules
-    /// that parse. Jobs are grouped by lock.
+    /// Checks the configuration and the jobs: a usable node id, unique job names (see
+    /// [`registry::collect_checked`]), and schedules that parse. Jobs are grouped by lock.
     pub fn build(self) -> Result<Runtime, Error> {
         let node = match self.node_id {
             Some(id) => id,
@@ -110,10 +112,8 @@ impl RuntimeBuilder {
         };
         node_id::validate(&node)?;
         let jobs = match self.jobs {
-            Some(jobs) => jobs,
-            None => crate::__private::inventory::iter::<JobDescriptor>
-                .into_iter()
-                .collect(),
+            Some(jobs) => registry::check(jobs)?,
+            None => registry::collect_checked()?,
         };
         let locks = plan(jobs)?;
         let backend = match self.backend {
@@ -141,21 +141,14 @@ impl std::fmt::Debug for RuntimeBuilder {
     }
 }
 
-/// Checks `jobs` and groups them by lock, locks and jobs sorted by name.
+/// Parses the schedules of `jobs` (unique by name) and groups them by lock, locks and jobs sorted
+/// by name.
 fn plan(jobs: Vec<&'static JobDescriptor>) -> Result<Vec<LockPlan>, Error> {
     if jobs.is_empty() {
         return Err(Error::NoJobs);
     }
-    let mut by_name: HashMap<&str, &JobDescriptor> = HashMap::new();
     let mut by_lock: BTreeMap<&'static str, Vec<ScheduledJob>> = BTreeMap::new();
     for descriptor in jobs {
-        if let Some(first) = by_name.insert(descriptor.name(), descriptor) {
-            return Err(Error::DuplicateJob {
-                name: descriptor.name(),
-                first: first.location(),
-                second: descriptor.location(),
-            });
-        }
         let schedule = Schedule::parse(descriptor.cron())
             .and_then(|schedule| schedule.in_timezone(descriptor.timezone()))
             .map_err(|source| Error::InvalidSchedule {
@@ -175,9 +168,6 @@ fn plan(jobs: Vec<&'static JobDescriptor>) -> Result<Vec<LockPlan>, Error> {
     }
     Ok(by_lock
         .into_iter()
-        .map(|(lock, mut jobs)| {
-            jobs.sort_by_key(|job| job.descriptor.name());
-            LockPlan { lock, jobs }
-        })
+        .map(|(lock, jobs)| LockPlan { lock, jobs })
         .collect())
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use leader_jobs::__private::{JobFuture, SourceLocation, boxed, descriptor};
+use leader_jobs::registry::RegistryError;
 use leader_jobs::{Error, JobContext, JobDescriptor, MisfirePolicy, OverlapPolicy, Runtime};
 
 use crate::support::Spec;
@@ -41,7 +42,7 @@ static BAD_ZONE: JobDescriptor = Spec {
 static FINE: JobDescriptor = Spec::new("fine", "0 9 * * *", noop).build();
 
 fn error_of(builder: leader_jobs::RuntimeBuilder) -> Error {
-    builder.build().err().expect("the build must fail")
+    builder.build().expect_err("the build must fail")
 }
 
 #[test]
@@ -50,10 +51,10 @@ fn two_jobs_with_one_name_are_rejected_naming_both_places() {
     assert!(
         matches!(
             err,
-            Error::DuplicateJob {
+            Error::Registry(RegistryError::DuplicateName {
                 name: "nightly-export",
                 ..
-            }
+            })
         ),
         "{err:?}"
     );
