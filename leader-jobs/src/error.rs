@@ -63,7 +63,10 @@ pub enum Error {
     NoTokioRuntime,
 
     /// The backend could not open a lock's election or ledger.
-    #[error("could not join lock `{lock}` as node `{node}`: {source}")]
+    #[error(
+        "could not join lock `{lock}` as node `{node}`: {source}; the runtime stopped, fix the \
+         backend's address, credentials or reachability and start it again"
+    )]
     Backend {
         /// The lock.
         lock: String,

@@ -4,18 +4,16 @@
 //! and a test harness for your own jobs: several runtimes in one process join one
 //! [`MemoryCluster`] as nodes, and the test kills or pauses nodes and watches another take over.
 
-use std::collections::HashMap;
+mod handles;
+mod state;
+
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use tokio::sync::watch;
-
-use super::verdict::{self, LedgerRecord};
-use super::{
-    Backend, BackendError, Claim, ClaimVerdict, Election, Leadership, Ledger, RunOutcome, TermStart,
-};
+use self::state::{ClusterState, NodeStatus};
+use super::verdict::LedgerRecord;
+use super::{BackendError, Leadership};
 
 /// How fast a [`MemoryCluster`] reacts to faults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,40 +102,6 @@ pub struct MemoryCluster {
 struct Shared {
     timing: Timing,
     state: Mutex<ClusterState>,
-}
-
-#[derive(Default)]
-struct ClusterState {
-    nodes: HashMap<String, Node>,
-    locks: HashMap<String, Lock>,
-    joined: u64,
-    pauses: u64,
-}
-
-struct Node {
-    join_order: u64,
-    status: NodeStatus,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum NodeStatus {
-    Live,
-    Paused { pause: u64, lease_expired: bool },
-    Killed,
-}
-
-#[derive(Default)]
-struct Lock {
-    members: Vec<Member>,
-    leader: Option<String>,
-    /// After a leader was killed, nobody leads until then.
-    vacant_until: Option<tokio::time::Instant>,
-    records: Vec<LedgerRecord>,
-}
-
-struct Member {
-    node: String,
-    view: watch::Sender<Leadership>,
 }
 
 /// A fault the test harness could not inject.
@@ -324,216 +288,6 @@ impl fmt::Debug for MemoryCluster {
             .field("nodes", &state.nodes.len())
             .field("leaders", &leaders)
             .finish()
-    }
-}
-
-impl ClusterState {
-    fn node_mut(&mut self, node: &str) -> Result<&mut Node, MemoryClusterError> {
-        match self.nodes.get_mut(node) {
-            None => Err(MemoryClusterError::UnknownNode(node.to_owned())),
-            Some(entry) if entry.status == NodeStatus::Killed => {
-                Err(MemoryClusterError::Killed(node.to_owned()))
-            }
-            Some(entry) => Ok(entry),
-        }
-    }
-
-    fn join(&mut self, node: &str) -> Result<(), BackendError> {
-        if !self.nodes.contains_key(node) {
-            self.joined += 1;
-            let join_order = self.joined;
-            self.nodes.insert(
-                node.to_owned(),
-                Node {
-                    join_order,
-                    status: NodeStatus::Live,
-                },
-            );
-        }
-        match self.node_mut(node) {
-            Ok(_) => Ok(()),
-            Err(err) => Err(BackendError::with_source(
-                format!("node `{node}` cannot join the in-memory cluster"),
-                err,
-            )),
-        }
-    }
-
-    fn elect_all(&mut self) {
-        let nodes = &self.nodes;
-        for lock in self.locks.values_mut() {
-            lock.elect(nodes);
-        }
-    }
-}
-
-impl Lock {
-    /// Re-evaluates the leader: a killed leader's lock stays vacant for the failover delay; a paused
-    /// leader keeps the lock until its lease expires (nobody can tell it is paused before that);
-    /// otherwise the live member that joined first leads.
-    fn elect(&mut self, nodes: &HashMap<String, Node>) {
-        if self
-            .vacant_until
-            .is_some_and(|until| tokio::time::Instant::now() < until)
-        {
-            return;
-        }
-        let status = |node: &str| nodes.get(node).map(|n| n.status);
-        let leader_status = self.leader.as_deref().and_then(status);
-        if let Some(NodeStatus::Paused {
-            lease_expired: false,
-            ..
-        }) = leader_status
-        {
-            return;
-        }
-        let preferred = self
-            .members
-            .iter()
-            .filter(|m| status(&m.node) == Some(NodeStatus::Live))
-            .min_by_key(|m| nodes.get(&m.node).map(|n| n.join_order))
-            .map(|m| m.node.clone());
-        if preferred == self.leader {
-            return;
-        }
-        if let Some(old) = self.leader.take() {
-            // A paused node's view stays frozen; it learns the news when it resumes.
-            if leader_status == Some(NodeStatus::Live) {
-                self.send(&old, Leadership::Following);
-            }
-        }
-        if let Some(new) = &preferred {
-            self.send(new, Leadership::Leading);
-        }
-        self.leader = preferred;
-    }
-
-    fn send(&self, node: &str, leadership: Leadership) {
-        for member in self.members.iter().filter(|m| m.node == node) {
-            member.view.send_replace(leadership);
-        }
-    }
-}
-
-#[async_trait]
-impl Backend for MemoryCluster {
-    async fn election(&self, lock: &str, node: &str) -> Result<Arc<dyn Election>, BackendError> {
-        let mut guard = self.state();
-        let state = &mut *guard;
-        state.join(node)?;
-        let nodes = &state.nodes;
-        let entry = state.locks.entry(lock.to_owned()).or_default();
-        if entry.members.iter().any(|m| m.node == node) {
-            return Err(BackendError::new(format!(
-                "node `{node}` already joined the election of lock `{lock}`; give every runtime \
-                 its own node id"
-            )));
-        }
-        let (view, leadership) = watch::channel(Leadership::Following);
-        entry.members.push(Member {
-            node: node.to_owned(),
-            view,
-        });
-        entry.elect(nodes);
-        Ok(Arc::new(MemoryElection {
-            cluster: self.clone(),
-            lock: lock.to_owned(),
-            node: node.to_owned(),
-            leadership,
-        }))
-    }
-
-    async fn ledger(&self, lock: &str, node: &str) -> Result<Arc<dyn Ledger>, BackendError> {
-        let mut state = self.state();
-        state.join(node)?;
-        state.locks.entry(lock.to_owned()).or_default();
-        Ok(Arc::new(MemoryLedger {
-            cluster: self.clone(),
-            lock: lock.to_owned(),
-            node: node.to_owned(),
-        }))
-    }
-}
-
-struct MemoryElection {
-    cluster: MemoryCluster,
-    lock: String,
-    node: String,
-    leadership: watch::Receiver<Leadership>,
-}
-
-#[async_trait]
-impl Election for MemoryElection {
-    fn leadership(&self) -> watch::Receiver<Leadership> {
-        self.leadership.clone()
-    }
-
-    async fn resign(&self) {
-        let mut guard = self.cluster.state();
-        let state = &mut *guard;
-        let nodes = &state.nodes;
-        if let Some(lock) = state.locks.get_mut(&self.lock) {
-            if let Some(at) = lock.members.iter().position(|m| m.node == self.node) {
-                lock.members
-                    .remove(at)
-                    .view
-                    .send_replace(Leadership::Following);
-            }
-            if lock.leader.as_deref() == Some(self.node.as_str()) {
-                lock.leader = None;
-            }
-            lock.elect(nodes);
-        }
-    }
-}
-
-struct MemoryLedger {
-    cluster: MemoryCluster,
-    lock: String,
-    node: String,
-}
-
-impl MemoryLedger {
-    /// Appends `record` and hands the ledger, up to and including it, to `read`.
-    fn append<T>(
-        &self,
-        record: LedgerRecord,
-        read: impl FnOnce(&[LedgerRecord], usize) -> T,
-    ) -> Result<T, BackendError> {
-        self.cluster.check_alive(&self.node)?;
-        let mut state = self.cluster.state();
-        let records = &mut state.locks.entry(self.lock.clone()).or_default().records;
-        records.push(record);
-        Ok(read(records, records.len() - 1))
-    }
-}
-
-#[async_trait]
-impl Ledger for MemoryLedger {
-    async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError> {
-        self.cluster.check_alive(node)?;
-        let mut state = self.cluster.state();
-        let records = &mut state.locks.entry(self.lock.clone()).or_default().records;
-        let history = verdict::history(records);
-        let term = history.highest_term + 1;
-        records.push(LedgerRecord::TermStart {
-            term,
-            node: node.to_owned(),
-        });
-        Ok(TermStart { term, history })
-    }
-
-    async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
-        self.append(LedgerRecord::Claim(claim.clone()), verdict::verdict)?
-            .ok_or_else(|| BackendError::new("the in-memory ledger lost a claim it had appended"))
-    }
-
-    async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
-        let outcome = LedgerRecord::Outcome {
-            claim: claim.clone(),
-            outcome,
-        };
-        self.append(outcome, |_, _| ())
     }
 }
 

@@ -85,8 +85,13 @@ async fn open(
     lock: &str,
 ) -> Result<(Arc<dyn crate::backend::Election>, Arc<dyn Ledger>), crate::backend::BackendError> {
     let election = env.backend.election(lock, &env.node).await?;
-    let ledger = env.backend.ledger(lock, &env.node).await?;
-    Ok((election, ledger))
+    match env.backend.ledger(lock, &env.node).await {
+        Ok(ledger) => Ok((election, ledger)),
+        Err(err) => {
+            election.resign().await;
+            Err(err)
+        }
+    }
 }
 
 /// One lock's scheduling state that outlives a term: runs started in one term may still be going

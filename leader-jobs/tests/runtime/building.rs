@@ -1,6 +1,10 @@
 //! What `build` and `start` reject, and how they say it.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use async_trait::async_trait;
+use leader_jobs::backend::{Backend, BackendError, Election, Ledger};
 
 use leader_jobs::__private::{JobFuture, SourceLocation, boxed, descriptor};
 use leader_jobs::registry::RegistryError;
@@ -108,4 +112,39 @@ fn the_default_node_id_names_this_process() {
 fn starting_outside_a_tokio_runtime_is_an_error_not_a_panic() {
     let runtime = Runtime::builder().jobs([&FINE]).build().unwrap();
     assert!(matches!(runtime.start(), Err(Error::NoTokioRuntime)));
+}
+
+/// A backend whose broker refuses every connection.
+struct Unreachable;
+
+#[async_trait]
+impl Backend for Unreachable {
+    async fn election(&self, _lock: &str, _node: &str) -> Result<Arc<dyn Election>, BackendError> {
+        Err(BackendError::new("connection refused by 127.0.0.1:6650"))
+    }
+
+    async fn ledger(&self, _lock: &str, _node: &str) -> Result<Arc<dyn Ledger>, BackendError> {
+        Err(BackendError::new("connection refused by 127.0.0.1:6650"))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_backend_that_cannot_open_a_lock_ends_run_until_with_the_lock_named() {
+    let runtime = Runtime::builder()
+        .node_id("isolated")
+        .backend(Unreachable)
+        .jobs([&FINE])
+        .build()
+        .unwrap();
+    let err = runtime
+        .run_until(std::future::pending())
+        .await
+        .expect_err("the runtime must stop");
+    let message = err.to_string();
+    assert!(matches!(err, Error::Backend { .. }), "{err:?}");
+    assert!(
+        message.contains("lock `tests`") && message.contains("`isolated`"),
+        "{message}"
+    );
+    assert!(message.contains("connection refused"), "{message}");
 }

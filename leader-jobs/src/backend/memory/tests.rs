@@ -1,6 +1,11 @@
-use chrono::{TimeZone, Utc};
+use std::sync::Arc;
+use std::time::Duration;
 
-use super::*;
+use chrono::{TimeZone, Utc};
+use tokio::sync::watch;
+
+use super::{MemoryCluster, MemoryClusterError, Timing};
+use crate::backend::{Backend, Claim, ClaimVerdict, Leadership, Ledger};
 
 const LOCK: &str = "reports";
 const TIMING: Timing = Timing {
