@@ -65,7 +65,7 @@ impl Run {
             let (outcome, error) = self.outcome().await;
             let finished_at = self.clock.now();
             match outcome {
-                RunOutcome::Ok => tracing::info!("run ok"),
+                RunOutcome::Ok => tracing::debug!("run ok"),
                 RunOutcome::Failed => tracing::warn!(error = error.as_deref(), "run failed"),
                 RunOutcome::Panicked => tracing::error!(panic = error.as_deref(), "run panicked"),
                 RunOutcome::TimedOut => tracing::warn!(
