@@ -74,8 +74,9 @@ pub(crate) fn job(item: TokenStream, signature: &Signature, spec: &JobSpec) -> T
 ///
 /// The two trait checks are spanned where the user has to act. The output conversion names the
 /// user's return type in a qualified path, so rustc reports an unsupported type on that type. The
-/// async block starts with a token spanned on `async` and ends with one spanned on the end of the
-/// signature, so a future that is not `Send` is reported on the whole signature.
+/// `boxed(...)` call starts with tokens spanned on `async` and its parentheses are spanned on the
+/// end of the signature; rustc reports the call's unmet `Send` bound on the range between them,
+/// that is on the whole signature.
 fn start_fn(signature: &Signature, spec: &JobSpec) -> TokenStream {
     let ident = &signature.ident;
     let context = quote_spanned!(Span::mixed_site()=> context);

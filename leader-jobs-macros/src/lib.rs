@@ -12,6 +12,17 @@ mod validate;
 
 use proc_macro::TokenStream;
 
+/// The runtime crate's schedule engine, compiled in so that the attribute checks `cron` and `tz`
+/// with the very code that later runs the schedule: macro and runtime cannot disagree about an
+/// expression, so no test needs to compare them.
+#[path = "../../leader-jobs/src/schedule/mod.rs"]
+#[allow(
+    unreachable_pub,
+    dead_code,
+    reason = "public API of leader_jobs; the attribute only parses, it never computes ticks"
+)]
+mod schedule;
+
 #[allow(
     missing_docs,
     reason = "documented on its re-export `leader_jobs::singleton_job`, where the examples compile"

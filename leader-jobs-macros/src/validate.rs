@@ -13,6 +13,7 @@ use syn::{Expr, ExprLit, Ident, Lit, LitStr, Signature};
 
 use crate::errors::Errors;
 use crate::parse::RawArgs;
+use crate::schedule::Schedule;
 pub(crate) use signature::JobSignature;
 
 /// Every key the attribute accepts, with an example for error messages.
@@ -85,24 +86,21 @@ pub(crate) fn job_spec(args: syn::Result<RawArgs>, signature: &Signature) -> syn
         }
     };
 
-    let cron = match given.remove("cron") {
-        Some(cron) => cron.value,
-        None => {
-            // A misspelt `cron` was already reported with the suggestion to fix it.
-            if !suggested.contains(&"cron") {
-                errors.push(syn::Error::new(
-                    Span::call_site(),
-                    "missing `cron`: every job needs a schedule, like \
-                     `#[singleton_job(cron = \"0 9 * * *\")]`",
-                ));
-            }
-            LitStr::new("", Span::call_site())
-        }
-    };
+    let cron = given.remove("cron").map(|cron| cron.value);
+    // A misspelt `cron` was already reported with the suggestion to fix it.
+    if cron.is_none() && !suggested.contains(&"cron") {
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            "missing `cron`: every job needs a schedule, like \
+             `#[singleton_job(cron = \"0 9 * * *\")]`",
+        ));
+    }
     let timezone = given.remove("tz").map_or_else(
         || LitStr::new(DEFAULT_TIMEZONE, Span::call_site()),
         |tz| tz.value,
     );
+    check_schedule(cron.as_ref(), &timezone, &mut errors);
+    let cron = cron.unwrap_or_else(|| LitStr::new("", Span::call_site()));
     let lock = check_lock(given.remove("lock"), &signature.ident, &mut errors);
     let name = given.remove("name").map(|name| {
         if name.value.value().trim().is_empty() {
@@ -251,6 +249,27 @@ fn edit_distance(a: &str, b: &str) -> usize {
         previous = current;
     }
     previous[b.len()]
+}
+
+/// Checks the expression and the zone with the runtime's own schedule engine, each error on its
+/// literal.
+fn check_schedule(cron: Option<&LitStr>, timezone: &LitStr, errors: &mut Errors) {
+    let parsed = cron.map(|cron| {
+        Schedule::parse(&cron.value()).inspect_err(|error| {
+            errors.at(cron, format!("invalid cron expression: {error}"));
+        })
+    });
+    // The zone is checked even when the expression is missing or wrong, so that one build shows
+    // both problems; any valid schedule carries it.
+    let carrier = match parsed {
+        Some(Ok(schedule)) => Ok(schedule),
+        None | Some(Err(_)) => Schedule::parse("@daily"),
+    };
+    if let Ok(schedule) = carrier {
+        if let Err(error) = schedule.in_timezone(&timezone.value()) {
+            errors.at(timezone, error);
+        }
+    }
 }
 
 /// The lock given, or the function's name; either must be a valid topic-name fragment.

@@ -3,9 +3,7 @@
 use std::time::Duration;
 
 use crate::backend::BackendError;
-use crate::job::SourceLocation;
 use crate::registry::RegistryError;
-use crate::schedule::ScheduleError;
 
 /// Why a runtime could not be built, started or stopped cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -23,30 +21,9 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// The jobs cannot run together (two share a name).
+    /// The jobs cannot run: two share a name, or a schedule does not parse.
     #[error(transparent)]
     Registry(#[from] RegistryError),
-
-    /// A job's cron expression or time zone no longer parses (the macro checked it at compile time,
-    /// so the runtime's schedule engine and the macro disagree, or the descriptor was built by hand).
-    #[error(
-        "job `{job}` (at {location}) has schedule `{cron}` in time zone `{timezone}` that does not \
-         parse: {source}; fix the attribute, or rebuild so the macro and runtime use the same \
-         leader-jobs version"
-    )]
-    InvalidSchedule {
-        /// The job's name.
-        job: &'static str,
-        /// The cron expression.
-        cron: &'static str,
-        /// The time zone.
-        timezone: &'static str,
-        /// Where the job was declared.
-        location: SourceLocation,
-        /// What the schedule engine rejected.
-        #[source]
-        source: ScheduleError,
-    },
 
     /// There is nothing to run.
     #[error(

@@ -8,12 +8,13 @@ pub mod backend;
 pub mod clock;
 pub mod job;
 pub mod registry;
-pub mod schedule;
 
 mod context;
 mod error;
 mod runtime;
+mod schedule;
 mod scheduler;
+mod upcoming;
 
 pub use context::JobContext;
 pub use error::Error;
@@ -23,6 +24,9 @@ pub use leader_jobs_macros::singleton_job;
 pub use registry::registered_jobs;
 pub use runtime::status::{JobStatus, LastRun, LockStatus, RunCounts, Status};
 pub use runtime::{DEFAULT_GRACE_PERIOD, Handle, Runtime, RuntimeBuilder};
+pub use schedule::Schedule;
+pub use schedule::error::{CronField, ScheduleError};
+pub use upcoming::Upcoming;
 
 /// What the `#[singleton_job]` expansion refers to. Not public API: it changes without notice.
 #[doc(hidden)]

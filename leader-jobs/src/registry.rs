@@ -2,6 +2,8 @@
 //! at startup.
 
 use crate::job::{JobDescriptor, SourceLocation};
+use crate::schedule::Schedule;
+use crate::schedule::error::ScheduleError;
 
 /// Why the registered jobs cannot be run.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +22,21 @@ pub enum RegistryError {
         first: SourceLocation,
         /// Where the second job is declared.
         second: SourceLocation,
+    },
+
+    /// A job's `cron` or `tz` does not parse. The attribute checks both at compile time with the
+    /// same code, so this means the descriptor was not built by a matching `#[singleton_job]`.
+    #[error(
+        "job `{}` declared at {} has an invalid schedule `{}` in `{}`: {problem}; \
+         #[singleton_job] rejects this at compile time, so make sure leader-jobs and \
+         leader-jobs-macros are the same version and rebuild",
+        .job.name, .job.location, .job.cron, .job.timezone
+    )]
+    InvalidSchedule {
+        /// The job.
+        job: &'static JobDescriptor,
+        /// What is wrong with the expression or the zone.
+        problem: ScheduleError,
     },
 }
 
@@ -48,7 +65,8 @@ fn sort_by_name(jobs: &mut [&'static JobDescriptor]) {
     });
 }
 
-/// The registered jobs, sorted by name, after the checks the runtime needs: unique names.
+/// The registered jobs, sorted by name, after the checks the runtime needs: unique names, and a
+/// schedule and time zone that parse.
 ///
 /// The runtime calls this at startup; call it in a test of your own binary to catch a duplicate
 /// name before deploying.
@@ -78,6 +96,11 @@ pub(crate) fn check(
             second: pair[1].location,
         });
     }
+    for &job in &jobs {
+        Schedule::parse(job.cron)
+            .and_then(|schedule| schedule.in_timezone(job.timezone))
+            .map_err(|problem| RegistryError::InvalidSchedule { job, problem })?;
+    }
     Ok(jobs)
 }
 
@@ -96,11 +119,21 @@ mod tests {
     }
 
     const fn job(name: &'static str, file: &'static str, line: u32) -> JobDescriptor {
+        job_with_schedule(name, "0 9 * * *", "UTC", file, line)
+    }
+
+    const fn job_with_schedule(
+        name: &'static str,
+        cron: &'static str,
+        timezone: &'static str,
+        file: &'static str,
+        line: u32,
+    ) -> JobDescriptor {
         descriptor(
             name,
             "lock",
-            "0 9 * * *",
-            "UTC",
+            cron,
+            timezone,
             OverlapPolicy::Skip,
             MisfirePolicy::FireOnce,
             Duration::from_secs(3600),
@@ -117,6 +150,10 @@ mod tests {
     static DIGEST: JobDescriptor = job("app::digest", "src/mail.rs", 12);
     static DIGEST_AGAIN: JobDescriptor = job("app::digest", "src/reports.rs", 40);
     static CLEANUP: JobDescriptor = job("app::cleanup", "src/db.rs", 7);
+    static BAD_HOUR: JobDescriptor =
+        job_with_schedule("app::report", "0 25 * * *", "UTC", "src/report.rs", 3);
+    static BAD_ZONE: JobDescriptor =
+        job_with_schedule("app::sync", "@hourly", "Berlin", "src/sync.rs", 9);
 
     #[test]
     fn duplicate_names_are_reported_with_both_locations() {
@@ -141,5 +178,29 @@ mod tests {
         let jobs = check(vec![&CLEANUP, &DIGEST]).unwrap();
         let names: Vec<&str> = jobs.iter().map(|job| job.name()).collect();
         assert_eq!(names, ["app::cleanup", "app::digest"]);
+    }
+
+    #[test]
+    fn a_schedule_that_does_not_parse_names_the_job_and_the_problem() {
+        let error = check(vec![&CLEANUP, &BAD_HOUR]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "job `app::report` declared at src/report.rs:3 has an invalid schedule `0 25 * * *` \
+             in `UTC`: hour must be 0–23, got 25; #[singleton_job] rejects this at compile time, \
+             so make sure leader-jobs and leader-jobs-macros are the same version and rebuild"
+        );
+    }
+
+    #[test]
+    fn an_unknown_time_zone_is_rejected_at_startup() {
+        let error = check(vec![&BAD_ZONE]).unwrap_err();
+        let RegistryError::InvalidSchedule { job, problem } = error else {
+            panic!("expected InvalidSchedule, got {error:?}");
+        };
+        assert_eq!(job.name(), "app::sync");
+        assert!(matches!(
+            problem,
+            crate::ScheduleError::UnknownTimeZone { .. }
+        ));
     }
 }

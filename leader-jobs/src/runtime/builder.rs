@@ -10,7 +10,7 @@ use crate::backend::memory::MemoryCluster;
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::job::JobDescriptor;
-use crate::registry;
+use crate::registry::{self, RegistryError};
 use crate::schedule::Schedule;
 use crate::scheduler::{LockPlan, ScheduledJob};
 
@@ -103,8 +103,8 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Checks the configuration and the jobs: a usable node id, unique job names (see
-    /// [`registry::collect_checked`]), and schedules that parse. Jobs are grouped by lock.
+    /// Checks the configuration and the jobs: a usable node id, and unique job names with schedules
+    /// that parse (see [`registry::collect_checked`]). Jobs are grouped by lock.
     pub fn build(self) -> Result<Runtime, Error> {
         let node = match self.node_id {
             Some(id) => id,
@@ -141,7 +141,7 @@ impl std::fmt::Debug for RuntimeBuilder {
     }
 }
 
-/// Parses the schedules of `jobs` (unique by name) and groups them by lock, locks and jobs sorted
+/// Parses the schedules of `jobs` (checked by the registry) and groups them by lock, locks and jobs sorted
 /// by name.
 fn plan(jobs: Vec<&'static JobDescriptor>) -> Result<Vec<LockPlan>, Error> {
     if jobs.is_empty() {
@@ -151,12 +151,9 @@ fn plan(jobs: Vec<&'static JobDescriptor>) -> Result<Vec<LockPlan>, Error> {
     for descriptor in jobs {
         let schedule = Schedule::parse(descriptor.cron())
             .and_then(|schedule| schedule.in_timezone(descriptor.timezone()))
-            .map_err(|source| Error::InvalidSchedule {
-                job: descriptor.name(),
-                cron: descriptor.cron(),
-                timezone: descriptor.timezone(),
-                location: descriptor.location(),
-                source,
+            .map_err(|problem| RegistryError::InvalidSchedule {
+                job: descriptor,
+                problem,
             })?;
         by_lock
             .entry(descriptor.lock())

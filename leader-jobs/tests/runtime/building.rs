@@ -74,11 +74,8 @@ fn a_schedule_that_does_not_parse_is_rejected_with_the_job_and_place() {
     let message = err.to_string();
     assert!(
         matches!(
-            err,
-            Error::InvalidSchedule {
-                job: "nightly-export",
-                ..
-            }
+            &err,
+            Error::Registry(RegistryError::InvalidSchedule { job, .. }) if job.name() == "nightly-export"
         ),
         "{err:?}"
     );

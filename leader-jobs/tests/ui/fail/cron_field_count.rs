@@ -1,0 +1,4 @@
+#[leader_jobs::singleton_job(cron = "0 9 * *")]
+async fn send_daily_digest() {}
+
+fn main() {}
