@@ -5,19 +5,26 @@
 //! takes over within seconds.
 
 pub mod backend;
+pub mod clock;
 pub mod job;
 pub mod registry;
 
 mod context;
+mod error;
+mod runtime;
 mod schedule;
+mod scheduler;
 mod upcoming;
 
 pub use backend::pulsar::{PulsarBackend, PulsarConfig, PulsarConfigError};
 pub use context::JobContext;
+pub use error::Error;
 pub use job::{JobDescriptor, MisfirePolicy, OverlapPolicy};
 #[doc = include_str!("../doc/singleton_job.md")]
 pub use leader_jobs_macros::singleton_job;
 pub use registry::registered_jobs;
+pub use runtime::status::{JobStatus, LastRun, LockStatus, RunCounts, Status};
+pub use runtime::{DEFAULT_GRACE_PERIOD, Handle, Runtime, RuntimeBuilder};
 pub use schedule::Schedule;
 pub use schedule::error::{CronField, ScheduleError};
 pub use upcoming::Upcoming;

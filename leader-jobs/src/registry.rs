@@ -54,11 +54,15 @@ pub enum RegistryError {
 pub fn registered_jobs() -> Vec<&'static JobDescriptor> {
     let mut jobs: Vec<&'static JobDescriptor> =
         inventory::iter::<JobDescriptor>.into_iter().collect();
+    sort_by_name(&mut jobs);
+    jobs
+}
+
+fn sort_by_name(jobs: &mut [&'static JobDescriptor]) {
     // Declaration order breaks ties so that errors about duplicates are the same on every run.
     jobs.sort_by(|a, b| {
         (a.name, a.location.file, a.location.line).cmp(&(b.name, b.location.file, b.location.line))
     });
-    jobs
 }
 
 /// The registered jobs, sorted by name, after the checks the runtime needs: unique names, and a
@@ -79,8 +83,12 @@ pub fn collect_checked() -> Result<Vec<&'static JobDescriptor>, RegistryError> {
     check(registered_jobs())
 }
 
-/// Checks `jobs`, which must be sorted by name.
-fn check(jobs: Vec<&'static JobDescriptor>) -> Result<Vec<&'static JobDescriptor>, RegistryError> {
+/// Sorts `jobs` by name and checks them; the runtime also checks a set given to
+/// `RuntimeBuilder::jobs` with it.
+pub(crate) fn check(
+    mut jobs: Vec<&'static JobDescriptor>,
+) -> Result<Vec<&'static JobDescriptor>, RegistryError> {
+    sort_by_name(&mut jobs);
     if let Some(pair) = jobs.windows(2).find(|pair| pair[0].name == pair[1].name) {
         return Err(RegistryError::DuplicateName {
             name: pair[0].name,

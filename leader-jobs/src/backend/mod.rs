@@ -17,6 +17,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+pub mod memory;
+pub mod verdict;
+
 /// Whether this node currently leads a lock, as the election sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Leadership {
@@ -103,7 +106,8 @@ pub enum ClaimVerdict {
 pub struct LedgerHistory {
     /// The highest term any node began.
     pub highest_term: u64,
-    /// Per job, the latest tick that has a claim.
+    /// Per job, the latest tick that has a winning claim (a fenced claim never ran, so it does not
+    /// count).
     pub last_claimed: HashMap<String, DateTime<Utc>>,
     /// Claims that never got an outcome: runs abandoned by a crashed or fenced leader.
     pub abandoned: Vec<Claim>,
@@ -123,6 +127,10 @@ pub struct TermStart {
 pub trait Election: Send + Sync {
     /// A watch of this node's leadership of the lock; it changes when leadership is gained or lost
     /// (including when the lease runs out).
+    ///
+    /// Send only on transitions, never to renew: the scheduler takes every change notification
+    /// whose value is `Leading` as a fresh grant (a loss and a regain may coalesce into one
+    /// notification) and begins a new term for it.
     fn leadership(&self) -> watch::Receiver<Leadership>;
 
     /// Leaves the election so another node takes over at once (graceful handoff).

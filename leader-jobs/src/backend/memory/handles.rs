@@ -1,0 +1,135 @@
+//! What a node gets from the simulated cluster: per lock an election and a ledger handle.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::watch;
+
+use super::MemoryCluster;
+use super::state::Member;
+use crate::backend::verdict::{self, LedgerRecord};
+use crate::backend::{
+    Backend, BackendError, Claim, ClaimVerdict, Election, Leadership, Ledger, RunOutcome, TermStart,
+};
+
+#[async_trait]
+impl Backend for MemoryCluster {
+    async fn election(&self, lock: &str, node: &str) -> Result<Arc<dyn Election>, BackendError> {
+        let mut guard = self.state();
+        let state = &mut *guard;
+        state.join(node)?;
+        let nodes = &state.nodes;
+        let entry = state.locks.entry(lock.to_owned()).or_default();
+        if entry.members.iter().any(|m| m.node == node) {
+            return Err(BackendError::new(format!(
+                "node `{node}` already joined the election of lock `{lock}`; give every runtime \
+                 its own node id"
+            )));
+        }
+        let (view, leadership) = watch::channel(Leadership::Following);
+        entry.members.push(Member {
+            node: node.to_owned(),
+            view,
+        });
+        entry.elect(nodes);
+        Ok(Arc::new(MemoryElection {
+            cluster: self.clone(),
+            lock: lock.to_owned(),
+            node: node.to_owned(),
+            leadership,
+        }))
+    }
+
+    async fn ledger(&self, lock: &str, node: &str) -> Result<Arc<dyn Ledger>, BackendError> {
+        let mut state = self.state();
+        state.join(node)?;
+        state.locks.entry(lock.to_owned()).or_default();
+        Ok(Arc::new(MemoryLedger {
+            cluster: self.clone(),
+            lock: lock.to_owned(),
+            node: node.to_owned(),
+        }))
+    }
+}
+
+struct MemoryElection {
+    cluster: MemoryCluster,
+    lock: String,
+    node: String,
+    leadership: watch::Receiver<Leadership>,
+}
+
+#[async_trait]
+impl Election for MemoryElection {
+    fn leadership(&self) -> watch::Receiver<Leadership> {
+        self.leadership.clone()
+    }
+
+    async fn resign(&self) {
+        let mut guard = self.cluster.state();
+        let state = &mut *guard;
+        let nodes = &state.nodes;
+        if let Some(lock) = state.locks.get_mut(&self.lock) {
+            if let Some(at) = lock.members.iter().position(|m| m.node == self.node) {
+                lock.members
+                    .remove(at)
+                    .view
+                    .send_replace(Leadership::Following);
+            }
+            if lock.leader.as_deref() == Some(self.node.as_str()) {
+                lock.leader = None;
+            }
+            lock.elect(nodes);
+        }
+    }
+}
+
+struct MemoryLedger {
+    cluster: MemoryCluster,
+    lock: String,
+    node: String,
+}
+
+impl MemoryLedger {
+    /// Appends `record` and hands the ledger, up to and including it, to `read`.
+    fn append<T>(
+        &self,
+        record: LedgerRecord,
+        read: impl FnOnce(&[LedgerRecord], usize) -> T,
+    ) -> Result<T, BackendError> {
+        self.cluster.check_alive(&self.node)?;
+        let mut state = self.cluster.state();
+        let records = &mut state.locks.entry(self.lock.clone()).or_default().records;
+        records.push(record);
+        Ok(read(records, records.len() - 1))
+    }
+}
+
+#[async_trait]
+impl Ledger for MemoryLedger {
+    async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError> {
+        self.cluster.check_alive(node)?;
+        let mut state = self.cluster.state();
+        let records = &mut state.locks.entry(self.lock.clone()).or_default().records;
+        let history = verdict::history(records);
+        let term = history.highest_term + 1;
+        records.push(LedgerRecord::TermStart {
+            term,
+            node: node.to_owned(),
+        });
+        Ok(TermStart { term, history })
+    }
+
+    async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
+        self.append(LedgerRecord::Claim(claim.clone()), verdict::verdict)?
+            .ok_or_else(|| BackendError::new("the in-memory ledger lost a claim it had appended"))
+    }
+
+    async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
+        let outcome = LedgerRecord::Outcome {
+            claim: claim.clone(),
+            outcome,
+        };
+        self.append(outcome, |_, _| ())
+    }
+}

@@ -1,0 +1,68 @@
+//! The errors a runtime reports when it is built, started or stopped.
+
+use std::time::Duration;
+
+use crate::backend::BackendError;
+use crate::registry::RegistryError;
+
+/// Why a runtime could not be built, started or stopped cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The node id cannot serve as a consumer name.
+    #[error(
+        "invalid node id `{id}`: {reason}; use 1 to {max} characters from A-Z a-z 0-9 `-` `_` `.`, \
+         or leave `.node_id(..)` out to get hostname-pid-random",
+        max = crate::runtime::MAX_NODE_ID_LEN
+    )]
+    InvalidNodeId {
+        /// The rejected id.
+        id: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// The jobs cannot run: two share a name, or a schedule does not parse.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+
+    /// There is nothing to run.
+    #[error(
+        "no jobs to run: annotate an `async fn` with `#[leader_jobs::singleton_job(cron = \"...\")]` \
+         in a crate linked into this binary, or pass jobs with `.jobs(..)`"
+    )]
+    NoJobs,
+
+    /// `start` was called outside a Tokio runtime.
+    #[error(
+        "the runtime must be started inside a Tokio runtime: call it from `#[tokio::main]` or \
+         within `Runtime::block_on`"
+    )]
+    NoTokioRuntime,
+
+    /// The backend could not open a lock's election or ledger.
+    #[error(
+        "could not join lock `{lock}` as node `{node}`: {source}; the runtime stopped, fix the \
+         backend's address, credentials or reachability and start it again"
+    )]
+    Backend {
+        /// The lock.
+        lock: String,
+        /// This node's id.
+        node: String,
+        /// The backend's error.
+        #[source]
+        source: BackendError,
+    },
+
+    /// Runs were still going when the grace period ended.
+    #[error(
+        "{running} task(s) were still running {waited:?} after shutdown began; a job blocks its \
+         thread without awaiting (use `tokio::task::spawn_blocking`) or ignores cancellation"
+    )]
+    ShutdownTimedOut {
+        /// How many tasks were still running.
+        running: usize,
+        /// How long shutdown waited.
+        waited: Duration,
+    },
+}

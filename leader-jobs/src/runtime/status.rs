@@ -1,0 +1,171 @@
+//! What [`Handle::status`](crate::Handle::status) reports: per lock whether this node leads, per
+//! job its next tick, last run and counters.
+
+use std::sync::{Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+use crate::backend::RunOutcome;
+
+/// A snapshot of one node's scheduling state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Status {
+    /// This node's id.
+    pub node: String,
+    /// Every lock this node takes part in, sorted by name.
+    pub locks: Vec<LockStatus>,
+}
+
+impl Status {
+    /// The status of `lock`, if this node runs jobs under it.
+    pub fn lock(&self, lock: &str) -> Option<&LockStatus> {
+        self.locks.iter().find(|l| l.name == lock)
+    }
+
+    /// The status of the job named `job`.
+    pub fn job(&self, job: &str) -> Option<&JobStatus> {
+        self.locks
+            .iter()
+            .flat_map(|l| &l.jobs)
+            .find(|j| j.name == job)
+    }
+}
+
+/// One lock as this node sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LockStatus {
+    /// The lock's name.
+    pub name: String,
+    /// Whether this node leads the lock in a term it began.
+    pub leading: bool,
+    /// The term this node leads in, while leading; the last one it led in, after.
+    pub term: Option<u64>,
+    /// The lock's jobs, sorted by name.
+    pub jobs: Vec<JobStatus>,
+}
+
+/// One job as this node sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JobStatus {
+    /// The job's name.
+    pub name: String,
+    /// The next tick this node will run, while it leads the job's lock.
+    pub next_tick: Option<DateTime<Utc>>,
+    /// Runs of the job going on now on this node.
+    pub running: usize,
+    /// The last run this node finished.
+    pub last_run: Option<LastRun>,
+    /// What happened to the job's ticks on this node since it started.
+    pub counts: RunCounts,
+}
+
+/// A finished run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LastRun {
+    /// The tick it ran for.
+    pub tick: DateTime<Utc>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: DateTime<Utc>,
+    /// How it ended.
+    pub outcome: RunOutcome,
+    /// The error or panic message, when it failed or panicked.
+    pub error: Option<String>,
+}
+
+/// Counters of what happened to a job's ticks on this node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunCounts {
+    /// Runs that returned success.
+    pub ok: u64,
+    /// Runs that returned an error.
+    pub failed: u64,
+    /// Runs that panicked.
+    pub panicked: u64,
+    /// Runs cancelled by the job's timeout.
+    pub timed_out: u64,
+    /// Runs dropped because they outlived the grace period after losing leadership or shutdown.
+    pub cancelled: u64,
+    /// Ticks not run because the previous run was still going (overlap policy).
+    pub skipped: u64,
+    /// Runs for ticks missed while no node led or this node was late (misfire policy).
+    pub caught_up: u64,
+    /// Gaps of missed ticks found, each handled once by the misfire policy.
+    pub misfires: u64,
+    /// Ticks not run because the ledger gave them to another claim, or fenced this node's claim.
+    pub lost_claims: u64,
+    /// Ticks not run because the ledger could not be reached to claim them.
+    pub claim_errors: u64,
+    /// Runs found at takeover that a previous leader claimed but never recorded an outcome for.
+    /// They are reported, never rerun.
+    pub abandoned: u64,
+}
+
+/// The live state behind [`Status`], updated by the scheduler.
+#[derive(Debug)]
+pub(crate) struct StatusBoard {
+    status: Mutex<Status>,
+}
+
+impl StatusBoard {
+    /// A board for `locks`, each given as its name and its jobs' names, in the order the
+    /// scheduler indexes them.
+    pub(crate) fn new(node: &str, locks: Vec<(String, Vec<String>)>) -> Self {
+        let locks = locks
+            .into_iter()
+            .map(|(name, jobs)| LockStatus {
+                name,
+                leading: false,
+                term: None,
+                jobs: jobs
+                    .into_iter()
+                    .map(|name| JobStatus {
+                        name,
+                        next_tick: None,
+                        running: 0,
+                        last_run: None,
+                        counts: RunCounts::default(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Self {
+            status: Mutex::new(Status {
+                node: node.to_owned(),
+                locks,
+            }),
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Status {
+        self.lock().clone()
+    }
+
+    pub(crate) fn update_lock(&self, lock: usize, update: impl FnOnce(&mut LockStatus)) {
+        if let Some(entry) = self.lock().locks.get_mut(lock) {
+            update(entry);
+        }
+    }
+
+    pub(crate) fn update_job(&self, lock: usize, job: usize, update: impl FnOnce(&mut JobStatus)) {
+        if let Some(entry) = self
+            .lock()
+            .locks
+            .get_mut(lock)
+            .and_then(|l| l.jobs.get_mut(job))
+        {
+            update(entry);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Status> {
+        // Updates are single assignments, so a panic elsewhere cannot leave the status half-written.
+        self.status.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

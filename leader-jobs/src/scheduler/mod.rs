@@ -1,0 +1,151 @@
+//! Scheduling one lock's jobs: follow the election, and while this node leads, run each job at its
+//! ticks under its overlap, misfire and timeout policies.
+//!
+//! One task per lock. It waits until the election says `Leading`, begins a term in the ledger
+//! ([`term`]), and runs the term until leadership changes, the ledger fences the node, or the
+//! runtime shuts down; then it waits for the election again.
+
+mod misfire;
+mod run;
+mod term;
+mod timer;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::backend::{Backend, Leadership, Ledger};
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::job::JobDescriptor;
+use crate::runtime::status::StatusBoard;
+use crate::schedule::Schedule;
+
+use self::term::TermEnd;
+
+/// A job with its schedule parsed in its time zone.
+#[derive(Debug)]
+pub(crate) struct ScheduledJob {
+    pub(crate) descriptor: &'static JobDescriptor,
+    pub(crate) schedule: Schedule,
+}
+
+/// The jobs that share one lock.
+#[derive(Debug)]
+pub(crate) struct LockPlan {
+    pub(crate) lock: &'static str,
+    pub(crate) jobs: Vec<ScheduledJob>,
+}
+
+/// What the schedulers of all locks of one node share.
+#[derive(Clone)]
+pub(crate) struct NodeEnv {
+    pub(crate) node: Arc<str>,
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) status: Arc<StatusBoard>,
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+    pub(crate) grace: Duration,
+}
+
+/// Schedules `plan` (the lock at `lock_index` in the status) until shutdown, then leaves the
+/// election so another node takes over at once.
+pub(crate) async fn run_lock(env: NodeEnv, lock_index: usize, plan: LockPlan) -> Result<(), Error> {
+    let opened = tokio::select! {
+        () = env.shutdown.cancelled() => return Ok(()),
+        opened = open(&env, plan.lock) => opened,
+    };
+    let (election, ledger) = opened.map_err(|source| Error::Backend {
+        lock: plan.lock.to_owned(),
+        node: env.node.to_string(),
+        source,
+    })?;
+    let (finished_tx, finished_rx) = mpsc::unbounded_channel();
+    let mut scheduler = LockScheduler {
+        running: plan.jobs.iter().map(|_| Arc::default()).collect(),
+        env,
+        lock_index,
+        plan,
+        ledger,
+        finished_tx,
+        finished_rx,
+    };
+    scheduler.follow_election(election.leadership()).await;
+    election.resign().await;
+    Ok(())
+}
+
+async fn open(
+    env: &NodeEnv,
+    lock: &str,
+) -> Result<(Arc<dyn crate::backend::Election>, Arc<dyn Ledger>), crate::backend::BackendError> {
+    let election = env.backend.election(lock, &env.node).await?;
+    match env.backend.ledger(lock, &env.node).await {
+        Ok(ledger) => Ok((election, ledger)),
+        Err(err) => {
+            election.resign().await;
+            Err(err)
+        }
+    }
+}
+
+/// One lock's scheduling state that outlives a term: runs started in one term may still be going
+/// in the next.
+struct LockScheduler {
+    env: NodeEnv,
+    lock_index: usize,
+    plan: LockPlan,
+    ledger: Arc<dyn Ledger>,
+    /// Per job, runs going on now.
+    running: Vec<Arc<AtomicUsize>>,
+    finished_tx: mpsc::UnboundedSender<usize>,
+    finished_rx: mpsc::UnboundedReceiver<usize>,
+}
+
+impl LockScheduler {
+    async fn follow_election(&mut self, mut leadership: watch::Receiver<Leadership>) {
+        let mut wait_for_change = false;
+        loop {
+            if wait_for_change {
+                tokio::select! {
+                    () = self.env.shutdown.cancelled() => return,
+                    changed = leadership.changed() => if changed.is_err() {
+                        self.election_ended().await;
+                        return;
+                    },
+                    // Runs that end while following free their job for nothing; drain the notices.
+                    Some(_) = self.finished_rx.recv() => continue,
+                }
+            }
+            wait_for_change = true;
+            if *leadership.borrow_and_update() != Leadership::Leading {
+                continue;
+            }
+            match term::lead(self, &mut leadership).await {
+                TermEnd::Shutdown => return,
+                TermEnd::ElectionEnded => {
+                    self.election_ended().await;
+                    return;
+                }
+                // A loss and regain can coalesce into one notification: look at the value now.
+                TermEnd::LeadershipChanged => wait_for_change = false,
+                TermEnd::Fenced => {}
+            }
+        }
+    }
+
+    async fn election_ended(&self) {
+        tracing::warn!(
+            lock = self.plan.lock,
+            node = %self.env.node,
+            "the election ended (the backend dropped it); this node will not lead the lock again \
+             until it restarts"
+        );
+        self.env.shutdown.cancelled().await;
+    }
+}

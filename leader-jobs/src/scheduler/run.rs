@@ -1,0 +1,149 @@
+//! One run of a claimed tick: timeout, panics, cancellation after leadership ends, and recording the
+//! outcome in the ledger and the status.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::FutureExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::JobContext;
+use crate::backend::{Claim, Ledger, RunOutcome};
+use crate::clock::Clock;
+use crate::job::JobDescriptor;
+use crate::runtime::status::{LastRun, StatusBoard};
+
+/// Why a tick runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RunKind {
+    /// At its scheduled time (or as the one queued tick right after the previous run).
+    Scheduled,
+    /// For a missed tick, per the misfire policy.
+    CatchUp,
+}
+
+/// Everything one run needs; built by the scheduler once the ledger gave it the tick.
+pub(super) struct Run {
+    pub(super) descriptor: &'static JobDescriptor,
+    pub(super) claim: Claim,
+    pub(super) kind: RunKind,
+    pub(super) context: JobContext,
+    /// Cancelled when the term ends; the run is dropped `grace` later if still going.
+    pub(super) term_ended: CancellationToken,
+    pub(super) grace: Duration,
+    pub(super) ledger: Arc<dyn Ledger>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) status: Arc<StatusBoard>,
+    pub(super) lock_index: usize,
+    pub(super) job_index: usize,
+    pub(super) running: Arc<AtomicUsize>,
+    /// Tells the scheduler the job is free again, so a queued tick can start.
+    pub(super) finished: mpsc::UnboundedSender<usize>,
+}
+
+impl Run {
+    /// Runs the job to its end and records how it ended.
+    pub(super) async fn execute(self) {
+        let span = tracing::info_span!(
+            "job_run",
+            job = self.descriptor.name(),
+            lock = self.descriptor.lock(),
+            tick = %self.claim.tick,
+            term = self.claim.term,
+            node = %self.claim.node,
+        );
+        async move {
+            if self.kind == RunKind::CatchUp {
+                tracing::info!("catch-up run for a missed tick");
+            }
+            let started_at = self.context.started_at();
+            let (outcome, error) = self.outcome().await;
+            let finished_at = self.clock.now();
+            match outcome {
+                RunOutcome::Ok => tracing::debug!("run ok"),
+                RunOutcome::Failed => tracing::warn!(error = error.as_deref(), "run failed"),
+                RunOutcome::Panicked => tracing::error!(panic = error.as_deref(), "run panicked"),
+                RunOutcome::TimedOut => tracing::warn!(
+                    timeout = ?self.descriptor.timeout(),
+                    "run timed out and was cancelled"
+                ),
+                RunOutcome::Cancelled => tracing::warn!(
+                    grace = ?self.grace,
+                    "run dropped: still going a grace period after leadership ended"
+                ),
+            }
+            if let Err(err) = self.ledger.record(&self.claim, outcome).await {
+                tracing::error!(error = %err, "could not record the run's outcome in the ledger");
+            }
+            let tick = self.claim.tick;
+            let kind = self.kind;
+            self.status
+                .update_job(self.lock_index, self.job_index, |job| {
+                    let counts = &mut job.counts;
+                    match outcome {
+                        RunOutcome::Ok => counts.ok += 1,
+                        RunOutcome::Failed => counts.failed += 1,
+                        RunOutcome::Panicked => counts.panicked += 1,
+                        RunOutcome::TimedOut => counts.timed_out += 1,
+                        RunOutcome::Cancelled => counts.cancelled += 1,
+                    }
+                    if kind == RunKind::CatchUp {
+                        counts.caught_up += 1;
+                    }
+                    job.running = job.running.saturating_sub(1);
+                    job.last_run = Some(LastRun {
+                        tick,
+                        started_at,
+                        finished_at,
+                        outcome,
+                        error,
+                    });
+                });
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            // The scheduler is gone once it shut down; then nobody waits for the job to be free.
+            let _ = self.finished.send(self.job_index);
+        }
+        .instrument(span)
+        .await;
+    }
+
+    async fn outcome(&self) -> (RunOutcome, Option<String>) {
+        let descriptor = self.descriptor;
+        let context = self.context.clone();
+        // Starting the job inside the guarded future also catches a panic in a hand-written
+        // descriptor's `run` function before it returns its future.
+        let job = AssertUnwindSafe(async move { descriptor.start(context).await }).catch_unwind();
+        let bounded = async {
+            match descriptor.timeout() {
+                Some(limit) => tokio::time::timeout(limit, job).await.ok(),
+                None => Some(job.await),
+            }
+        };
+        let grace_over = async {
+            self.term_ended.cancelled().await;
+            tokio::time::sleep(self.grace).await;
+        };
+        tokio::select! {
+            result = bounded => match result {
+                None => (RunOutcome::TimedOut, None),
+                Some(Err(panic)) => (RunOutcome::Panicked, Some(panic_message(panic.as_ref()))),
+                Some(Ok(Err(error))) => (RunOutcome::Failed, Some(error)),
+                Some(Ok(Ok(()))) => (RunOutcome::Ok, None),
+            },
+            () = grace_over => (RunOutcome::Cancelled, None),
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|message| (*message).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-string payload".to_owned())
+}

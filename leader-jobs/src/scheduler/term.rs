@@ -1,0 +1,277 @@
+//! One term of leadership of a lock: begin it in the ledger, catch up what was missed, then fire
+//! every job at its ticks until leadership ends.
+
+mod dispatch;
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::{LockScheduler, misfire, timer};
+use crate::backend::{Leadership, LedgerHistory, TermStart};
+use crate::job::MisfirePolicy;
+
+/// Why a term ended.
+pub(super) enum TermEnd {
+    /// The runtime is shutting down.
+    Shutdown,
+    /// The election reported a change (lost, or lost and regained).
+    LeadershipChanged,
+    /// The backend dropped the election.
+    ElectionEnded,
+    /// The ledger refused a claim because a newer term began: another node leads.
+    Fenced,
+}
+
+/// The ledger refused this node's claim because a higher term began.
+struct Fenced;
+
+/// Per job, what this term has done with its ticks.
+struct JobTicks {
+    /// The latest tick handled: claimed, skipped or given to the misfire policy.
+    cursor: DateTime<Utc>,
+    /// The next tick to fire at, if the schedule has one.
+    next: Option<DateTime<Utc>>,
+    /// Missed ticks waiting to run, oldest first.
+    catch_up: VecDeque<DateTime<Utc>>,
+    /// The one tick waiting for the current run to end (overlap policy `queue`).
+    queued: Option<DateTime<Utc>>,
+}
+
+struct Term<'a> {
+    lock: &'a mut LockScheduler,
+    leadership: &'a mut watch::Receiver<Leadership>,
+    term: u64,
+    /// Cancelled when the term ends; runs see it through their context.
+    ended: CancellationToken,
+    jobs: Vec<JobTicks>,
+}
+
+/// Leads the lock for one term, from beginning it in the ledger until leadership ends.
+pub(super) async fn lead(
+    lock: &mut LockScheduler,
+    leadership: &mut watch::Receiver<Leadership>,
+) -> TermEnd {
+    let TermStart { term, history } = match begin(lock, leadership).await {
+        Ok(start) => start,
+        Err(end) => return end,
+    };
+    let (lock_name, node) = (lock.plan.lock, lock.env.node.clone());
+    tracing::info!(lock = lock_name, term, node = %node, "leadership gained");
+    lock.env.status.update_lock(lock.lock_index, |status| {
+        status.leading = true;
+        status.term = Some(term);
+    });
+    let now = lock.env.clock.now();
+    let ended = lock.env.shutdown.child_token();
+    let jobs = lock
+        .plan
+        .jobs
+        .iter()
+        .map(|_| JobTicks {
+            cursor: now,
+            next: None,
+            catch_up: VecDeque::new(),
+            queued: None,
+        })
+        .collect();
+    let mut this = Term {
+        lock,
+        leadership,
+        term,
+        ended,
+        jobs,
+    };
+    let end = this.run(history).await;
+    this.ended.cancel();
+    let reason = match end {
+        TermEnd::Shutdown => "shutdown",
+        TermEnd::LeadershipChanged => "the election changed",
+        TermEnd::ElectionEnded => "the election ended",
+        TermEnd::Fenced => "a newer term began in the ledger",
+    };
+    tracing::info!(lock = lock_name, term, node = %node, reason, "leadership lost");
+    this.lock
+        .env
+        .status
+        .update_lock(this.lock.lock_index, |status| {
+            status.leading = false;
+            for job in &mut status.jobs {
+                job.next_tick = None;
+            }
+        });
+    end
+}
+
+/// Begins a term in the ledger, retrying while this node still leads.
+async fn begin(
+    lock: &LockScheduler,
+    leadership: &mut watch::Receiver<Leadership>,
+) -> Result<TermStart, TermEnd> {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let attempt = tokio::select! {
+            () = lock.env.shutdown.cancelled() => return Err(TermEnd::Shutdown),
+            changed = leadership.changed() => return Err(changed_end(changed)),
+            attempt = lock.ledger.begin_term(&lock.env.node) => attempt,
+        };
+        match attempt {
+            Ok(start) => return Ok(start),
+            Err(err) => tracing::warn!(
+                lock = lock.plan.lock,
+                error = %err,
+                retry_in = ?backoff,
+                "could not begin a term in the ledger; no job of the lock runs until it works"
+            ),
+        }
+        tokio::select! {
+            () = lock.env.shutdown.cancelled() => return Err(TermEnd::Shutdown),
+            changed = leadership.changed() => return Err(changed_end(changed)),
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+fn changed_end(changed: Result<(), watch::error::RecvError>) -> TermEnd {
+    match changed {
+        Ok(()) => TermEnd::LeadershipChanged,
+        Err(_) => TermEnd::ElectionEnded,
+    }
+}
+
+impl Term<'_> {
+    async fn run(&mut self, history: LedgerHistory) -> TermEnd {
+        self.report_abandoned(&history);
+        let now = self.lock.env.clock.now();
+        for index in 0..self.jobs.len() {
+            let name = self.lock.plan.jobs[index].descriptor.name();
+            if let Some(&last) = history.last_claimed.get(name) {
+                self.jobs[index].cursor = last;
+                self.take_missed(index, now);
+            }
+            let schedule = &self.lock.plan.jobs[index].schedule;
+            self.jobs[index].next = schedule.next_after(self.jobs[index].cursor);
+            if self.pump(index).await.is_err() {
+                return TermEnd::Fenced;
+            }
+        }
+        loop {
+            self.publish_next_ticks();
+            let deadline = self.jobs.iter().filter_map(|job| job.next).min();
+            let clock = self.lock.env.clock.clone();
+            tokio::select! {
+                biased;
+                () = self.lock.env.shutdown.cancelled() => return TermEnd::Shutdown,
+                changed = self.leadership.changed() => return changed_end(changed),
+                Some(job) = self.lock.finished_rx.recv() => {
+                    if self.pump(job).await.is_err() {
+                        return TermEnd::Fenced;
+                    }
+                }
+                () = timer::sleep_until(&*clock, deadline) => {
+                    if self.fire_due().await.is_err() {
+                        return TermEnd::Fenced;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fires every job whose next tick has come.
+    async fn fire_due(&mut self) -> Result<(), Fenced> {
+        let now = self.lock.env.clock.now();
+        for index in 0..self.jobs.len() {
+            let Some(due) = self.jobs[index].next.filter(|tick| *tick <= now) else {
+                continue;
+            };
+            let schedule = &self.lock.plan.jobs[index].schedule;
+            if schedule.next_after(due).is_some_and(|tick| tick <= now) {
+                // Woke up so late that a later tick is due too: the busy or suspended process
+                // missed ticks while leading, and the misfire policy decides.
+                self.take_missed(index, now);
+            } else {
+                self.jobs[index].cursor = due;
+                self.offer(index, due).await?;
+            }
+            let schedule = &self.lock.plan.jobs[index].schedule;
+            self.jobs[index].next = schedule.next_after(self.jobs[index].cursor);
+            self.pump(index).await?;
+        }
+        Ok(())
+    }
+
+    /// Hands the ticks in `(cursor, now]` to the job's misfire policy and moves the cursor past
+    /// them.
+    fn take_missed(&mut self, index: usize, now: DateTime<Utc>) {
+        let job = &self.lock.plan.jobs[index];
+        let ticks = &mut self.jobs[index];
+        let Some(latest) = misfire::latest_tick(&job.schedule, ticks.cursor, now) else {
+            return;
+        };
+        let (name, policy) = (job.descriptor.name(), job.descriptor.misfire());
+        match policy {
+            MisfirePolicy::Skip => {
+                tracing::info!(job = name, latest = %latest, "missed ticks not run (misfire policy skip)");
+            }
+            MisfirePolicy::FireOnce => {
+                tracing::info!(job = name, latest = %latest, "missed ticks: one catch-up run (misfire policy fire_once)");
+                ticks.catch_up.push_back(latest);
+            }
+            MisfirePolicy::FireAll => {
+                let window = job.descriptor.catch_up_window();
+                let catch_up = misfire::catch_up_within(&job.schedule, ticks.cursor, now, window);
+                if catch_up.dropped_older {
+                    tracing::warn!(job = name, window = ?window, "missed ticks older than the catch-up window are not run");
+                }
+                tracing::info!(job = name, runs = catch_up.ticks.len(), latest = %latest, "missed ticks: one catch-up run each (misfire policy fire_all)");
+                ticks.catch_up.extend(catch_up.ticks);
+            }
+        }
+        ticks.cursor = latest;
+        self.lock
+            .env
+            .status
+            .update_job(self.lock.lock_index, index, |job| job.counts.misfires += 1);
+    }
+
+    fn report_abandoned(&self, history: &LedgerHistory) {
+        for claim in &history.abandoned {
+            tracing::warn!(
+                lock = self.lock.plan.lock,
+                job = %claim.job,
+                tick = %claim.tick,
+                term = claim.term,
+                node = %claim.node,
+                "abandoned run: a previous leader claimed this tick but recorded no outcome (it \
+                 crashed, was fenced, or is still running); not running it again"
+            );
+            let index = self
+                .lock
+                .plan
+                .jobs
+                .iter()
+                .position(|job| job.descriptor.name() == claim.job);
+            if let Some(index) = index {
+                self.lock
+                    .env
+                    .status
+                    .update_job(self.lock.lock_index, index, |job| job.counts.abandoned += 1);
+            }
+        }
+    }
+
+    fn publish_next_ticks(&self) {
+        for (index, ticks) in self.jobs.iter().enumerate() {
+            self.lock
+                .env
+                .status
+                .update_job(self.lock.lock_index, index, |job| {
+                    job.next_tick = ticks.next
+                });
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Starting a due tick: the overlap policy decides whether it runs now, waits or is skipped; the
+//! ledger decides whether this node may run it at all.
+
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Utc};
+
+use super::{Fenced, Term};
+use crate::JobContext;
+use crate::backend::{Claim, ClaimVerdict, Leadership};
+use crate::job::OverlapPolicy;
+use crate::scheduler::run::{Run, RunKind};
+
+impl Term<'_> {
+    /// A scheduled tick arrived: run it, or apply the overlap policy if a run is still going.
+    pub(super) async fn offer(&mut self, index: usize, tick: DateTime<Utc>) -> Result<(), Fenced> {
+        let overlap = self.lock.plan.jobs[index].descriptor.overlap();
+        if overlap == OverlapPolicy::Allow || self.lock.running[index].load(Ordering::SeqCst) == 0 {
+            return self.start(index, tick, RunKind::Scheduled).await;
+        }
+        let ticks = &mut self.jobs[index];
+        if overlap == OverlapPolicy::Queue && ticks.queued.is_none() {
+            ticks.queued = Some(tick);
+            return Ok(());
+        }
+        tracing::info!(
+            job = self.lock.plan.jobs[index].descriptor.name(),
+            tick = %tick,
+            "tick skipped: the previous run is still going (overlap policy)"
+        );
+        self.lock
+            .env
+            .status
+            .update_job(self.lock.lock_index, index, |job| job.counts.skipped += 1);
+        Ok(())
+    }
+
+    /// Starts waiting ticks (catch-ups first, oldest first; then the queued one) while the overlap
+    /// policy lets them run.
+    pub(super) async fn pump(&mut self, index: usize) -> Result<(), Fenced> {
+        let overlap = self.lock.plan.jobs[index].descriptor.overlap();
+        while overlap == OverlapPolicy::Allow
+            || self.lock.running[index].load(Ordering::SeqCst) == 0
+        {
+            let ticks = &mut self.jobs[index];
+            let next = match ticks.catch_up.pop_front() {
+                Some(tick) => (tick, RunKind::CatchUp),
+                None => match ticks.queued.take() {
+                    Some(tick) => (tick, RunKind::Scheduled),
+                    None => break,
+                },
+            };
+            self.start(index, next.0, next.1).await?;
+        }
+        Ok(())
+    }
+
+    /// Claims `tick` in the ledger and, if this node won it, starts the run.
+    async fn start(
+        &mut self,
+        index: usize,
+        tick: DateTime<Utc>,
+        kind: RunKind,
+    ) -> Result<(), Fenced> {
+        let descriptor = self.lock.plan.jobs[index].descriptor;
+        if self.ended.is_cancelled() || *self.leadership.borrow() != Leadership::Leading {
+            // Leadership is ending; the next leader's misfire policy covers this tick.
+            return Ok(());
+        }
+        let claim = Claim {
+            job: descriptor.name().to_owned(),
+            tick,
+            term: self.term,
+            node: self.lock.env.node.to_string(),
+        };
+        let status = &self.lock.env.status;
+        match self.lock.ledger.claim(&claim).await {
+            Ok(ClaimVerdict::Won) => {
+                self.spawn_run(index, claim, kind);
+                Ok(())
+            }
+            Ok(ClaimVerdict::Lost {
+                winner,
+                highest_term,
+            }) => {
+                tracing::warn!(
+                    job = descriptor.name(),
+                    tick = %tick,
+                    term = self.term,
+                    winner_node = winner.as_ref().map(|w| w.node.as_str()),
+                    winner_term = winner.as_ref().map(|w| w.term),
+                    highest_term,
+                    "claim lost: the ledger gave this tick to another claim; not running it"
+                );
+                status.update_job(self.lock.lock_index, index, |job| {
+                    job.counts.lost_claims += 1
+                });
+                if highest_term > self.term {
+                    Err(Fenced)
+                } else {
+                    Ok(())
+                }
+            }
+            Err(err) => {
+                tracing::error!(
+                    job = descriptor.name(),
+                    tick = %tick,
+                    error = %err,
+                    "could not claim the tick in the ledger; not running it"
+                );
+                status.update_job(self.lock.lock_index, index, |job| {
+                    job.counts.claim_errors += 1
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn spawn_run(&mut self, index: usize, claim: Claim, kind: RunKind) {
+        let lock = &*self.lock;
+        let descriptor = lock.plan.jobs[index].descriptor;
+        let context = JobContext {
+            job: descriptor.name(),
+            lock: descriptor.lock(),
+            tick: claim.tick,
+            started_at: lock.env.clock.now(),
+            node: lock.env.node.clone(),
+            term: self.term,
+            // A child token, so a job cancelling its own token stops nothing else.
+            cancellation: self.ended.child_token(),
+        };
+        lock.running[index].fetch_add(1, Ordering::SeqCst);
+        lock.env
+            .status
+            .update_job(lock.lock_index, index, |job| job.running += 1);
+        let run = Run {
+            descriptor,
+            claim,
+            kind,
+            context,
+            term_ended: self.ended.clone(),
+            grace: lock.env.grace,
+            ledger: lock.ledger.clone(),
+            clock: lock.env.clock.clone(),
+            status: lock.env.status.clone(),
+            lock_index: lock.lock_index,
+            job_index: index,
+            running: lock.running[index].clone(),
+            finished: lock.finished_tx.clone(),
+        };
+        lock.env.tracker.spawn(run.execute());
+    }
+}

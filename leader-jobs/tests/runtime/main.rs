@@ -1,0 +1,13 @@
+//! Deterministic tests of the runtime on the in-process backend, under Tokio's paused clock.
+
+// Clippy treats only `#[test]` functions as tests; the helpers and job functions here are test
+// code too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod building;
+mod failover;
+mod misfire;
+mod outcomes;
+mod overlap;
+mod support;
+mod ticks;
