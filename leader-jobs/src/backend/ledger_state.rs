@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use super::record::LedgerRecord;
+use super::LedgerRecord;
 use super::{Claim, ClaimVerdict, LedgerHistory};
 
 /// What applying one record changed.
@@ -52,8 +52,8 @@ impl LedgerState {
                 Applied::TermStart { valid }
             }
             LedgerRecord::Claim(claim) => Applied::Claim(self.judge(claim)),
-            LedgerRecord::Outcome { job, tick, .. } => {
-                self.open.remove(&(job.clone(), *tick));
+            LedgerRecord::Outcome { claim, .. } => {
+                self.open.remove(&(claim.job.clone(), claim.tick));
                 Applied::Outcome
             }
         }
@@ -215,10 +215,7 @@ mod tests {
         apply_claim(&mut state, &claim("j", 0, 1, "a"));
         apply_claim(&mut state, &claim("j", 1, 1, "a"));
         state.apply(&LedgerRecord::Outcome {
-            job: "j".into(),
-            tick: tick(0),
-            term: 1,
-            node: "a".into(),
+            claim: claim("j", 0, 1, "a"),
             outcome: RunOutcome::Ok,
         });
         let history = state.history();

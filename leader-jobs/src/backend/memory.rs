@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use self::state::{ClusterState, NodeStatus};
-use super::verdict::LedgerRecord;
+use super::LedgerRecord;
 use super::{BackendError, Leadership};
 
 /// How fast a [`MemoryCluster`] reacts to faults.

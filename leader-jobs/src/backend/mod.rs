@@ -6,10 +6,6 @@
 //! implement them. Data flows one way: election says "leading" → ledger `begin_term` gives the term
 //! and history → for every tick, `claim` decides whether this node may run it → `record` the outcome.
 
-pub(crate) mod ledger_state;
-pub mod pulsar;
-pub(crate) mod record;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,8 +13,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+pub(crate) mod ledger_state;
 pub mod memory;
-pub mod verdict;
+pub mod pulsar;
+mod record;
+
+pub use record::LedgerRecord;
 
 /// Whether this node currently leads a lock, as the election sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,31 +1,24 @@
 //! The records a lock's ledger holds, in the order the ledger holds them.
 
-use chrono::{DateTime, Utc};
-
 use super::{Claim, RunOutcome};
 
-/// One entry of a lock's ledger.
+/// One record of a lock's ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum LedgerRecord {
-    /// A node began a term; valid only if `term` is higher than every valid term before it.
+pub enum LedgerRecord {
+    /// A node began a term: it leads from here on, and claims of other terms after this record are
+    /// invalid. Valid only if its term is higher than every valid term before it.
     TermStart {
-        /// The term begun.
+        /// The new term.
         term: u64,
         /// The node that began it.
         node: String,
     },
-    /// A node claimed a tick of a job.
+    /// A claim of one tick, appended before the run.
     Claim(Claim),
-    /// A run that won its claim ended.
+    /// The outcome of a run, appended after it.
     Outcome {
-        /// The job.
-        job: String,
-        /// The tick that ran.
-        tick: DateTime<Utc>,
-        /// The term of the run's claim.
-        term: u64,
-        /// The node that ran it.
-        node: String,
+        /// The claim the run was for.
+        claim: Claim,
         /// How the run ended.
         outcome: RunOutcome,
     },

@@ -7,7 +7,8 @@ use tokio::sync::watch;
 
 use super::MemoryCluster;
 use super::state::Member;
-use crate::backend::verdict::{self, LedgerRecord};
+use crate::backend::LedgerRecord;
+use crate::backend::ledger_state::Applied;
 use crate::backend::{
     Backend, BackendError, Claim, ClaimVerdict, Election, Leadership, Ledger, RunOutcome, TermStart,
 };
@@ -91,17 +92,14 @@ struct MemoryLedger {
 }
 
 impl MemoryLedger {
-    /// Appends `record` and hands the ledger, up to and including it, to `read`.
-    fn append<T>(
-        &self,
-        record: LedgerRecord,
-        read: impl FnOnce(&[LedgerRecord], usize) -> T,
-    ) -> Result<T, BackendError> {
+    /// Appends `record` and folds it through the ledger rule.
+    fn append(&self, record: LedgerRecord) -> Result<Applied, BackendError> {
         self.cluster.check_alive(&self.node)?;
         let mut state = self.cluster.state();
-        let records = &mut state.locks.entry(self.lock.clone()).or_default().records;
-        records.push(record);
-        Ok(read(records, records.len() - 1))
+        let lock = state.locks.entry(self.lock.clone()).or_default();
+        let applied = lock.state.apply(&record);
+        lock.records.push(record);
+        Ok(applied)
     }
 }
 
@@ -110,19 +108,27 @@ impl Ledger for MemoryLedger {
     async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError> {
         self.cluster.check_alive(node)?;
         let mut state = self.cluster.state();
-        let records = &mut state.locks.entry(self.lock.clone()).or_default().records;
-        let history = verdict::history(records);
+        let lock = state.locks.entry(self.lock.clone()).or_default();
+        // Reading the history and appending happen under one lock: no other node can slip a
+        // term-start in between, so the new term is always valid.
+        let history = lock.state.history();
         let term = history.highest_term + 1;
-        records.push(LedgerRecord::TermStart {
+        let record = LedgerRecord::TermStart {
             term,
             node: node.to_owned(),
-        });
+        };
+        lock.state.apply(&record);
+        lock.records.push(record);
         Ok(TermStart { term, history })
     }
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
-        self.append(LedgerRecord::Claim(claim.clone()), verdict::verdict)?
-            .ok_or_else(|| BackendError::new("the in-memory ledger lost a claim it had appended"))
+        match self.append(LedgerRecord::Claim(claim.clone()))? {
+            Applied::Claim(verdict) => Ok(verdict),
+            Applied::TermStart { .. } | Applied::Outcome => Err(BackendError::new(
+                "the in-memory ledger folded a claim as another record",
+            )),
+        }
     }
 
     async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
@@ -130,6 +136,6 @@ impl Ledger for MemoryLedger {
             claim: claim.clone(),
             outcome,
         };
-        self.append(outcome, |_, _| ())
+        self.append(outcome).map(|_| ())
     }
 }

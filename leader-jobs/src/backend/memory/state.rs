@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use tokio::sync::watch;
 
 use super::MemoryClusterError;
-use crate::backend::verdict::LedgerRecord;
+use crate::backend::LedgerRecord;
+use crate::backend::ledger_state::LedgerState;
 use crate::backend::{BackendError, Leadership};
 
 #[derive(Default)]
@@ -36,6 +37,8 @@ pub(super) struct Lock {
     /// After a leader was killed, nobody leads until then.
     pub(super) vacant_until: Option<tokio::time::Instant>,
     pub(super) records: Vec<LedgerRecord>,
+    /// `records` folded through the ledger rule.
+    pub(super) state: LedgerState,
 }
 
 pub(super) struct Member {

@@ -25,8 +25,8 @@ use tracing::{debug, warn};
 
 use super::records::{self, Undecodable};
 use super::{Client, PulsarConfig};
+use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::{Applied, LedgerState};
-use crate::backend::record::LedgerRecord;
 use crate::backend::{BackendError, Claim, ClaimVerdict, Ledger, RunOutcome, TermStart};
 
 /// The durable subscription that pins the ledger's history.
@@ -258,10 +258,7 @@ impl Ledger for PulsarLedger {
 
     async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
         let record = LedgerRecord::Outcome {
-            job: claim.job.clone(),
-            tick: claim.tick,
-            term: claim.term,
-            node: claim.node.clone(),
+            claim: claim.clone(),
             outcome,
         };
         bounded(&self.topic, async {

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::record::LedgerRecord;
+use crate::backend::LedgerRecord;
 use crate::backend::{Claim, RunOutcome};
 
 /// The record format version this build writes.
@@ -117,10 +117,13 @@ pub(crate) fn encode(record: &LedgerRecord) -> Vec<u8> {
             node,
         },
         LedgerRecord::Outcome {
-            job,
-            tick,
-            term,
-            node,
+            claim:
+                Claim {
+                    job,
+                    tick,
+                    term,
+                    node,
+                },
             outcome,
         } => Wire::Outcome {
             v,
@@ -168,10 +171,12 @@ pub(crate) fn decode(payload: &[u8]) -> Result<LedgerRecord, Undecodable> {
             outcome,
             ..
         }) => Ok(LedgerRecord::Outcome {
-            job,
-            tick,
-            term,
-            node,
+            claim: Claim {
+                job,
+                tick,
+                term,
+                node,
+            },
             outcome: outcome.into(),
         }),
         Err(error) => {
@@ -211,10 +216,7 @@ mod tests {
             },
             LedgerRecord::Claim(claim()),
             LedgerRecord::Outcome {
-                job: "app::digest".into(),
-                tick: claim().tick,
-                term: 7,
-                node: "node-a".into(),
+                claim: claim(),
                 outcome: RunOutcome::TimedOut,
             },
         ];
