@@ -25,6 +25,10 @@ pub enum Error {
     #[error(transparent)]
     Registry(#[from] RegistryError),
 
+    /// The Pulsar configuration is unusable.
+    #[error(transparent)]
+    PulsarConfig(#[from] crate::backend::pulsar::PulsarConfigError),
+
     /// There is nothing to run.
     #[error(
         "no jobs to run: annotate an `async fn` with `#[leader_jobs::singleton_job(cron = \"...\")]` \

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::{Runtime, node_id};
 use crate::backend::Backend;
 use crate::backend::memory::MemoryCluster;
+use crate::backend::pulsar::{PulsarBackend, PulsarConfig, PulsarConfigError};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::job::JobDescriptor;
@@ -23,6 +24,8 @@ enum BackendChoice {
     Embedded,
     /// A backend the caller supplied.
     Custom(Arc<dyn Backend>),
+    /// A Pulsar cluster; a bad URL is reported by `build`.
+    Pulsar(Result<PulsarConfig, PulsarConfigError>),
 }
 
 /// Configures a [`Runtime`]; made by [`Runtime::builder`].
@@ -76,6 +79,33 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Elects leaders on the Pulsar cluster at `service_url` (`pulsar://host:6650` or
+    /// `pulsar+ssl://host:6651`) with default settings; [`pulsar_config`](Self::pulsar_config)
+    /// sets the rest. Without a backend the runtime runs alone on an in-process one.
+    ///
+    /// ```standalone_crate
+    /// #[leader_jobs::singleton_job(cron = "0 9 * * *", lock = "email")]
+    /// async fn send_daily_digest() {}
+    ///
+    /// # fn main() -> Result<(), leader_jobs::Error> {
+    /// let runtime = leader_jobs::Runtime::builder()
+    ///     .pulsar("pulsar://127.0.0.1:6650")
+    ///     .build()?;
+    /// # drop(runtime);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn pulsar(mut self, service_url: &str) -> Self {
+        self.backend = BackendChoice::Pulsar(PulsarConfig::new(service_url));
+        self
+    }
+
+    /// Elects leaders on the Pulsar cluster `config` describes.
+    pub fn pulsar_config(mut self, config: PulsarConfig) -> Self {
+        self.backend = BackendChoice::Pulsar(Ok(config));
+        self
+    }
+
     /// Joins the in-process `cluster` as one of its nodes: for tests with several simulated nodes.
     /// Without any backend, a runtime runs alone on a private in-process backend and always leads.
     pub fn in_memory(self, cluster: &MemoryCluster) -> Self {
@@ -116,9 +146,10 @@ impl RuntimeBuilder {
             None => registry::collect_checked()?,
         };
         let locks = plan(jobs)?;
-        let backend = match self.backend {
+        let backend: Arc<dyn Backend> = match self.backend {
             BackendChoice::Embedded => Arc::new(MemoryCluster::new()),
             BackendChoice::Custom(backend) => backend,
+            BackendChoice::Pulsar(config) => Arc::new(PulsarBackend::new(config?)?),
         };
         Ok(Runtime {
             node: node.into(),

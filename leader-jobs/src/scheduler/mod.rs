@@ -27,6 +27,11 @@ use crate::schedule::Schedule;
 
 use self::term::TermEnd;
 
+/// First delay before a fenced node that still believes it leads begins a newer term.
+const FENCED_RETRY_MIN: Duration = Duration::from_secs(2);
+/// Longest such delay.
+const FENCED_RETRY_MAX: Duration = Duration::from_secs(60);
+
 /// A job with its schedule parsed in its time zone.
 #[derive(Debug)]
 pub(crate) struct ScheduledJob {
@@ -110,14 +115,30 @@ struct LockScheduler {
 impl LockScheduler {
     async fn follow_election(&mut self, mut leadership: watch::Receiver<Leadership>) {
         let mut wait_for_change = false;
+        // After the ledger fenced this node while its election still says `Leading`, it waits
+        // for a change, but not forever: the broker may have moved the role away and back within
+        // one lease, so the election never reported a change although another node began a term
+        // in between. Then the only way on is to begin a newer term. The delay doubles while
+        // that keeps happening, so a node with a stale view cannot fence the real leader often.
+        let mut fenced_retry: Option<Duration> = None;
         loop {
             if wait_for_change {
+                let retry = async {
+                    match fenced_retry {
+                        Some(delay) => tokio::time::sleep(delay).await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     () = self.env.shutdown.cancelled() => return,
-                    changed = leadership.changed() => if changed.is_err() {
-                        self.election_ended().await;
-                        return;
+                    changed = leadership.changed() => {
+                        if changed.is_err() {
+                            self.election_ended().await;
+                            return;
+                        }
+                        fenced_retry = None;
                     },
+                    () = retry => {}
                     // Runs that end while following free their job for nothing; drain the notices.
                     Some(_) = self.finished_rx.recv() => continue,
                 }
@@ -133,8 +154,16 @@ impl LockScheduler {
                     return;
                 }
                 // A loss and regain can coalesce into one notification: look at the value now.
-                TermEnd::LeadershipChanged => wait_for_change = false,
-                TermEnd::Fenced => {}
+                TermEnd::LeadershipChanged => {
+                    wait_for_change = false;
+                    fenced_retry = None;
+                }
+                TermEnd::Fenced => {
+                    fenced_retry = Some(
+                        fenced_retry
+                            .map_or(FENCED_RETRY_MIN, |delay| (delay * 2).min(FENCED_RETRY_MAX)),
+                    );
+                }
             }
         }
     }

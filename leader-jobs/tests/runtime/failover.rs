@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use leader_jobs::__private::{JobFuture, boxed};
-use leader_jobs::backend::memory::{MemoryCluster, Timing};
 use leader_jobs::backend::LedgerRecord;
+use leader_jobs::backend::memory::{MemoryCluster, Timing};
 use leader_jobs::clock::{Clock, TestClock};
 use leader_jobs::{Handle, JobContext, JobDescriptor, MisfirePolicy, OverlapPolicy, Runtime};
 

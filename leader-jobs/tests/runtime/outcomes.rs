@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use leader_jobs::__private::{JobFuture, boxed};
+use leader_jobs::backend::LedgerRecord;
 use leader_jobs::backend::RunOutcome;
 use leader_jobs::backend::memory::MemoryCluster;
-use leader_jobs::backend::LedgerRecord;
 use leader_jobs::clock::TestClock;
 use leader_jobs::{Handle, JobContext, JobDescriptor, Runtime};
 
