@@ -4,5 +4,6 @@
 //! everything.
 
 pub mod broker;
+pub mod cluster;
 
 pub mod run_log;

@@ -18,6 +18,8 @@ pub struct RunEvent {
     pub event: String,
     /// The job's name.
     pub job: String,
+    /// The job's lock: terms are per lock.
+    pub lock: String,
     /// The scheduled tick.
     pub tick: DateTime<Utc>,
     /// The term (fencing token) the run holds.
@@ -28,7 +30,7 @@ pub struct RunEvent {
     pub at: DateTime<Utc>,
 }
 
-/// Appends events to one node's log file.
+/// Appends JSON lines to one node's log file.
 #[derive(Debug)]
 pub struct RunLogWriter {
     file: File,
@@ -41,8 +43,8 @@ impl RunLogWriter {
         Ok(Self { file })
     }
 
-    /// Appends one event and syncs it to disk before returning.
-    pub fn append(&mut self, event: &RunEvent) -> std::io::Result<()> {
+    /// Appends one JSON line and syncs it to disk before returning.
+    pub fn append(&mut self, event: &impl Serialize) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(event)?;
         line.push(b'\n');
         self.file.write_all(&line)?;
@@ -80,7 +82,7 @@ pub struct Verdict {
     pub runs_per_node: BTreeMap<String, usize>,
     /// (job, tick) started more than once, with the nodes that started it.
     pub duplicates: Vec<(String, DateTime<Utc>, Vec<String>)>,
-    /// Runs started under a term lower than one a run had already started under.
+    /// Runs started under a term lower than one a run of the same lock had already started under.
     pub stale_terms: Vec<RunEvent>,
     /// Expected ticks (per the `expected` function) with no run.
     pub lost: Vec<(String, DateTime<Utc>)>,
@@ -98,7 +100,7 @@ impl Verdict {
 pub fn check(events: &[RunEvent], expected: impl Fn(&str) -> Vec<DateTime<Utc>>) -> Verdict {
     let mut verdict = Verdict::default();
     let mut starts: HashMap<(String, DateTime<Utc>), Vec<String>> = HashMap::new();
-    let mut highest_term = 0;
+    let mut highest_term: HashMap<&str, u64> = HashMap::new();
     for event in events.iter().filter(|e| e.event == "start") {
         *verdict.runs.entry(event.job.clone()).or_default() += 1;
         *verdict.runs_per_node.entry(event.node.clone()).or_default() += 1;
@@ -106,10 +108,11 @@ pub fn check(events: &[RunEvent], expected: impl Fn(&str) -> Vec<DateTime<Utc>>)
             .entry((event.job.clone(), event.tick))
             .or_default()
             .push(event.node.clone());
-        if event.term < highest_term {
+        let highest = highest_term.entry(event.lock.as_str()).or_default();
+        if event.term < *highest {
             verdict.stale_terms.push(event.clone());
         }
-        highest_term = highest_term.max(event.term);
+        *highest = (*highest).max(event.term);
     }
     let mut duplicates: Vec<_> = starts
         .iter()
@@ -139,6 +142,7 @@ mod tests {
         RunEvent {
             event: "start".into(),
             job: job.into(),
+            lock: "l".into(),
             tick: t(second),
             term,
             node: node.into(),

@@ -22,11 +22,13 @@ pub(super) enum TermEnd {
     LeadershipChanged,
     /// The backend dropped the election.
     ElectionEnded,
-    /// The ledger refused a claim because a newer term began: another node leads.
+    /// The ledger refused a claim because a newer term began (another node leads), or did not
+    /// answer a claim.
     Fenced,
 }
 
-/// The ledger refused this node's claim because a higher term began.
+/// The term cannot go on: the ledger refused a claim because a higher term began, or a claim's
+/// verdict is unknown because the ledger did not answer.
 struct Fenced;
 
 /// Per job, what this term has done with its ticks.
@@ -39,6 +41,10 @@ struct JobTicks {
     catch_up: VecDeque<DateTime<Utc>>,
     /// The one tick waiting for the current run to end (overlap policy `queue`).
     queued: Option<DateTime<Utc>>,
+    /// Catch-up runs are pending or going: ticks that come due meanwhile join the catch-up queue
+    /// instead of meeting the overlap policy, which is about a run overlapping the next tick,
+    /// not about a backlog the misfire policy asked to run.
+    draining: bool,
 }
 
 struct Term<'a> {
@@ -76,6 +82,7 @@ pub(super) async fn lead(
             next: None,
             catch_up: VecDeque::new(),
             queued: None,
+            draining: false,
         })
         .collect();
     let mut this = Term {
@@ -91,7 +98,7 @@ pub(super) async fn lead(
         TermEnd::Shutdown => "shutdown",
         TermEnd::LeadershipChanged => "the election changed",
         TermEnd::ElectionEnded => "the election ended",
-        TermEnd::Fenced => "a newer term began in the ledger",
+        TermEnd::Fenced => "a newer term began in the ledger, or the ledger did not answer",
     };
     tracing::info!(lock = lock_name, term, node = %node, reason, "leadership lost");
     this.lock
@@ -220,6 +227,7 @@ impl Term<'_> {
             MisfirePolicy::FireOnce => {
                 tracing::info!(job = name, latest = %latest, "missed ticks: one catch-up run (misfire policy fire_once)");
                 ticks.catch_up.push_back(latest);
+                ticks.draining = true;
             }
             MisfirePolicy::FireAll => {
                 let window = job.descriptor.catch_up_window();
@@ -228,6 +236,7 @@ impl Term<'_> {
                     tracing::warn!(job = name, window = ?window, "missed ticks older than the catch-up window are not run");
                 }
                 tracing::info!(job = name, runs = catch_up.ticks.len(), latest = %latest, "missed ticks: one catch-up run each (misfire policy fire_all)");
+                ticks.draining |= !catch_up.ticks.is_empty();
                 ticks.catch_up.extend(catch_up.ticks);
             }
         }

@@ -14,6 +14,10 @@ use crate::scheduler::run::{Run, RunKind};
 impl Term<'_> {
     /// A scheduled tick arrived: run it, or apply the overlap policy if a run is still going.
     pub(super) async fn offer(&mut self, index: usize, tick: DateTime<Utc>) -> Result<(), Fenced> {
+        if self.jobs[index].draining {
+            self.jobs[index].catch_up.push_back(tick);
+            return self.pump(index).await;
+        }
         let overlap = self.lock.plan.jobs[index].descriptor.overlap();
         if overlap == OverlapPolicy::Allow || self.lock.running[index].load(Ordering::SeqCst) == 0 {
             return self.start(index, tick, RunKind::Scheduled).await;
@@ -43,6 +47,9 @@ impl Term<'_> {
             || self.lock.running[index].load(Ordering::SeqCst) == 0
         {
             let ticks = &mut self.jobs[index];
+            if ticks.catch_up.is_empty() && self.lock.running[index].load(Ordering::SeqCst) == 0 {
+                ticks.draining = false;
+            }
             let next = match ticks.catch_up.pop_front() {
                 Some(tick) => (tick, RunKind::CatchUp),
                 None => match ticks.queued.take() {
@@ -102,16 +109,20 @@ impl Term<'_> {
                 }
             }
             Err(err) => {
+                // The claim may or may not be in the ledger. Ending the term is what keeps the
+                // tick from being lost or run twice: the next term reads the ledger, sees the
+                // claim if it landed, and otherwise catches the tick up per the misfire policy.
                 tracing::error!(
                     job = descriptor.name(),
                     tick = %tick,
                     error = %err,
-                    "could not claim the tick in the ledger; not running it"
+                    "could not claim the tick in the ledger; ending the term so the next one \
+                     re-reads the ledger and catches up"
                 );
                 status.update_job(self.lock.lock_index, index, |job| {
                     job.counts.claim_errors += 1
                 });
-                Ok(())
+                Err(Fenced)
             }
         }
     }

@@ -1,0 +1,116 @@
+//! One node of the failover tests: a leader-jobs application on Pulsar whose jobs append every
+//! run to an external log, and which reports every leadership change it sees to an events file.
+//!
+//! Usage: `test-node <node-id> <out-dir> <topic-prefix>`; the broker comes from `PULSAR_URL` /
+//! `PULSAR_ADMIN_URL`. Runs until SIGTERM or SIGINT (graceful shutdown), or until killed.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use leader_jobs::{JobContext, PulsarConfig, Runtime, singleton_job};
+use leader_jobs_tests::broker;
+use leader_jobs_tests::cluster::NodeEvent;
+use leader_jobs_tests::run_log::{RunEvent, RunLogWriter};
+
+static RUN_LOG: OnceLock<Mutex<RunLogWriter>> = OnceLock::new();
+
+fn record(ctx: &JobContext, event: &str) -> std::io::Result<()> {
+    let entry = RunEvent {
+        event: event.to_owned(),
+        job: ctx.job().to_owned(),
+        lock: ctx.lock().to_owned(),
+        tick: ctx.tick(),
+        term: ctx.term(),
+        node: ctx.node().to_owned(),
+        at: Utc::now(),
+    };
+    let log = RUN_LOG
+        .get()
+        .ok_or_else(|| std::io::Error::other("run log not open"))?;
+    let mut log = log
+        .lock()
+        .map_err(|_| std::io::Error::other("run log poisoned"))?;
+    log.append(&entry)
+}
+
+/// Every second; catches up every missed tick, so the log must show every tick.
+#[singleton_job(
+    cron = "* * * * * *",
+    lock = "every-second",
+    name = "every_second",
+    misfire = "fire_all"
+)]
+async fn every_second(ctx: JobContext) -> std::io::Result<()> {
+    record(&ctx, "start")?;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    record(&ctx, "end")
+}
+
+/// A second lock, so two locks' elections run side by side in one process.
+#[singleton_job(
+    cron = "*/2 * * * * *",
+    lock = "every-other-second",
+    name = "every_other_second",
+    misfire = "fire_all"
+)]
+async fn every_other_second(ctx: JobContext) -> std::io::Result<()> {
+    record(&ctx, "start")?;
+    record(&ctx, "end")
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: test-node <node-id> <out-dir> <topic-prefix>";
+    let node = args.next().ok_or(usage)?;
+    let dir = PathBuf::from(args.next().ok_or(usage)?);
+    let prefix = args.next().ok_or(usage)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "leader_jobs=info".into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let writer = RunLogWriter::open(&dir.join(format!("{node}.jsonl")))?;
+    RUN_LOG
+        .set(Mutex::new(writer))
+        .map_err(|_| "run log opened twice")?;
+
+    let config = PulsarConfig::new(&broker::service_url())?
+        .with_admin_url(&broker::admin_url())?
+        .topic_prefix(&prefix)?;
+    let handle = Runtime::builder()
+        .node_id(node.clone())
+        .pulsar_config(config)
+        .grace_period(Duration::from_secs(5))
+        .build()?
+        .start()?;
+
+    let mut events = RunLogWriter::open(&dir.join(format!("{node}.events")))?;
+    let mut leading: std::collections::BTreeMap<String, Option<u64>> = Default::default();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut poll = tokio::time::interval(Duration::from_millis(10));
+    loop {
+        tokio::select! {
+            _ = terminate.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+            _ = poll.tick() => {}
+        }
+        for lock in handle.status().locks {
+            let term = lock.term.filter(|_| lock.leading);
+            if leading.get(&lock.name) != Some(&term) {
+                leading.insert(lock.name.clone(), term);
+                let event = NodeEvent {
+                    node: node.clone(),
+                    lock: lock.name,
+                    term,
+                    at: Utc::now(),
+                };
+                events.append(&event)?;
+            }
+        }
+    }
+    handle.shutdown().await?;
+    Ok(())
+}
