@@ -1,1 +1,6 @@
-//! Integration tests live in `tests/`.
+//! Shared helpers of the integration tests, which run against a real Apache Pulsar broker.
+//!
+//! Start one with `cargo xtask pulsar start`, or let `cargo xtask test` start it and run
+//! everything.
+
+pub mod broker;

@@ -1,1 +1,58 @@
-fn main() {}
+//! Project tooling for leader-jobs, run as `cargo xtask <command>`.
+//!
+//! It gives every developer and CI the same local Apache Pulsar broker (resolved from Maven
+//! Central, run on loopback), a `protoc` for the `pulsar` crate's build script, and the
+//! commands that lint and test the whole workspace against that broker.
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line tool reports to its user on stdout"
+)]
+
+mod cargo_runner;
+mod cli;
+mod executables;
+mod interrupt;
+mod protoc;
+mod pulsar;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, PulsarCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Pulsar { command } => {
+            match command {
+                PulsarCommand::Start(args) => {
+                    interrupt::install()?;
+                    pulsar::start(&args.into_settings())?;
+                }
+                PulsarCommand::Stop(args) => pulsar::stop(&args.dir)?,
+                PulsarCommand::Status(args) => return pulsar::status(&args.dir),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Protoc => {
+            println!("{}", protoc::locate()?.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Test { cargo_args } => {
+            interrupt::install()?;
+            cargo_runner::test(&cargo_args)
+        }
+        Command::Lint => cargo_runner::lint(),
+    }
+}

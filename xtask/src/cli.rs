@@ -1,0 +1,89 @@
+//! The command line: what each `cargo xtask` command accepts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::pulsar::{self, BrokerSettings, ConfigOverride};
+
+/// Project tooling for leader-jobs.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about,
+    disable_version_flag = true
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run a local Apache Pulsar standalone broker on 127.0.0.1.
+    Pulsar {
+        #[command(subcommand)]
+        command: PulsarCommand,
+    },
+    /// Print the path of a usable protoc: `export PROTOC=$(cargo xtask protoc)`.
+    Protoc,
+    /// Run every test of the workspace against a local broker, started if none answers.
+    ///
+    /// Arguments after `--` go to `cargo test`, which runs all targets, then the doc tests;
+    /// target options among them (`--test NAME`, `--lib`, ...) make it one run of just those.
+    Test {
+        #[arg(last = true)]
+        cargo_args: Vec<String>,
+    },
+    /// Check formatting, clippy (warnings are errors) and rustdoc (warnings are errors).
+    Lint,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PulsarCommand {
+    /// Resolve the broker with Maven, start it in the background and wait until it is ready.
+    Start(StartArgs),
+    /// Stop the broker: SIGTERM, then SIGKILL if it has not exited in time.
+    Stop(DirArgs),
+    /// Tell whether the broker runs and answers; exit code 0 only when it does.
+    Status(DirArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DirArgs {
+    /// Directory holding the broker's Maven project, configuration, log, pid file and data.
+    #[arg(long, default_value_os_t = pulsar::default_dir())]
+    pub(crate) dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StartArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// Port of the binary protocol (pulsar://127.0.0.1:PORT).
+    #[arg(long, default_value_t = 6650)]
+    port: u16,
+    /// Port of the admin REST API and web service (http://127.0.0.1:PORT).
+    #[arg(long, default_value_t = 8080)]
+    http_port: u16,
+    /// Add or override a broker configuration key (repeatable), e.g. `--set keepAliveIntervalSeconds=10`.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = ConfigOverride::parse)]
+    overrides: Vec<ConfigOverride>,
+    /// How long to wait for the broker to become ready, in seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+}
+
+impl StartArgs {
+    pub(crate) fn into_settings(self) -> BrokerSettings {
+        BrokerSettings {
+            dir: self.dir.dir,
+            service_port: self.port,
+            http_port: self.http_port,
+            overrides: self.overrides,
+            ready_timeout: Duration::from_secs(self.timeout),
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! `cargo xtask pulsar start|stop|status`: a standalone Apache Pulsar broker on loopback,
+//! resolved from Maven Central, configured and run from one directory.
+//!
+//! Only the broker's two ports are chosen here. The embedded bookie's port is left to Pulsar:
+//! on a first start it takes a free port (so several brokers never collide) and its data (the
+//! BookKeeper cookie) keeps that port for later starts.
+
+mod config;
+mod layout;
+mod maven;
+mod process;
+mod readiness;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+pub(crate) use self::config::ConfigOverride;
+use self::layout::BrokerDir;
+pub(crate) use self::process::StartedBroker;
+pub(crate) use self::readiness::{BrokerUrls, admin_ready};
+use crate::{executables, interrupt};
+
+/// How many log lines an error about a failed start shows.
+const LOG_TAIL_LINES: usize = 40;
+
+/// Everything `cargo xtask pulsar start` can be told.
+#[derive(Debug, Clone)]
+pub(crate) struct BrokerSettings {
+    pub(crate) dir: PathBuf,
+    pub(crate) service_port: u16,
+    pub(crate) http_port: u16,
+    pub(crate) overrides: Vec<ConfigOverride>,
+    pub(crate) ready_timeout: Duration,
+}
+
+impl BrokerSettings {
+    /// The broker every test and example expects: default ports, default directory.
+    pub(crate) fn standard() -> Self {
+        Self {
+            dir: default_dir(),
+            service_port: 6650,
+            http_port: 8080,
+            overrides: Vec::new(),
+            ready_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// `target/pulsar` of this workspace, wherever the command is run from.
+pub(crate) fn default_dir() -> PathBuf {
+    let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir
+        .parent()
+        .unwrap_or(xtask_dir)
+        .join("target")
+        .join("pulsar")
+}
+
+/// A ready broker, and whether this call started it (only then is the caller the one to stop it).
+#[derive(Debug)]
+pub(crate) struct ReadyBroker {
+    pub(crate) urls: BrokerUrls,
+    pub(crate) started_here: Option<StartedBroker>,
+    dir: BrokerDir,
+}
+
+impl ReadyBroker {
+    /// Stops the broker if this process started it.
+    pub(crate) fn stop_if_started_here(self) -> anyhow::Result<()> {
+        if let Some(broker) = self.started_here {
+            let took = process::stop(broker.pid(), &self.dir)?;
+            println!(
+                "Stopped the Pulsar broker this command started (pid {}) in {:.1} s",
+                broker.pid(),
+                took.as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `cargo xtask pulsar start`.
+pub(crate) fn start(settings: &BrokerSettings) -> anyhow::Result<()> {
+    let broker = ensure_running(settings)?;
+    println!("  service URL: {}", broker.urls.service);
+    println!("  admin URL:   {}", broker.urls.admin);
+    println!("  log:         {}", broker.dir.log().display());
+    println!(
+        "  stop with:   cargo xtask pulsar stop{}",
+        dir_flag(settings)
+    );
+    Ok(())
+}
+
+/// Finds the broker of `settings.dir` running, or starts it; returns once it is ready.
+pub(crate) fn ensure_running(settings: &BrokerSettings) -> anyhow::Result<ReadyBroker> {
+    let dir = BrokerDir::new(&settings.dir)
+        .with_context(|| format!("invalid directory {}", settings.dir.display()))?;
+    fs::create_dir_all(dir.root())
+        .with_context(|| format!("could not create {}", dir.root().display()))?;
+
+    if let Some(pid) = process::running_pid(&dir) {
+        return adopt_running(settings, dir, pid);
+    }
+
+    let java = executables::java()?;
+    let mvn = executables::maven()?;
+    readiness::ensure_port_free(settings.service_port, "broker service", "--port")?;
+    readiness::ensure_port_free(settings.http_port, "admin API", "--http-port")?;
+
+    let classpath = maven::resolve_classpath(&dir, &mvn)?;
+    write(&dir.config(), &config::broker_config(settings))?;
+    write(&dir.log4j_config(), config::log4j_config())?;
+
+    let started_at = Instant::now();
+    let broker = process::spawn(&java, &classpath, &dir)?;
+    println!(
+        "Starting Apache Pulsar {} (pid {}) in {} ...",
+        maven::PULSAR_VERSION,
+        broker.pid(),
+        dir.root().display()
+    );
+    let urls = BrokerUrls::on_loopback(settings.service_port, settings.http_port);
+    if let Err(error) = wait_until_ready(&broker, &urls, &dir, settings.ready_timeout) {
+        if broker.exit_status().is_some() {
+            process::remove_pid_file(&dir);
+        } else {
+            // A broker that did not come up in time is of no use and holds the ports.
+            let _ = process::stop(broker.pid(), &dir);
+        }
+        return Err(error);
+    }
+    println!(
+        "Pulsar broker ready {:.1} s after start (pid {})",
+        started_at.elapsed().as_secs_f64(),
+        broker.pid()
+    );
+    Ok(ReadyBroker {
+        urls,
+        started_here: Some(broker),
+        dir,
+    })
+}
+
+/// A broker of this directory already runs: use it (waiting if it is still starting).
+fn adopt_running(
+    settings: &BrokerSettings,
+    dir: BrokerDir,
+    pid: u32,
+) -> anyhow::Result<ReadyBroker> {
+    let running_config = fs::read_to_string(dir.config())
+        .with_context(|| format!("could not read {}", dir.config().display()))?;
+    let urls = urls_of(&running_config)?;
+    if running_config != config::broker_config(settings) {
+        eprintln!(
+            "warning: the running broker was started with other settings than these; \
+             `cargo xtask pulsar stop{}` first to apply them",
+            dir_flag(settings)
+        );
+    }
+    let deadline = Instant::now() + settings.ready_timeout;
+    while !admin_ready(&urls.admin) {
+        if Instant::now() >= deadline || interrupt::interrupted() {
+            bail!(
+                "the broker of {} (pid {pid}) runs but its admin API {} does not answer; \
+                 see {} or restart it with `cargo xtask pulsar stop{}`",
+                dir.root().display(),
+                urls.admin,
+                dir.log().display(),
+                dir_flag(settings)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    println!(
+        "Pulsar broker already running (pid {pid}, {})",
+        dir.root().display()
+    );
+    Ok(ReadyBroker {
+        urls,
+        started_here: None,
+        dir,
+    })
+}
+
+fn wait_until_ready(
+    broker: &StartedBroker,
+    urls: &BrokerUrls,
+    dir: &BrokerDir,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if admin_ready(&urls.admin) {
+            return Ok(());
+        }
+        if let Some(status) = broker.exit_status() {
+            bail!(
+                "the broker exited during start ({status}); last lines of {}:\n{}",
+                dir.log().display(),
+                process::log_tail(dir, LOG_TAIL_LINES)
+            );
+        }
+        if interrupt::interrupted() {
+            bail!("interrupted while the broker was starting; it has been stopped");
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "the broker was not ready after {} s (admin API {} or namespace public/default \
+                 missing), so it has been stopped; last lines of {}:\n{}",
+                timeout.as_secs(),
+                urls.admin,
+                dir.log().display(),
+                process::log_tail(dir, LOG_TAIL_LINES)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// `cargo xtask pulsar stop`.
+pub(crate) fn stop(dir: &Path) -> anyhow::Result<()> {
+    let dir =
+        BrokerDir::new(dir).with_context(|| format!("invalid directory {}", dir.display()))?;
+    match process::running_pid(&dir) {
+        Some(pid) => {
+            let took = process::stop(pid, &dir)?;
+            println!(
+                "Stopped the Pulsar broker (pid {pid}) in {:.1} s",
+                took.as_secs_f64()
+            );
+        }
+        None => println!("No Pulsar broker of {} is running", dir.root().display()),
+    }
+    Ok(())
+}
+
+/// `cargo xtask pulsar status`: success only for a running broker that answers.
+pub(crate) fn status(dir: &Path) -> anyhow::Result<ExitCode> {
+    let dir =
+        BrokerDir::new(dir).with_context(|| format!("invalid directory {}", dir.display()))?;
+    let Some(pid) = process::running_pid(&dir) else {
+        println!("not running (no broker of {})", dir.root().display());
+        return Ok(ExitCode::FAILURE);
+    };
+    let config = fs::read_to_string(dir.config())
+        .with_context(|| format!("could not read {}", dir.config().display()))?;
+    let urls = urls_of(&config)?;
+    if admin_ready(&urls.admin) {
+        println!("running and ready (pid {pid})");
+        println!("  service URL: {}", urls.service);
+        println!("  admin URL:   {}", urls.admin);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "running (pid {pid}) but the admin API {} does not answer yet: starting, or stuck \
+             (see {})",
+            urls.admin,
+            dir.log().display()
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn urls_of(config_text: &str) -> anyhow::Result<BrokerUrls> {
+    let port = |key: &str| -> anyhow::Result<u16> {
+        config::value_of(config_text, key)
+            .and_then(|value| value.parse().ok())
+            .with_context(|| format!("the broker configuration has no valid {key}"))
+    };
+    Ok(BrokerUrls::on_loopback(
+        port("brokerServicePort")?,
+        port("webServicePort")?,
+    ))
+}
+
+fn write(path: &Path, contents: &str) -> anyhow::Result<()> {
+    fs::write(path, contents).with_context(|| format!("could not write {}", path.display()))
+}
+
+/// ` --dir …` when the directory is not the default, for commands shown to the user.
+fn dir_flag(settings: &BrokerSettings) -> String {
+    if settings.dir == default_dir() {
+        String::new()
+    } else {
+        format!(" --dir {}", settings.dir.display())
+    }
+}
