@@ -39,7 +39,7 @@ pub enum Error {
     /// `start` was called outside a Tokio runtime.
     #[error(
         "the runtime must be started inside a Tokio runtime: call it from `#[tokio::main]` or \
-         within `Runtime::block_on`"
+         within `tokio::runtime::Runtime::block_on`"
     )]
     NoTokioRuntime,
 
