@@ -1,4 +1,10 @@
 //! The Pulsar backend's election and ledger on a real broker, driven through the backend traits.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    reason = "test code"
+)]
 
 use std::time::{Duration, Instant};
 

@@ -25,7 +25,7 @@ enum BackendChoice {
     /// A backend the caller supplied.
     Custom(Arc<dyn Backend>),
     /// A Pulsar cluster; a bad URL is reported by `build`.
-    Pulsar(Result<PulsarConfig, PulsarConfigError>),
+    Pulsar(Box<Result<PulsarConfig, PulsarConfigError>>),
 }
 
 /// Configures a [`Runtime`]; made by [`Runtime::builder`].
@@ -96,13 +96,13 @@ impl RuntimeBuilder {
     /// # }
     /// ```
     pub fn pulsar(mut self, service_url: &str) -> Self {
-        self.backend = BackendChoice::Pulsar(PulsarConfig::new(service_url));
+        self.backend = BackendChoice::Pulsar(Box::new(PulsarConfig::new(service_url)));
         self
     }
 
     /// Elects leaders on the Pulsar cluster `config` describes.
     pub fn pulsar_config(mut self, config: PulsarConfig) -> Self {
-        self.backend = BackendChoice::Pulsar(Ok(config));
+        self.backend = BackendChoice::Pulsar(Box::new(Ok(config)));
         self
     }
 
@@ -149,7 +149,7 @@ impl RuntimeBuilder {
         let backend: Arc<dyn Backend> = match self.backend {
             BackendChoice::Embedded => Arc::new(MemoryCluster::new()),
             BackendChoice::Custom(backend) => backend,
-            BackendChoice::Pulsar(config) => Arc::new(PulsarBackend::new(config?)?),
+            BackendChoice::Pulsar(config) => Arc::new(PulsarBackend::new((*config)?)?),
         };
         Ok(Runtime {
             node: node.into(),
