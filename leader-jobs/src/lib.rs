@@ -9,7 +9,7 @@ pub mod job;
 
 mod context;
 
-pub use backend::pulsar::{PulsarBackend, PulsarConfig, PulsarConfigError};
+pub use backend::pulsar::{PulsarBackend, PulsarConfig, PulsarConfigError, Secret};
 pub use context::JobContext;
 pub use job::{JobDescriptor, MisfirePolicy, OverlapPolicy};
 pub use leader_jobs_macros::singleton_job;

@@ -28,6 +28,9 @@ const HTTPS_PORT: u16 = 8751;
 /// The broker's super-user role; `admin.token` is minted for it.
 const ADMIN_ROLE: &str = "admin";
 
+/// The role of clients that present no token.
+const ANONYMOUS_ROLE: &str = "anonymous";
+
 /// How often the broker re-checks the tokens of open connections (Pulsar's default is 60 s):
 /// short, so tests of expiring and rotated tokens see the broker act within seconds.
 const AUTH_REFRESH_CHECK_SECONDS: u64 = 5;
@@ -100,6 +103,9 @@ pub(crate) fn settings(dir: &Path, ready_timeout: Duration) -> anyhow::Result<Br
             "tokenSecretKey",
             format!("data:;base64,{}", STANDARD.encode(&secret)),
         ),
+        // Clients without a token get this role, which has no permission unless a test grants
+        // one: TLS without a token can be tested, and so can a role that lacks permissions.
+        ("anonymousUserRole", ANONYMOUS_ROLE.to_owned()),
         ("authorizationEnabled", "true".to_owned()),
         ("superUserRoles", ADMIN_ROLE.to_owned()),
         // Without its own credentials the standalone cannot create `public/default`.

@@ -23,6 +23,7 @@ use pulsar::{Producer, SubType, TokioExecutor};
 use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
+use super::diagnose::operation_failure;
 use super::records::{self, Undecodable};
 use super::{Client, PulsarConfig};
 use crate::backend::ledger_state::{Applied, LedgerState};
@@ -289,7 +290,7 @@ fn position(id: &MessageIdData) -> (u64, u64) {
 
 fn pulsar_error(topic: &str, action: &str, error: pulsar::Error) -> BackendError {
     BackendError::with_source(
-        format!("cannot {action} the ledger topic {topic}: {error}"),
+        operation_failure(topic, &format!("{action} the ledger topic"), &error),
         error,
     )
 }
