@@ -6,3 +6,5 @@
 pub mod broker;
 
 pub mod run_log;
+
+pub mod secure;

@@ -131,9 +131,9 @@ impl TokenSource {
     /// Where the token comes from, for messages (never the token).
     pub(crate) fn origin(&self) -> String {
         match self {
-            Self::Value(_) => "the token given in the configuration".into(),
-            Self::File(path) => format!("the token file {}", path.display()),
-            Self::Env(name) => format!("the environment variable {name}"),
+            Self::Value(_) => "the configuration".into(),
+            Self::File(path) => format!("file {}", path.display()),
+            Self::Env(name) => format!("environment variable {name}"),
         }
     }
 }

@@ -51,10 +51,7 @@ fn builder(config: &PulsarConfig) -> Result<PulsarBuilder<TokioExecutor>, Connec
             // The crate waits 5 s before re-subscribing after `ServiceNotReady` (a topic being
             // unloaded or moved), which made most of the measured 1–6 s takeover after an
             // unload; a short delay lets a new leader subscribe right away.
-            retry_delay: config
-                .reconnect_backoff
-                .0
-                .max(Duration::from_millis(200)),
+            retry_delay: config.reconnect_backoff.0.max(Duration::from_millis(200)),
             ..OperationRetryOptions::default()
         });
     if let Some(source) = &config.token {

@@ -278,7 +278,11 @@ fn classify_tls(
             ConnectError::HostnameMismatch {
                 url,
                 host: host.to_string(),
-                presented: presented.join(", "),
+                presented: presented
+                    .iter()
+                    .map(|name| plain_name(name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }
         }
         rustls::Error::InvalidCertificate(Cert::NotValidForName) => {
@@ -302,6 +306,14 @@ fn classify_tls(
             reason: other.to_string(),
         },
     })
+}
+
+/// `127.0.0.1` for rustls's `IpAddress(127.0.0.1)`, `a.example` for `DnsName("a.example")`.
+fn plain_name(presented: &str) -> &str {
+    presented
+        .split_once('(')
+        .and_then(|(_, inner)| inner.strip_suffix(')'))
+        .map_or(presented, |inner| inner.trim_matches('"'))
 }
 
 /// The broker's reason when `error` is a refusal of permission (`AuthorizationError`).
@@ -357,5 +369,35 @@ pub(crate) async fn explain_failure(
     match diagnose(config).await {
         Some(cause) => format!("cannot {action} {topic}: {cause}"),
         None => operation_failure(topic, action, error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presented_names_are_shown_plainly() {
+        assert_eq!(plain_name("IpAddress(127.0.0.1)"), "127.0.0.1");
+        assert_eq!(plain_name("DnsName(\"a.example\")"), "a.example");
+        assert_eq!(plain_name("odd"), "odd");
+    }
+
+    #[test]
+    fn a_refused_permission_names_the_grant() {
+        let refused = pulsar::Error::Connection(pulsar::error::ConnectionError::PulsarError(
+            Some(ServerError::AuthorizationError),
+            Some("Client is not authorized".into()),
+        ));
+        let message = operation_failure("persistent://acme/jobs/t", "read", &refused);
+        assert!(
+            message.contains("grant-permission acme/jobs --role"),
+            "{message}"
+        );
+        let other = pulsar::Error::Custom("boom".into());
+        assert_eq!(
+            operation_failure("persistent://acme/jobs/t", "read", &other),
+            "cannot read persistent://acme/jobs/t: error: boom"
+        );
     }
 }

@@ -28,8 +28,8 @@ pub use tls::TlsError;
 
 use self::admin::AdminClient;
 use self::election::ElectionTask;
-use self::permissions::UnloadPermissionCheck;
 use self::ledger::PulsarLedger;
+use self::permissions::UnloadPermissionCheck;
 use super::{Backend, BackendError, Election, Leadership, Ledger};
 
 type Client = Pulsar<TokioExecutor>;
