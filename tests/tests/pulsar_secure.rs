@@ -22,6 +22,15 @@ const FAIL_FAST: Duration = Duration::from_secs(10);
 /// The role the tests' application runs as.
 const APP_ROLE: &str = "app";
 
+/// Shows the backend's logs of failing tests (`RUST_LOG` chooses; default `leader_jobs=info`).
+fn logs() {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "leader_jobs=info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 /// A namespace of its own where `role` may produce and consume.
 fn namespace(broker: &SecureBroker, role: &str) -> String {
     let name = unique("secure");
@@ -81,6 +90,7 @@ async fn connect_failure(config: PulsarConfig) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_authenticates_the_election_and_the_ledger() {
+    logs();
     let broker = SecureBroker::require();
     let ns = namespace(&broker, APP_ROLE);
     let config = config(&broker.url, &broker.admin_url, &ns).token(broker.token(APP_ROLE, None));
@@ -89,6 +99,7 @@ async fn a_token_authenticates_the_election_and_the_ledger() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_a_ca_file_works_without_a_token() {
+    logs();
     let broker = SecureBroker::require();
     // The broker gives clients without a token its anonymous role; grant that one.
     let ns = namespace(&broker, "anonymous");
@@ -98,6 +109,7 @@ async fn tls_with_a_ca_file_works_without_a_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_over_tls_works() {
+    logs();
     let broker = SecureBroker::require();
     let ns = namespace(&broker, APP_ROLE);
     let config = config(&broker.tls_url, &broker.admin_tls_url, &ns)
@@ -108,6 +120,7 @@ async fn a_token_over_tls_works() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_signed_with_another_key_is_reported_as_rejected() {
+    logs();
     let broker = SecureBroker::require();
     let forged = mint(
         b"not the broker's key, not the broker's key",
@@ -123,6 +136,7 @@ async fn a_token_signed_with_another_key_is_reported_as_rejected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_token_is_reported_with_its_expiry() {
+    logs();
     let broker = SecureBroker::require();
     let expired_at = SecureBroker::epoch_in(Duration::ZERO) - 60;
     let token = broker.token(APP_ROLE, Some(expired_at));
@@ -135,6 +149,7 @@ async fn an_expired_token_is_reported_with_its_expiry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_from_an_untrusted_ca_is_reported() {
+    logs();
     let broker = SecureBroker::require();
     let config = config(&broker.tls_url, &broker.admin_tls_url, "default")
         .tls_ca_file(broker.untrusted_ca_file())
@@ -146,6 +161,7 @@ async fn a_certificate_from_an_untrusted_ca_is_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_name_the_certificate_does_not_list_is_reported() {
+    logs();
     let broker = SecureBroker::require();
     // The certificate is valid for 127.0.0.1 only; `localhost` reaches the same broker.
     let url = broker.tls_url.replace("127.0.0.1", "localhost");
@@ -163,6 +179,7 @@ async fn a_host_name_the_certificate_does_not_list_is_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_without_permission_is_told_which_grant_is_missing() {
+    logs();
     let broker = SecureBroker::require();
     let ns = namespace(&broker, APP_ROLE);
     let config = config(&broker.url, &broker.admin_url, &ns).token(broker.token("stranger", None));
@@ -185,4 +202,115 @@ async fn a_role_without_permission_is_told_which_grant_is_missing() {
         "{error}"
     );
     backend.close().await;
+}
+
+/// `connectedSince` of each consumer of the lock's election subscription, by consumer name.
+fn election_consumers(broker: &SecureBroker, ns: &str, lock: &str) -> Vec<(String, String)> {
+    let path = format!("/admin/v2/persistent/public/{ns}/leader-jobs.{lock}.election/stats");
+    let Ok(body) = broker.admin("GET", &path, None) else {
+        return Vec::new();
+    };
+    let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
+    stats["subscriptions"]["leader-jobs"]["consumers"]
+        .as_array()
+        .map(|consumers| {
+            consumers
+                .iter()
+                .map(|c| {
+                    (
+                        c["consumerName"].as_str().unwrap_or_default().to_owned(),
+                        c["connectedSince"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_token_file_keeps_a_node_connected_past_the_old_tokens_expiry() {
+    logs();
+    let broker = SecureBroker::require();
+    let ns = namespace(&broker, APP_ROLE);
+    let lock = unique("rotation");
+    let expiring_at = SecureBroker::epoch_in(Duration::from_secs(8));
+    let expiring = broker.token(APP_ROLE, Some(expiring_at));
+    let token_file = std::env::temp_dir().join(format!("{}.token", unique("rotation")));
+    std::fs::write(&token_file, &expiring).unwrap();
+
+    // node-a reads the file; node-b holds the same token as a fixed value, so it shows what
+    // the broker does to a client whose token expires.
+    let rotating =
+        PulsarBackend::new(config(&broker.url, &broker.admin_url, &ns).token_file(&token_file))
+            .unwrap();
+    let fixed =
+        PulsarBackend::new(config(&broker.url, &broker.admin_url, &ns).token(expiring.clone()))
+            .unwrap();
+    let a = rotating.election(&lock, "node-a").await.unwrap();
+    let _b = fixed.election(&lock, "node-b").await.unwrap();
+    let ledger = rotating.ledger(&lock, "node-a").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let before = loop {
+        let consumers = election_consumers(&broker, &ns, &lock);
+        if consumers.len() == 2 || Instant::now() > deadline {
+            break consumers;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(before.len(), 2, "both nodes subscribe: {before:?}");
+
+    let fresh = broker.token(
+        APP_ROLE,
+        Some(SecureBroker::epoch_in(Duration::from_secs(3600))),
+    );
+    let staged = token_file.with_extension("new");
+    std::fs::write(&staged, &fresh).unwrap();
+    std::fs::rename(&staged, &token_file).unwrap();
+
+    // The broker checks tokens every 5 s (the secured broker's authenticationRefreshCheckSeconds)
+    // and closes connections whose token expired; node-a must come back, node-b cannot.
+    let rotated = Instant::now();
+    let deadline = rotated + Duration::from_secs(40);
+    let after = loop {
+        let consumers = election_consumers(&broker, &ns, &lock);
+        let a_reconnected = consumers.iter().any(|(name, since)| {
+            name == "node-a" && !before.contains(&(name.clone(), since.clone()))
+        });
+        let b_gone = consumers.iter().all(|(name, _)| name != "node-b");
+        if (a_reconnected && b_gone) || Instant::now() > deadline {
+            break consumers;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    println!(
+        "after the expiry: {after:?}, {:?} after the rotation",
+        rotated.elapsed()
+    );
+    assert!(
+        after.iter().all(|(name, _)| name != "node-b"),
+        "the broker kept the expired token's connection: {after:?}"
+    );
+    assert!(
+        after
+            .iter()
+            .any(|(name, since)| name == "node-a"
+                && !before.contains(&(name.clone(), since.clone()))),
+        "node-a did not reconnect with the rotated token: before {before:?}, after {after:?}"
+    );
+    assert!(
+        wait_for_leadership(&a, Duration::from_secs(15)).await,
+        "node-a does not lead after the rotation"
+    );
+    let term = ledger.begin_term("node-a").await.unwrap();
+    let claim = Claim {
+        job: "job".into(),
+        tick: Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap(),
+        term: term.term,
+        node: "node-a".into(),
+    };
+    assert_eq!(ledger.claim(&claim).await.unwrap(), ClaimVerdict::Won);
+    a.resign().await;
+    rotating.close().await;
+    fixed.close().await;
+    let _ = std::fs::remove_file(&token_file);
 }

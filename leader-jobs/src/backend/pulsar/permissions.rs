@@ -30,14 +30,15 @@ impl UnloadPermissionCheck {
                 Ok(UnloadPermission::Granted) => {
                     debug!(%topic, "the role may unload election topics: stalled leaders are replaced after stall_grace");
                 }
-                Ok(UnloadPermission::Missing(reason)) => warn!(
+                Ok(UnloadPermission::Missing(refusal)) => warn!(
                     %topic,
-                    %reason,
+                    %refusal,
                     "the application's role lacks the permission to unload topics (Pulsar grants it to tenant admins \
-                     and super-users only): elections and jobs work, but a leader that freezes while its connection \
-                     stays open is replaced only when the broker's keepalive drops it (about 60 s, \
-                     keepAliveIntervalSeconds x2) instead of after stall_grace; make the role an admin of the tenant \
-                     to get fast takeover"
+                     and super-users only; checked by reading the topic's compaction status, which Pulsar authorizes \
+                     like an unload): elections and jobs work, but a leader that freezes while its connection stays \
+                     open is replaced only when the broker's keepalive drops it (about 60 s with the default \
+                     keepAliveIntervalSeconds of 30) instead of after stall_grace; make the role an admin of the \
+                     tenant to get fast takeover"
                 ),
                 Err(error) => warn!(
                     %topic,
