@@ -128,14 +128,24 @@ struct TestBrokers {
 }
 
 impl TestBrokers {
-    /// Stops every broker this command started, reporting the first failure.
+    /// Stops every broker this command started, side by side (each takes seconds to shut
+    /// down), reporting the first failure.
     fn stop(self) -> anyhow::Result<()> {
-        let results: Vec<_> = self
-            .started
-            .into_iter()
-            .map(ReadyBroker::stop_if_started_here)
-            .collect();
-        results.into_iter().collect()
+        std::thread::scope(|scope| {
+            let stopping: Vec<_> = self
+                .started
+                .into_iter()
+                .map(|broker| scope.spawn(|| broker.stop_if_started_here()))
+                .collect();
+            stopping
+                .into_iter()
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|_| bail!("stopping a broker panicked"))
+                })
+                .collect()
+        })
     }
 }
 
