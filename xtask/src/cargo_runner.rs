@@ -137,14 +137,12 @@ impl TestBrokers {
                 .into_iter()
                 .map(|broker| scope.spawn(|| broker.stop_if_started_here()))
                 .collect();
-            stopping
-                .into_iter()
-                .map(|handle| {
-                    handle
-                        .join()
-                        .unwrap_or_else(|_| bail!("stopping a broker panicked"))
-                })
-                .collect()
+            // The scope waits for every stop, whichever fails first.
+            stopping.into_iter().try_for_each(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| bail!("stopping a broker panicked"))
+            })
         })
     }
 }
