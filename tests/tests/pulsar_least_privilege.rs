@@ -1,6 +1,6 @@
 //! A role with only produce and consume on its namespace, over TLS with a token file: it elects
-//! a leader and uses the ledger, is warned exactly once that it may not unload stalled leaders,
-//! and no token ever reaches the logs.
+//! a leader, follows, and uses the ledger; each node is warned exactly once that it may not
+//! unload stalled leaders; and no token ever reaches the logs.
 //!
 //! The test owns its binary's global log subscriber (every log line of the process, the
 //! `pulsar` crate's included, is captured), so it is the only test in this file.
@@ -95,6 +95,10 @@ async fn a_produce_consume_role_runs_warns_once_about_the_unload_and_leaks_no_to
     let (email, report) = (unique("email"), unique("report"));
     let first = backend.election(&email, "node-a").await.unwrap();
     let second = backend.election(&report, "node-a").await.unwrap();
+    // A second node follows on `email`: followers read the subscription's stats every second
+    // to spot a stalled leader, which the role must be allowed too.
+    let follower_backend =
+        PulsarBackend::new(tls_config(&broker, &ns).token_file(&token_file)).unwrap();
     for election in [&first, &second] {
         let mut rx = election.leadership();
         tokio::time::timeout(
@@ -106,6 +110,7 @@ async fn a_produce_consume_role_runs_warns_once_about_the_unload_and_leaks_no_to
         .unwrap();
     }
     println!("leading two locks after {:?}", started.elapsed());
+    let follower = follower_backend.election(&email, "node-b").await.unwrap();
 
     // The ledger: the durable history subscription, a term, a claim and its outcome.
     let ledger = backend.ledger(&email, "node-a").await.unwrap();
@@ -138,10 +143,28 @@ async fn a_produce_consume_role_runs_warns_once_about_the_unload_and_leaks_no_to
         "no warning about the missing unload permission; logs:\n{}",
         capture.text()
     );
-    // Both elections have started long ago; give a second check time to show up if it ran.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Every election has started by now; give extra checks time to show up if they ran, and
+    // the follower time to sample the subscription's stats a few times.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let warnings = capture.text().matches(UNLOAD_WARNING).count();
-    assert_eq!(warnings, 1, "warned {warnings} times for one backend");
+    assert_eq!(
+        warnings, 2,
+        "warned {warnings} times for two nodes, three elections"
+    );
+    // node-b may have taken `email` over (a joining node can, see DESIGN); either way one of
+    // the two follows and has been sampling.
+    let email_views = [
+        *first.leadership().borrow(),
+        *follower.leadership().borrow(),
+    ];
+    assert!(
+        email_views.contains(&Leadership::Following),
+        "nobody follows on email: {email_views:?}"
+    );
+    assert!(
+        !capture.text().contains("reading subscription stats failed"),
+        "the follower could not read the election subscription's stats"
+    );
 
     // The super-user may unload: its backend checks too, over the same HTTPS, and stays quiet.
     let admin_token = std::fs::read_to_string(broker.dir.join("admin.token")).unwrap();
@@ -157,12 +180,13 @@ async fn a_produce_consume_role_runs_warns_once_about_the_unload_and_leaks_no_to
             .await,
         "the super-user's permission check did not conclude"
     );
-    assert_eq!(capture.text().matches(UNLOAD_WARNING).count(), 1);
+    assert_eq!(capture.text().matches(UNLOAD_WARNING).count(), 2);
 
-    for election in [first, second, third] {
+    for election in [first, second, third, follower] {
         election.resign().await;
     }
     backend.close().await;
+    follower_backend.close().await;
     admin_backend.close().await;
 
     let logs = capture.text();
