@@ -314,3 +314,15 @@ async fn a_rotated_token_file_keeps_a_node_connected_past_the_old_tokens_expiry(
     fixed.close().await;
     let _ = std::fs::remove_file(&token_file);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_against_the_plain_port_is_reported() {
+    logs();
+    let broker = SecureBroker::require();
+    let url = broker.url.replace("pulsar://", "pulsar+ssl://");
+    let config = config(&url, &broker.admin_tls_url, "default")
+        .tls_ca_file(broker.ca_file())
+        .token(broker.token(APP_ROLE, None));
+    let error = connect_failure(config).await;
+    assert!(error.contains("check that the port serves TLS"), "{error}");
+}
