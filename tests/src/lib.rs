@@ -8,3 +8,5 @@ pub mod broker;
 pub mod run_log;
 
 pub mod secure;
+
+pub mod oauth2_issuer;

@@ -119,6 +119,31 @@ impl SecureBroker {
         }
     }
 
+    /// `(consumerName, connectedSince)` of each consumer of the default-prefixed election
+    /// subscription of `lock` in `public/<namespace>`; empty when the topic has no stats.
+    pub fn election_consumers(&self, namespace: &str, lock: &str) -> Vec<(String, String)> {
+        let path =
+            format!("/admin/v2/persistent/public/{namespace}/leader-jobs.{lock}.election/stats");
+        let Ok(body) = self.admin("GET", &path, None) else {
+            return Vec::new();
+        };
+        let Ok(stats) = serde_json::from_str::<serde_json::Value>(&body) else {
+            return Vec::new();
+        };
+        stats["subscriptions"]["leader-jobs"]["consumers"]
+            .as_array()
+            .map(|consumers| {
+                consumers
+                    .iter()
+                    .map(|c| {
+                        let field = |name: &str| c[name].as_str().unwrap_or_default().to_owned();
+                        (field("consumerName"), field("connectedSince"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// A call of the admin API as the super-user; the body of a 2xx answer, else why not.
     pub fn admin(&self, method: &str, path: &str, body: Option<String>) -> Result<String, String> {
         let token = std::fs::read_to_string(self.dir.join("admin.token"))

@@ -204,29 +204,6 @@ async fn a_role_without_permission_is_told_which_grant_is_missing() {
     backend.close().await;
 }
 
-/// `connectedSince` of each consumer of the lock's election subscription, by consumer name.
-fn election_consumers(broker: &SecureBroker, ns: &str, lock: &str) -> Vec<(String, String)> {
-    let path = format!("/admin/v2/persistent/public/{ns}/leader-jobs.{lock}.election/stats");
-    let Ok(body) = broker.admin("GET", &path, None) else {
-        return Vec::new();
-    };
-    let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
-    stats["subscriptions"]["leader-jobs"]["consumers"]
-        .as_array()
-        .map(|consumers| {
-            consumers
-                .iter()
-                .map(|c| {
-                    (
-                        c["consumerName"].as_str().unwrap_or_default().to_owned(),
-                        c["connectedSince"].as_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_token_file_keeps_a_node_connected_past_the_old_tokens_expiry() {
     logs();
@@ -251,7 +228,7 @@ async fn a_rotated_token_file_keeps_a_node_connected_past_the_old_tokens_expiry(
     let ledger = rotating.ledger(&lock, "node-a").await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let before = loop {
-        let consumers = election_consumers(&broker, &ns, &lock);
+        let consumers = broker.election_consumers(&ns, &lock);
         if consumers.len() == 2 || Instant::now() > deadline {
             break consumers;
         }
@@ -272,7 +249,7 @@ async fn a_rotated_token_file_keeps_a_node_connected_past_the_old_tokens_expiry(
     let rotated = Instant::now();
     let deadline = rotated + Duration::from_secs(40);
     let after = loop {
-        let consumers = election_consumers(&broker, &ns, &lock);
+        let consumers = broker.election_consumers(&ns, &lock);
         let a_reconnected = consumers.iter().any(|(name, since)| {
             name == "node-a" && !before.contains(&(name.clone(), since.clone()))
         });

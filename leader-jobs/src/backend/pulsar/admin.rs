@@ -18,7 +18,7 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use super::PulsarConfig;
-use super::auth::{TokenError, TokenSource};
+use super::auth::{Credentials, TokenError};
 use super::tls::TlsError;
 
 /// Why an admin call failed.
@@ -79,7 +79,7 @@ pub(crate) enum UnloadPermission {
 #[derive(Clone, Debug)]
 pub(crate) struct AdminClient {
     base: Url,
-    token: Option<TokenSource>,
+    credentials: Option<Credentials>,
     http: reqwest::Client,
 }
 
@@ -100,7 +100,7 @@ impl AdminClient {
         })?;
         Ok(Self {
             base: config.admin_url.clone(),
-            token: config.token.clone(),
+            credentials: config.credentials.clone(),
             http,
         })
     }
@@ -139,8 +139,8 @@ impl AdminClient {
 
     async fn send(&self, method: Method, url: &Url) -> Result<reqwest::Response, AdminError> {
         let mut request = self.http.request(method, url.clone());
-        if let Some(source) = &self.token {
-            request = request.bearer_auth(source.read()?.expose());
+        if let Some(credentials) = &self.credentials {
+            request = request.bearer_auth(credentials.current().await?.expose());
         }
         request
             .send()

@@ -65,8 +65,46 @@ impl From<&str> for Secret {
     }
 }
 
-/// Where the authentication token comes from. Files and variables are read again on every
-/// (re)connect.
+/// How the client authenticates: the token for the binary protocol's `CONNECT` and the admin
+/// API's `Authorization: Bearer`.
+#[derive(Clone, Debug)]
+pub(crate) enum Credentials {
+    Token(TokenSource),
+    #[cfg(feature = "oauth2")]
+    OAuth2(super::oauth2::OAuth2Provider),
+}
+
+impl Credentials {
+    /// The token to present now: read from its source, or (OAuth2) the cached access token,
+    /// fetched again when it nears its expiry.
+    pub(crate) async fn current(&self) -> Result<Secret, TokenError> {
+        match self {
+            Self::Token(source) => source.read(),
+            #[cfg(feature = "oauth2")]
+            Self::OAuth2(provider) => provider.access_token().await,
+        }
+    }
+
+    /// Where the token comes from, for messages (never the token).
+    pub(crate) fn origin(&self) -> String {
+        match self {
+            Self::Token(source) => source.origin(),
+            #[cfg(feature = "oauth2")]
+            Self::OAuth2(provider) => provider.origin(),
+        }
+    }
+
+    /// The provider the `pulsar` client asks on every connection it opens.
+    pub(crate) fn provider(&self) -> Box<dyn Authentication> {
+        match self {
+            Self::Token(source) => Box::new(TokenAuthentication::new(source.clone())),
+            #[cfg(feature = "oauth2")]
+            Self::OAuth2(provider) => Box::new(provider.clone()),
+        }
+    }
+}
+
+/// Where a token comes from. Files and variables are read again on every (re)connect.
 #[derive(Clone, Debug)]
 pub(crate) enum TokenSource {
     Value(Secret),
@@ -101,6 +139,16 @@ pub enum TokenError {
     Empty {
         /// Which file or variable.
         origin: String,
+    },
+    /// No access token could be had from the OAuth2 issuer.
+    #[error(
+        "cannot get an OAuth2 access token from {issuer}: {reason}; check the issuer URL, the client credentials file and that the issuer's token endpoint is reachable"
+    )]
+    OAuth2 {
+        /// The issuer URL.
+        issuer: String,
+        /// What went wrong (never the client secret).
+        reason: String,
     },
 }
 

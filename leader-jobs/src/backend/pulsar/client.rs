@@ -7,7 +7,6 @@ use std::time::Duration;
 use pulsar::{ConnectionRetryOptions, OperationRetryOptions, Pulsar, PulsarBuilder, TokioExecutor};
 use tracing::warn;
 
-use super::auth::TokenAuthentication;
 use super::backoff::Backoff;
 use super::diagnose::{self, ConnectError};
 use super::{Client, PulsarConfig};
@@ -54,8 +53,8 @@ fn builder(config: &PulsarConfig) -> Result<PulsarBuilder<TokioExecutor>, Connec
             retry_delay: config.reconnect_backoff.0.max(Duration::from_millis(200)),
             ..OperationRetryOptions::default()
         });
-    if let Some(source) = &config.token {
-        builder = builder.with_auth_provider(Box::new(TokenAuthentication::new(source.clone())));
+    if let Some(credentials) = &config.credentials {
+        builder = builder.with_auth_provider(credentials.provider());
     }
     if let Some(roots) = config.tls.extra_roots_pem()? {
         builder = builder.with_certificate_chain(roots);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::auth::{Secret, TokenSource};
+use super::auth::{Credentials, Secret, TokenSource};
 use super::tls::{TlsError, TlsTrust};
 
 /// Why a Pulsar configuration was rejected.
@@ -84,7 +84,7 @@ pub struct PulsarConfig {
     pub(crate) lease: Duration,
     pub(crate) stall_grace: Duration,
     pub(crate) reconnect_backoff: (Duration, Duration),
-    pub(crate) token: Option<TokenSource>,
+    pub(crate) credentials: Option<Credentials>,
     pub(crate) tls: TlsTrust,
 }
 
@@ -118,7 +118,7 @@ impl PulsarConfig {
             lease: Duration::from_secs(3),
             stall_grace: Duration::from_secs(5),
             reconnect_backoff: (Duration::from_millis(100), Duration::from_secs(5)),
-            token: None,
+            credentials: None,
             tls: TlsTrust::default(),
         })
     }
@@ -189,7 +189,7 @@ impl PulsarConfig {
     /// Authenticate with this token (Pulsar's token authentication: a JWT whose `sub` is the
     /// role). The same token authenticates the admin API calls.
     pub fn token(mut self, token: impl Into<Secret>) -> Self {
-        self.token = Some(TokenSource::Value(token.into()));
+        self.credentials = Some(Credentials::Token(TokenSource::Value(token.into())));
         self
     }
 
@@ -210,14 +210,24 @@ impl PulsarConfig {
     /// # Ok::<(), leader_jobs::PulsarConfigError>(())
     /// ```
     pub fn token_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.token = Some(TokenSource::File(path.into()));
+        self.credentials = Some(Credentials::Token(TokenSource::File(path.into())));
         self
     }
 
     /// Authenticate with the token in the environment variable `name`, read again on every
     /// connection and admin call.
     pub fn token_env(mut self, name: &str) -> Self {
-        self.token = Some(TokenSource::Env(name.to_owned()));
+        self.credentials = Some(Credentials::Token(TokenSource::Env(name.to_owned())));
+        self
+    }
+
+    /// Authenticate with OAuth2 access tokens from `credentials`' issuer (client-credentials
+    /// grant), for the binary protocol and the admin API alike. Needs the `oauth2` feature.
+    #[cfg(feature = "oauth2")]
+    pub fn oauth2(mut self, credentials: super::OAuth2ClientCredentials) -> Self {
+        self.credentials = Some(Credentials::OAuth2(super::oauth2::OAuth2Provider::new(
+            credentials,
+        )));
         self
     }
 
@@ -248,7 +258,7 @@ impl PulsarConfig {
 
     /// Checks that the settings make sense together.
     pub(crate) fn validate(&self) -> Result<(), PulsarConfigError> {
-        if self.token.is_some()
+        if self.credentials.is_some()
             && self.service_url.scheme() == "pulsar+ssl"
             && self.admin_url.scheme() == "http"
         {

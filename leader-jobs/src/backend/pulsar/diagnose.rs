@@ -133,9 +133,11 @@ pub(crate) async fn diagnose(config: &PulsarConfig) -> Option<ConnectError> {
 }
 
 async fn probe(config: &PulsarConfig) -> Option<ConnectError> {
-    let token = match config.token.as_ref().map(|source| source.read()) {
-        Some(Ok(token)) => Some(token),
-        Some(Err(error)) => return Some(error.into()),
+    let token = match &config.credentials {
+        Some(credentials) => match credentials.current().await {
+            Ok(token) => Some(token),
+            Err(error) => return Some(error.into()),
+        },
         None => None,
     };
     let url = &config.service_url;
@@ -169,9 +171,9 @@ async fn probe(config: &PulsarConfig) -> Option<ConnectError> {
         });
     };
     let origin = config
-        .token
+        .credentials
         .as_ref()
-        .map(|source| source.origin())
+        .map(super::auth::Credentials::origin)
         .unwrap_or_default();
     let claims = TokenClaims::of(&token).unwrap_or_default();
     let role = claims

@@ -9,6 +9,8 @@ mod config;
 mod diagnose;
 mod election;
 mod ledger;
+#[cfg(feature = "oauth2")]
+mod oauth2;
 mod permissions;
 mod records;
 mod tls;
@@ -24,6 +26,8 @@ use tokio_util::task::TaskTracker;
 pub use auth::{Secret, TokenError};
 pub use config::{PulsarConfig, PulsarConfigError};
 pub use diagnose::ConnectError;
+#[cfg(feature = "oauth2")]
+pub use oauth2::OAuth2ClientCredentials;
 pub use tls::TlsError;
 
 use self::admin::AdminClient;
