@@ -303,3 +303,17 @@ async fn tls_against_the_plain_port_is_reported() {
     let error = connect_failure(config).await;
     assert!(error.contains("check that the port serves TLS"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_token_file_is_reported() {
+    logs();
+    let broker = SecureBroker::require();
+    let missing = broker.dir.join("no-such.token");
+    let config = config(&broker.url, &broker.admin_url, "default").token_file(&missing);
+    let error = connect_failure(config).await;
+    assert!(
+        error.contains("cannot read the Pulsar token file"),
+        "{error}"
+    );
+    assert!(error.contains("no-such.token"), "{error}");
+}

@@ -245,14 +245,12 @@ impl Authentication for TokenAuthentication {
     }
 
     async fn auth_data(&mut self) -> Result<Vec<u8>, AuthenticationError> {
-        match self.source.read() {
-            Ok(token) => Ok(token.expose().as_bytes().to_vec()),
-            // A file being replaced may be missing for a moment: let the client retry.
-            Err(error @ TokenError::File { .. }) => {
-                Err(AuthenticationError::Retriable(error.to_string()))
-            }
-            Err(error) => Err(AuthenticationError::Custom(error.to_string())),
-        }
+        // A failure is final for this connection attempt: at start the backend reports it at
+        // once, and a consumer that cannot reconnect is rebuilt by its task, with backoff.
+        self.source
+            .read()
+            .map(|token| token.expose().as_bytes().to_vec())
+            .map_err(|error| AuthenticationError::Custom(error.to_string()))
     }
 }
 

@@ -51,7 +51,7 @@ pub enum ConnectError {
     },
     /// The token's `exp` claim lies in the past.
     #[error(
-        "the token from {origin}{role} expired at {expired_at}; give a fresh token (a token file or variable is read again on every reconnect, so replacing its content is enough)"
+        "the token from {origin}{role} expired at {expired_at}; give a fresh token (with PulsarConfig::token_file the file is read again on every reconnect, so replacing its content is enough)"
     )]
     TokenExpired {
         /// The service URL.
