@@ -26,6 +26,7 @@ use url::Host;
 
 use super::PulsarConfig;
 use super::auth::{Secret, TokenClaims, TokenError};
+use super::permissions::operation_failure;
 use super::tls::TlsError;
 
 /// Bound on the whole probe, so a diagnosis never holds up the retry loop for long.
@@ -318,48 +319,6 @@ fn plain_name(presented: &str) -> &str {
         .map_or(presented, |inner| inner.trim_matches('"'))
 }
 
-/// The broker's reason when `error` is a refusal of permission (`AuthorizationError`).
-pub(crate) fn authorization_refusal(error: &pulsar::Error) -> Option<String> {
-    use pulsar::error::{ConnectionError, ConsumerError, ProducerError, ServiceDiscoveryError};
-
-    let (code, message) = match error {
-        pulsar::Error::Connection(ConnectionError::PulsarError(code, message))
-        | pulsar::Error::Consumer(ConsumerError::Connection(ConnectionError::PulsarError(
-            code,
-            message,
-        )))
-        | pulsar::Error::Producer(ProducerError::Connection(ConnectionError::PulsarError(
-            code,
-            message,
-        )))
-        | pulsar::Error::ServiceDiscovery(ServiceDiscoveryError::Query(code, message))
-        | pulsar::Error::ServiceDiscovery(ServiceDiscoveryError::Connection(
-            ConnectionError::PulsarError(code, message),
-        )) => (code, message),
-        _ => return None,
-    };
-    (*code == Some(ServerError::AuthorizationError))
-        .then(|| message.clone().unwrap_or_else(|| "no reason given".into()))
-}
-
-/// The message for a failed `action` on `topic`: when the broker refused permission, it says
-/// which grant is missing and how to give it.
-pub(crate) fn operation_failure(topic: &str, action: &str, error: &pulsar::Error) -> String {
-    let Some(reason) = authorization_refusal(error) else {
-        return format!("cannot {action} {topic}: {error}");
-    };
-    let namespace = topic
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.rsplit_once('/'))
-        .map_or("<tenant>/<namespace>", |(namespace, _)| namespace);
-    format!(
-        "the broker refused to let this application's role {action} {topic} ({reason}); grant the role \
-         produce and consume on the namespace: `pulsar-admin namespaces grant-permission {namespace} \
-         --role <role> --actions produce,consume`"
-    )
-}
-
 /// [`operation_failure`], or the connection-level cause when [`diagnose`] finds one (a token
 /// that expired while the client ran, a certificate replaced by one the client does not trust).
 pub(crate) async fn explain_failure(
@@ -383,23 +342,5 @@ mod tests {
         assert_eq!(plain_name("IpAddress(127.0.0.1)"), "127.0.0.1");
         assert_eq!(plain_name("DnsName(\"a.example\")"), "a.example");
         assert_eq!(plain_name("odd"), "odd");
-    }
-
-    #[test]
-    fn a_refused_permission_names_the_grant() {
-        let refused = pulsar::Error::Connection(pulsar::error::ConnectionError::PulsarError(
-            Some(ServerError::AuthorizationError),
-            Some("Client is not authorized".into()),
-        ));
-        let message = operation_failure("persistent://acme/jobs/t", "read", &refused);
-        assert!(
-            message.contains("grant-permission acme/jobs --role"),
-            "{message}"
-        );
-        let other = pulsar::Error::Custom("boom".into());
-        assert_eq!(
-            operation_failure("persistent://acme/jobs/t", "read", &other),
-            "cannot read persistent://acme/jobs/t: error: boom"
-        );
     }
 }

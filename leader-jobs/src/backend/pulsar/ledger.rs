@@ -23,7 +23,7 @@ use pulsar::{Producer, SubType, TokioExecutor};
 use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
-use super::diagnose::operation_failure;
+use super::permissions::operation_failure;
 use super::records::{self, Undecodable};
 use super::{Client, PulsarConfig};
 use crate::backend::ledger_state::{Applied, LedgerState};

@@ -1,12 +1,15 @@
-//! The one permission leader-jobs can do without: unloading a stalled leader's election topic.
+//! What the application's role may do, and what to tell the user when it may not.
 //!
-//! Everything else needs produce and consume on the namespace. Without the unload (Pulsar allows
+//! Everything leader-jobs does needs produce and consume on the namespace; a refusal of either
+//! is turned into a message naming the grant. The one permission leader-jobs can do without is
+//! unloading a stalled leader's election topic. Without the unload (Pulsar allows
 //! it to tenant admins only) elections and ledgers work the same, but a leader that froze while
 //! its connection stays open keeps the role until the broker's keepalive drops it. The backend
 //! says so once, at start, rather than at the first stall when someone is already waiting.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use pulsar::proto::ServerError;
 use tracing::{debug, warn};
 
 use super::admin::{AdminClient, UnloadPermission};
@@ -47,5 +50,70 @@ impl UnloadPermissionCheck {
                 ),
             }
         });
+    }
+}
+
+/// The broker's reason when `error` is a refusal of permission (`AuthorizationError`).
+fn authorization_refusal(error: &pulsar::Error) -> Option<String> {
+    use pulsar::error::{ConnectionError, ConsumerError, ProducerError, ServiceDiscoveryError};
+
+    let (code, message) = match error {
+        pulsar::Error::Connection(ConnectionError::PulsarError(code, message))
+        | pulsar::Error::Consumer(ConsumerError::Connection(ConnectionError::PulsarError(
+            code,
+            message,
+        )))
+        | pulsar::Error::Producer(ProducerError::Connection(ConnectionError::PulsarError(
+            code,
+            message,
+        )))
+        | pulsar::Error::ServiceDiscovery(ServiceDiscoveryError::Query(code, message))
+        | pulsar::Error::ServiceDiscovery(ServiceDiscoveryError::Connection(
+            ConnectionError::PulsarError(code, message),
+        )) => (code, message),
+        _ => return None,
+    };
+    (*code == Some(ServerError::AuthorizationError))
+        .then(|| message.clone().unwrap_or_else(|| "no reason given".into()))
+}
+
+/// The message for a failed `action` on `topic`: when the broker refused permission, it says
+/// which grant is missing and how to give it.
+pub(crate) fn operation_failure(topic: &str, action: &str, error: &pulsar::Error) -> String {
+    let Some(reason) = authorization_refusal(error) else {
+        return format!("cannot {action} {topic}: {error}");
+    };
+    let namespace = topic
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.rsplit_once('/'))
+        .map_or("<tenant>/<namespace>", |(namespace, _)| namespace);
+    format!(
+        "the broker refused to let this application's role {action} {topic} ({reason}); grant the role \
+         produce and consume on the namespace: `pulsar-admin namespaces grant-permission {namespace} \
+         --role <role> --actions produce,consume`"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_permission_names_the_grant() {
+        let refused = pulsar::Error::Connection(pulsar::error::ConnectionError::PulsarError(
+            Some(ServerError::AuthorizationError),
+            Some("Client is not authorized".into()),
+        ));
+        let message = operation_failure("persistent://acme/jobs/t", "read", &refused);
+        assert!(
+            message.contains("grant-permission acme/jobs --role"),
+            "{message}"
+        );
+        let other = pulsar::Error::Custom("boom".into());
+        assert_eq!(
+            operation_failure("persistent://acme/jobs/t", "read", &other),
+            "cannot read persistent://acme/jobs/t: error: boom"
+        );
     }
 }
