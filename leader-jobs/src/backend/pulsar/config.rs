@@ -232,8 +232,9 @@ impl PulsarConfig {
     }
 
     /// Trust the CA certificates in this PEM file for `pulsar+ssl://` and `https://`, in addition
-    /// to the built-in Mozilla roots. The file is read on every connection. Host names are always
-    /// verified.
+    /// to the built-in Mozilla roots. The file is read when the backend is created (admin API)
+    /// and when it first connects (binary protocol); replacing it needs a restart. Host names
+    /// are always verified.
     pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.tls.ca_file = Some(path.into());
         self

@@ -53,8 +53,7 @@ pub(crate) struct TlsTrust {
 }
 
 impl TlsTrust {
-    /// The extra CA certificates, read now (so a replaced CA file is picked up by the next
-    /// connection).
+    /// The extra CA certificates, read from their files now.
     pub(crate) fn extra_roots(&self) -> Result<Vec<CertificateDer<'static>>, TlsError> {
         let mut roots = Vec::new();
         if let Some(path) = &self.ca_file {
