@@ -103,7 +103,10 @@ async fn tls_with_a_ca_file_works_without_a_token() {
     let broker = SecureBroker::require();
     // The broker gives clients without a token its anonymous role; grant that one.
     let ns = namespace(&broker, "anonymous");
-    let config = config(&broker.tls_url, &broker.admin_tls_url, &ns).tls_ca_file(broker.ca_file());
+    // With the operating system's roots as well: the bundle handed to the client holds both.
+    let config = config(&broker.tls_url, &broker.admin_tls_url, &ns)
+        .tls_ca_file(broker.ca_file())
+        .tls_platform_roots();
     elect_and_claim(&PulsarBackend::new(config).unwrap(), &unique("tls")).await;
 }
 
@@ -151,12 +154,15 @@ async fn an_expired_token_is_reported_with_its_expiry() {
 async fn a_certificate_from_an_untrusted_ca_is_reported() {
     logs();
     let broker = SecureBroker::require();
+    // The operating system's store (Debian's ca-certificates) does not hold the test CA either.
     let config = config(&broker.tls_url, &broker.admin_tls_url, "default")
         .tls_ca_file(broker.untrusted_ca_file())
+        .tls_platform_roots()
         .token(broker.token(APP_ROLE, None));
     let error = connect_failure(config).await;
     assert!(error.contains("not signed by a trusted CA"), "{error}");
     assert!(error.contains("untrusted-ca.pem"), "{error}");
+    assert!(error.contains("operating system's trust store"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
