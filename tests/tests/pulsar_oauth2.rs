@@ -95,7 +95,7 @@ async fn access_tokens_authenticate_and_a_new_one_follows_the_expiry() {
     let before = broker.election_consumers(&ns, &lock);
     assert_eq!(before.len(), 1, "{before:?}");
 
-    // The token lives 4 s; the broker checks every 5 s and drops the connection; the client
+    // The token lives 4 s; the broker checks every 2 s and drops the connection; the client
     // reconnects and the provider fetches a new token.
     let deadline = Instant::now() + Duration::from_secs(30);
     while issuer.tokens_issued() == first && Instant::now() < deadline {

@@ -250,7 +250,7 @@ async fn a_rotated_token_file_keeps_a_node_connected_past_the_old_tokens_expiry(
     std::fs::write(&staged, &fresh).unwrap();
     std::fs::rename(&staged, &token_file).unwrap();
 
-    // The broker checks tokens every 5 s (the secured broker's authenticationRefreshCheckSeconds)
+    // The broker checks tokens every 2 s (the secured broker's authenticationRefreshCheckSeconds)
     // and closes connections whose token expired; node-a must come back, node-b cannot.
     let rotated = Instant::now();
     let deadline = rotated + Duration::from_secs(40);

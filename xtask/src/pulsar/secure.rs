@@ -33,7 +33,7 @@ const ANONYMOUS_ROLE: &str = "anonymous";
 
 /// How often the broker re-checks the tokens of open connections (Pulsar's default is 60 s):
 /// short, so tests of expiring and rotated tokens see the broker act within seconds.
-const AUTH_REFRESH_CHECK_SECONDS: u64 = 5;
+const AUTH_REFRESH_CHECK_SECONDS: u64 = 2;
 
 /// The variables that tell the tests where the secured broker is: its plain and TLS service
 /// URLs, its plain and HTTPS admin URLs, and the directory holding `secret.key`,
