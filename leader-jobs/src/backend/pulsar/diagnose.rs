@@ -156,7 +156,7 @@ async fn probe(config: &PulsarConfig) -> Option<ConnectError> {
         let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config));
         match connector.connect(name, tcp).await {
             Ok(stream) => exchange_connect(stream, token.as_ref()).await,
-            Err(error) => return classify_tls(config, &host, &error),
+            Err(error) => return Some(classify_tls(config, &host, &error)),
         }
     } else {
         exchange_connect(tcp, token.as_ref()).await
@@ -251,11 +251,7 @@ fn connect_command(token: Option<&Secret>) -> Message {
     }
 }
 
-fn classify_tls(
-    config: &PulsarConfig,
-    host: &Host<&str>,
-    error: &std::io::Error,
-) -> Option<ConnectError> {
+fn classify_tls(config: &PulsarConfig, host: &Host<&str>, error: &std::io::Error) -> ConnectError {
     use rustls::CertificateError as Cert;
 
     let url = config.service_url.to_string();
@@ -265,12 +261,12 @@ fn classify_tls(
     else {
         // The connection broke without a TLS verdict: a plain-text port answers a TLS hello
         // by closing or with garbage.
-        return Some(ConnectError::TlsHandshake {
+        return ConnectError::TlsHandshake {
             url,
             reason: error.to_string(),
-        });
+        };
     };
-    Some(match rustls_error {
+    match rustls_error {
         rustls::Error::InvalidCertificate(Cert::UnknownIssuer) => {
             ConnectError::UntrustedCertificate {
                 url,
@@ -308,7 +304,7 @@ fn classify_tls(
             url,
             reason: other.to_string(),
         },
-    })
+    }
 }
 
 /// `127.0.0.1` for rustls's `IpAddress(127.0.0.1)`, `a.example` for `DnsName("a.example")`.
