@@ -39,8 +39,8 @@ impl UnloadPermissionCheck {
                     "the application's role lacks the permission to unload topics (Pulsar grants it to tenant admins \
                      and super-users only; checked by reading the topic's compaction status, which Pulsar authorizes \
                      like an unload): elections and jobs work, but a leader that freezes while its connection stays \
-                     open is replaced only when the broker's keepalive drops it (about 60 s with the default \
-                     keepAliveIntervalSeconds of 30) instead of after stall_grace; make the role an admin of the \
+                     open is replaced only when the broker's keepalive drops it (about a minute with the \
+                     default keepAliveIntervalSeconds of 30) instead of after stall_grace; make the role an admin of the \
                      tenant to get fast takeover"
                 ),
                 Err(error) => warn!(
