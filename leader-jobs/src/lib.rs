@@ -16,7 +16,7 @@ mod schedule;
 mod scheduler;
 mod upcoming;
 
-pub use backend::pulsar::{PulsarBackend, PulsarConfig, PulsarConfigError};
+pub use backend::pulsar::{PulsarBackend, PulsarConfig, PulsarConfigError, Secret};
 pub use context::JobContext;
 pub use error::Error;
 pub use job::{JobDescriptor, MisfirePolicy, OverlapPolicy};

@@ -7,3 +7,7 @@ pub mod broker;
 pub mod cluster;
 
 pub mod run_log;
+
+pub mod secure;
+
+pub mod oauth2_issuer;

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
+use crate::pulsar::secure;
 use crate::pulsar::{self, BrokerSettings, BrokerUrls, ReadyBroker};
 use crate::{interrupt, protoc};
 
@@ -21,15 +22,13 @@ struct Step {
     env: Vec<(&'static str, OsString)>,
 }
 
-/// `cargo xtask test`: every test target and the doc tests, against a broker that answers.
+/// `cargo xtask test`: every test target and the doc tests, against a plain broker and a
+/// secured one (token authentication, authorization, TLS) that answer.
 pub(crate) fn test(extra_args: &[String]) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let protoc = protoc::locate()?;
-    let (urls, broker) = broker_for_tests()?;
-    let broker_env = vec![
-        (SERVICE_URL_VAR, OsString::from(&urls.service)),
-        (ADMIN_URL_VAR, OsString::from(&urls.admin)),
-    ];
+    let brokers = brokers_for_tests()?;
+    let broker_env = brokers.env.clone();
     let with_extra = |base: &[&str]| -> Vec<String> {
         base.iter()
             .map(|arg| (*arg).to_owned())
@@ -57,9 +56,9 @@ pub(crate) fn test(extra_args: &[String]) -> anyhow::Result<ExitCode> {
             },
         ]
     };
-    // Run before stopping the broker, and stop it whatever the outcome.
+    // Run before stopping the brokers, and stop them whatever the outcome.
     let outcome = run_steps(&steps, &protoc);
-    let stopped = broker.map_or(Ok(()), ReadyBroker::stop_if_started_here);
+    let stopped = brokers.stop();
     let code = outcome?;
     stopped?;
     println!(
@@ -121,9 +120,74 @@ pub(crate) fn lint() -> anyhow::Result<ExitCode> {
     run_steps(&steps, &protoc)
 }
 
-/// The broker the tests use: the one `PULSAR_URL`/`PULSAR_ADMIN_URL` name, else one already
-/// answering on the default ports, else one started now (and stopped by the caller).
-fn broker_for_tests() -> anyhow::Result<(BrokerUrls, Option<ReadyBroker>)> {
+/// The brokers of a test run: where they are (as the tests' environment) and those this
+/// command started, to stop at the end.
+struct TestBrokers {
+    env: Vec<(&'static str, OsString)>,
+    started: Vec<ReadyBroker>,
+}
+
+impl TestBrokers {
+    /// Stops every broker this command started, side by side (each takes seconds to shut
+    /// down), reporting the first failure.
+    fn stop(self) -> anyhow::Result<()> {
+        std::thread::scope(|scope| {
+            let stopping: Vec<_> = self
+                .started
+                .into_iter()
+                .map(|broker| scope.spawn(|| broker.stop_if_started_here()))
+                .collect();
+            // The scope waits for every stop, whichever fails first.
+            stopping.into_iter().try_for_each(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| bail!("stopping a broker panicked"))
+            })
+        })
+    }
+}
+
+/// Finds or starts the plain and the secured broker side by side: each takes several seconds
+/// to come up, and the machine has the cores to start both at once.
+fn brokers_for_tests() -> anyhow::Result<TestBrokers> {
+    let (plain, secure) = std::thread::scope(|scope| {
+        let plain = scope.spawn(plain_broker);
+        let secure = scope.spawn(secure_broker);
+        (join(plain.join()), join(secure.join()))
+    });
+    match (plain, secure) {
+        (Ok((plain_env, plain)), Ok((secure_env, secure))) => Ok(TestBrokers {
+            env: plain_env.into_iter().chain(secure_env).collect(),
+            started: plain.into_iter().chain(secure).collect(),
+        }),
+        (Ok((_, started)), Err(error)) | (Err(error), Ok((_, started))) => {
+            if let Some(broker) = started {
+                // The run is off: do not leave the other broker behind.
+                if let Err(stop_error) = broker.stop_if_started_here() {
+                    eprintln!("warning: {stop_error:#}");
+                }
+            }
+            Err(error)
+        }
+        (Err(plain), Err(secure)) => Err(plain.context(format!("{secure:#}"))),
+    }
+}
+
+type Found = (Vec<(&'static str, OsString)>, Option<ReadyBroker>);
+
+fn join(result: std::thread::Result<anyhow::Result<Found>>) -> anyhow::Result<Found> {
+    result.unwrap_or_else(|_| bail!("starting a broker panicked"))
+}
+
+/// The plain broker: the one `PULSAR_URL`/`PULSAR_ADMIN_URL` name, else one already answering
+/// on the default ports, else one started now.
+fn plain_broker() -> anyhow::Result<Found> {
+    let env = |urls: &BrokerUrls| {
+        vec![
+            (SERVICE_URL_VAR, OsString::from(&urls.service)),
+            (ADMIN_URL_VAR, OsString::from(&urls.admin)),
+        ]
+    };
     let service = std::env::var(SERVICE_URL_VAR).ok();
     let admin = std::env::var(ADMIN_URL_VAR).ok();
     let standard = BrokerSettings::standard();
@@ -133,7 +197,7 @@ fn broker_for_tests() -> anyhow::Result<(BrokerUrls, Option<ReadyBroker>)> {
             service: service.unwrap_or(default_urls.service),
             admin: admin.unwrap_or(default_urls.admin),
         };
-        if !pulsar::admin_ready(&urls.admin) {
+        if !pulsar::admin_ready(&urls.admin, None) {
             bail!(
                 "{ADMIN_URL_VAR} / {SERVICE_URL_VAR} are set but no Pulsar admin API answers at {}: \
                  start that broker, or unset both so that this command starts a local one",
@@ -144,14 +208,14 @@ fn broker_for_tests() -> anyhow::Result<(BrokerUrls, Option<ReadyBroker>)> {
             "Using the Pulsar broker at {} ({})",
             urls.service, urls.admin
         );
-        return Ok((urls, None));
+        return Ok((env(&urls), None));
     }
-    if pulsar::admin_ready(&default_urls.admin) {
+    if pulsar::admin_ready(&default_urls.admin, None) {
         println!(
             "Using the Pulsar broker already answering at {}",
             default_urls.admin
         );
-        return Ok((default_urls, None));
+        return Ok((env(&default_urls), None));
     }
     let broker = pulsar::ensure_running(&standard).with_context(|| {
         format!(
@@ -159,7 +223,41 @@ fn broker_for_tests() -> anyhow::Result<(BrokerUrls, Option<ReadyBroker>)> {
              set {SERVICE_URL_VAR} and {ADMIN_URL_VAR})"
         )
     })?;
-    Ok((broker.urls.clone(), Some(broker)))
+    Ok((env(&broker.urls), Some(broker)))
+}
+
+/// The secured broker: the one the `PULSAR_SECURE_*` variables name (all of them), else the
+/// one of `target/pulsar-secure`, started now unless it runs.
+fn secure_broker() -> anyhow::Result<Found> {
+    let given: Vec<_> = secure::ENV_VARS
+        .iter()
+        .map(|var| (*var, std::env::var_os(var)))
+        .collect();
+    if given.iter().any(|(_, value)| value.is_some()) {
+        let missing: Vec<&str> = given
+            .iter()
+            .filter(|(_, value)| value.is_none())
+            .map(|(var, _)| *var)
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "some PULSAR_SECURE_* variables are set but not {}: set all of them to use \
+                 another secured broker, or none so that this command starts a local one",
+                missing.join(", ")
+            );
+        }
+        println!("Using the secured Pulsar broker the PULSAR_SECURE_* variables name");
+        let env = given
+            .into_iter()
+            .filter_map(|(var, value)| value.map(|value| (var, value)))
+            .collect();
+        return Ok((env, None));
+    }
+    let dir = secure::default_dir();
+    let settings = secure::settings(&dir, BrokerSettings::standard().ready_timeout)?;
+    let broker = pulsar::ensure_running(&settings)
+        .context("could not start the secured Pulsar broker for the tests")?;
+    Ok((secure::test_env(&dir)?, Some(broker)))
 }
 
 /// Runs every step (so one report shows all failures) unless interrupted; the exit code is

@@ -45,6 +45,10 @@ pub(crate) enum Command {
 pub(crate) enum PulsarCommand {
     /// Resolve the broker with Maven, start it in the background and wait until it is ready.
     Start(StartArgs),
+    /// Start the secured broker (token authentication, authorization, TLS) the security tests
+    /// use, generating its key, admin token and certificates, and print the variables that
+    /// point `cargo test` at it. `cargo xtask test` does this by itself.
+    StartSecure(SecureArgs),
     /// Stop the broker: SIGTERM, then SIGKILL if it has not exited in time.
     Stop(DirArgs),
     /// Tell whether the broker runs and answers; exit code 0 only when it does.
@@ -56,6 +60,16 @@ pub(crate) struct DirArgs {
     /// Directory holding the broker's Maven project, configuration, log, pid file and data.
     #[arg(long, default_value_os_t = pulsar::default_dir())]
     pub(crate) dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SecureArgs {
+    /// Directory of the secured broker: its files, key, tokens and certificates.
+    #[arg(long, default_value_os_t = pulsar::secure::default_dir())]
+    pub(crate) dir: PathBuf,
+    /// How long to wait for the broker to become ready, in seconds.
+    #[arg(long, default_value_t = 120)]
+    pub(crate) timeout: u64,
 }
 
 #[derive(Debug, Args)]

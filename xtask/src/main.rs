@@ -40,6 +40,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     interrupt::install()?;
                     pulsar::start(&args.into_settings())?;
                 }
+                PulsarCommand::StartSecure(args) => {
+                    interrupt::install()?;
+                    pulsar::secure::start(&args.dir, std::time::Duration::from_secs(args.timeout))?;
+                }
                 PulsarCommand::Stop(args) => pulsar::stop(&args.dir)?,
                 PulsarCommand::Status(args) => return pulsar::status(&args.dir),
             }

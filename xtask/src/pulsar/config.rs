@@ -23,6 +23,14 @@ pub(crate) struct ConfigOverride {
 }
 
 impl ConfigOverride {
+    /// A key the tooling itself sets (not checked against the reserved keys).
+    pub(crate) fn new(key: &str, value: String) -> Self {
+        Self {
+            key: key.to_owned(),
+            value,
+        }
+    }
+
     /// Parses `KEY=VALUE` (the value may be empty or contain `=`).
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let Some((key, value)) = text.split_once('=') else {

@@ -61,4 +61,35 @@ impl BrokerDir {
     pub(crate) fn bookkeeper_data(&self) -> PathBuf {
         self.root.join("data").join("bookkeeper")
     }
+
+    /// A secured broker's super-user token: readiness checks authenticate with it.
+    pub(crate) fn admin_token(&self) -> PathBuf {
+        self.root.join("admin.token")
+    }
+
+    /// A secured broker's token signing key (raw HS256 key bytes).
+    pub(crate) fn secret_key(&self) -> PathBuf {
+        self.root.join("secret.key")
+    }
+
+    /// The certificate of the CA that signed the broker's TLS certificate.
+    pub(crate) fn ca_cert(&self) -> PathBuf {
+        self.root.join("ca.pem")
+    }
+
+    /// The certificate of a CA that signed nothing the broker presents, for tests of an
+    /// untrusted server.
+    pub(crate) fn untrusted_ca_cert(&self) -> PathBuf {
+        self.root.join("untrusted-ca.pem")
+    }
+
+    /// The broker's TLS certificate.
+    pub(crate) fn server_cert(&self) -> PathBuf {
+        self.root.join("server.pem")
+    }
+
+    /// The broker's TLS private key (PKCS#8).
+    pub(crate) fn server_key(&self) -> PathBuf {
+        self.root.join("server.key")
+    }
 }

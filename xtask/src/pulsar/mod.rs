@@ -10,10 +10,12 @@ mod layout;
 mod maven;
 mod process;
 mod readiness;
+pub(crate) mod secure;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -26,6 +28,10 @@ use crate::{executables, interrupt};
 
 /// How many log lines an error about a failed start shows.
 const LOG_TAIL_LINES: usize = 40;
+
+/// Brokers started side by side resolve one at a time: Maven's local repository is not safe
+/// for two processes downloading into it at once.
+static MAVEN: Mutex<()> = Mutex::new(());
 
 /// Everything `cargo xtask pulsar start` can be told.
 #[derive(Debug, Clone)]
@@ -112,7 +118,12 @@ pub(crate) fn ensure_running(settings: &BrokerSettings) -> anyhow::Result<ReadyB
     readiness::ensure_port_free(settings.service_port, "broker service", "--port")?;
     readiness::ensure_port_free(settings.http_port, "admin API", "--http-port")?;
 
-    let classpath = maven::resolve_classpath(&dir, &mvn)?;
+    let classpath = {
+        let _one_at_a_time = MAVEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        maven::resolve_classpath(&dir, &mvn)?
+    };
     write(&dir.config(), &config::broker_config(settings))?;
     write(&dir.log4j_config(), config::log4j_config())?;
 
@@ -163,7 +174,7 @@ fn adopt_running(
         );
     }
     let deadline = Instant::now() + settings.ready_timeout;
-    while !admin_ready(&urls.admin) {
+    while !ready(&urls, &dir) {
         if Instant::now() >= deadline || interrupt::interrupted() {
             bail!(
                 "the broker of {} (pid {pid}) runs but its admin API {} does not answer; \
@@ -195,7 +206,7 @@ fn wait_until_ready(
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     loop {
-        if admin_ready(&urls.admin) {
+        if ready(urls, dir) {
             return Ok(());
         }
         if let Some(status) = broker.exit_status() {
@@ -250,7 +261,7 @@ pub(crate) fn status(dir: &Path) -> anyhow::Result<ExitCode> {
     let config = fs::read_to_string(dir.config())
         .with_context(|| format!("could not read {}", dir.config().display()))?;
     let urls = urls_of(&config)?;
-    if admin_ready(&urls.admin) {
+    if ready(&urls, &dir) {
         println!("running and ready (pid {pid})");
         println!("  service URL: {}", urls.service);
         println!("  admin URL:   {}", urls.admin);
@@ -264,6 +275,12 @@ pub(crate) fn status(dir: &Path) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Whether the broker of `dir` is ready, asked with its super-user token if it has one.
+fn ready(urls: &BrokerUrls, dir: &BrokerDir) -> bool {
+    let token = fs::read_to_string(dir.admin_token()).ok();
+    admin_ready(&urls.admin, token.as_deref().map(str::trim))
 }
 
 fn urls_of(config_text: &str) -> anyhow::Result<BrokerUrls> {

@@ -25,8 +25,9 @@ impl BrokerUrls {
 }
 
 /// Whether the admin API answers and the standalone has created `public/default` (its last
-/// start-up step, so clients can use the broker).
-pub(crate) fn admin_ready(admin_url: &str) -> bool {
+/// start-up step, so clients can use the broker). A broker with authentication needs `token`
+/// (a super-user's).
+pub(crate) fn admin_ready(admin_url: &str, token: Option<&str>) -> bool {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(2)))
         .http_status_as_error(false)
@@ -39,17 +40,23 @@ pub(crate) fn admin_ready(admin_url: &str) -> bool {
     body_contains(
         &agent,
         &format!("{admin_url}/admin/v2/tenants"),
+        token,
         "\"public\"",
     ) && body_contains(
         &agent,
         &format!("{admin_url}/admin/v2/namespaces/public"),
+        token,
         "\"public/default\"",
     )
 }
 
 /// Whether `GET url` answers 200 with a body containing `needle`.
-fn body_contains(agent: &ureq::Agent, url: &str, needle: &str) -> bool {
-    match agent.get(url).call() {
+fn body_contains(agent: &ureq::Agent, url: &str, token: Option<&str>, needle: &str) -> bool {
+    let mut request = agent.get(url);
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    match request.call() {
         Ok(mut response) if response.status() == 200 => response
             .body_mut()
             .read_to_string()

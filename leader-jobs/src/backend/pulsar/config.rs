@@ -1,8 +1,12 @@
 //! Where the Pulsar cluster is and how the election behaves on it.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use url::Url;
+
+use super::auth::{Credentials, Secret, TokenSource};
+use super::tls::{TlsError, TlsTrust};
 
 /// Why a Pulsar configuration was rejected.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +42,20 @@ pub enum PulsarConfigError {
     /// Timing settings that contradict each other.
     #[error("invalid election timing: {0}")]
     Timing(String),
+    /// The token would be sent to the admin API without encryption.
+    #[error(
+        "the service URL {service} uses TLS but the admin URL {admin} does not: the token would cross the network \
+         in clear; use an https:// admin URL (PulsarConfig::with_admin_url)"
+    )]
+    PlainAdminUrl {
+        /// The service URL.
+        service: String,
+        /// The admin URL.
+        admin: String,
+    },
+    /// The configured CA certificates cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// How to reach a Pulsar cluster and how elections on it behave.
@@ -66,6 +84,8 @@ pub struct PulsarConfig {
     pub(crate) lease: Duration,
     pub(crate) stall_grace: Duration,
     pub(crate) reconnect_backoff: (Duration, Duration),
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) tls: TlsTrust,
 }
 
 impl PulsarConfig {
@@ -98,6 +118,8 @@ impl PulsarConfig {
             lease: Duration::from_secs(3),
             stall_grace: Duration::from_secs(5),
             reconnect_backoff: (Duration::from_millis(100), Duration::from_secs(5)),
+            credentials: None,
+            tls: TlsTrust::default(),
         })
     }
 
@@ -164,6 +186,67 @@ impl PulsarConfig {
         self
     }
 
+    /// Authenticate with this token (Pulsar's token authentication: a JWT whose `sub` is the
+    /// role). The same token authenticates the admin API calls.
+    pub fn token(mut self, token: impl Into<Secret>) -> Self {
+        self.credentials = Some(Credentials::Token(TokenSource::Value(token.into())));
+        self
+    }
+
+    /// Authenticate with the token in this file, read again on every connection the client
+    /// opens and every admin call: replacing the file's content (an operator rotating it, a
+    /// Kubernetes projected volume) takes effect at the next reconnect, and the broker closes
+    /// connections whose token expired, so reconnects happen when they matter. Surrounding
+    /// whitespace is ignored.
+    ///
+    /// ```
+    /// use leader_jobs::PulsarConfig;
+    ///
+    /// let config = PulsarConfig::new("pulsar+ssl://pulsar.example.com:6651")?
+    ///     .token_file("/var/run/secrets/pulsar/token")
+    ///     .tls_ca_file("/etc/pulsar/ca.pem")
+    ///     .namespace("billing", "jobs")?;
+    /// assert_eq!(config.admin_url().as_str(), "https://pulsar.example.com:8443/");
+    /// # Ok::<(), leader_jobs::PulsarConfigError>(())
+    /// ```
+    pub fn token_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.credentials = Some(Credentials::Token(TokenSource::File(path.into())));
+        self
+    }
+
+    /// Authenticate with the token in the environment variable `name`, read again on every
+    /// connection and admin call.
+    pub fn token_env(mut self, name: &str) -> Self {
+        self.credentials = Some(Credentials::Token(TokenSource::Env(name.to_owned())));
+        self
+    }
+
+    /// Authenticate with OAuth2 access tokens from `credentials`' issuer (client-credentials
+    /// grant), for the binary protocol and the admin API alike. Needs the `oauth2` feature.
+    #[cfg(feature = "oauth2")]
+    pub fn oauth2(mut self, credentials: super::OAuth2ClientCredentials) -> Self {
+        self.credentials = Some(Credentials::OAuth2(super::oauth2::OAuth2Provider::new(
+            credentials,
+        )));
+        self
+    }
+
+    /// Trust the CA certificates in this PEM file for `pulsar+ssl://` and `https://`, in addition
+    /// to the built-in Mozilla roots. The file is read when the backend is created (admin API)
+    /// and when it first connects (binary protocol); replacing it needs a restart. Host names
+    /// are always verified.
+    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.ca_file = Some(path.into());
+        self
+    }
+
+    /// Trust the operating system's certificate store too (for a company CA installed there),
+    /// in addition to the built-in Mozilla roots.
+    pub fn tls_platform_roots(mut self) -> Self {
+        self.tls.platform_roots = true;
+        self
+    }
+
     /// The service URL.
     pub fn service_url(&self) -> &Url {
         &self.service_url
@@ -174,8 +257,17 @@ impl PulsarConfig {
         &self.admin_url
     }
 
-    /// Checks that the timing settings make sense together.
+    /// Checks that the settings make sense together.
     pub(crate) fn validate(&self) -> Result<(), PulsarConfigError> {
+        if self.credentials.is_some()
+            && self.service_url.scheme() == "pulsar+ssl"
+            && self.admin_url.scheme() == "http"
+        {
+            return Err(PulsarConfigError::PlainAdminUrl {
+                service: self.service_url.to_string(),
+                admin: self.admin_url.to_string(),
+            });
+        }
         if self.heartbeat_interval.is_zero() {
             return Err(PulsarConfigError::Timing(
                 "the heartbeat interval must be above zero".into(),
@@ -248,6 +340,27 @@ mod tests {
             config.topic("email", "election"),
             "persistent://public/default/leader-jobs.email.election"
         );
+    }
+
+    #[test]
+    fn a_token_is_not_sent_in_clear_when_the_service_uses_tls() {
+        let config = PulsarConfig::new("pulsar+ssl://broker.example:6651")
+            .unwrap()
+            .token("t")
+            .with_admin_url("http://broker.example:8080")
+            .unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("https://"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_hides_the_token() {
+        let config = PulsarConfig::new("pulsar://127.0.0.1:6650")
+            .unwrap()
+            .token("eyJ.secret.sig");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("Secret(***)"), "{shown}");
     }
 
     #[test]

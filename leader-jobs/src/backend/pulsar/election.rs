@@ -27,6 +27,7 @@ use tracing::{debug, info, warn};
 
 use super::admin::AdminClient;
 use super::backoff::Backoff;
+use super::diagnose::explain_failure;
 use super::records::Heartbeat;
 use super::{Client, PulsarConfig};
 use crate::backend::Leadership;
@@ -65,12 +66,13 @@ impl ElectionTask {
                 }
                 Err(error) => {
                     let delay = backoff.next_delay();
+                    let why =
+                        explain_failure(&self.config, &topic, "join the election on", &error).await;
                     warn!(
                         lock = %self.lock,
                         node = %self.node,
-                        %error,
                         retry_in = ?delay,
-                        "cannot join the election on {topic}; is the broker reachable and may this role consume there?"
+                        "{why}"
                     );
                     tokio::select! {
                         () = self.resign.cancelled() => {}

@@ -23,6 +23,7 @@ use pulsar::{Producer, SubType, TokioExecutor};
 use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
+use super::permissions::operation_failure;
 use super::records::{self, Undecodable};
 use super::{Client, PulsarConfig};
 use crate::backend::LedgerRecord;
@@ -286,7 +287,7 @@ fn position(id: &MessageIdData) -> (u64, u64) {
 
 fn pulsar_error(topic: &str, action: &str, error: pulsar::Error) -> BackendError {
     BackendError::with_source(
-        format!("cannot {action} the ledger topic {topic}: {error}"),
+        operation_failure(topic, &format!("{action} the ledger topic"), &error),
         error,
     )
 }

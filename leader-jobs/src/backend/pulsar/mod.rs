@@ -2,27 +2,38 @@
 //! a persistent topic. See `election` and `ledger` for how each works, and DESIGN.md for why.
 
 mod admin;
+mod auth;
 mod backoff;
+mod client;
 mod config;
+mod diagnose;
 mod election;
 mod ledger;
+#[cfg(feature = "oauth2")]
+mod oauth2;
+mod permissions;
 mod records;
+mod tls;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use pulsar::{ConnectionRetryOptions, OperationRetryOptions, Pulsar, TokioExecutor};
+use pulsar::{Pulsar, TokioExecutor};
 use tokio::sync::{OnceCell, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::warn;
 
+pub use auth::{Secret, TokenError};
 pub use config::{PulsarConfig, PulsarConfigError};
+pub use diagnose::ConnectError;
+#[cfg(feature = "oauth2")]
+pub use oauth2::OAuth2ClientCredentials;
+pub use tls::TlsError;
 
 use self::admin::AdminClient;
-use self::backoff::Backoff;
 use self::election::ElectionTask;
 use self::ledger::PulsarLedger;
+use self::permissions::UnloadPermissionCheck;
 use super::{Backend, BackendError, Election, Leadership, Ledger};
 
 type Client = Pulsar<TokioExecutor>;
@@ -30,11 +41,13 @@ type Client = Pulsar<TokioExecutor>;
 /// A [`Backend`] on an Apache Pulsar cluster.
 ///
 /// Connects lazily: the first lock to join connects, retrying with backoff (and logging why) while
-/// the broker is unreachable.
+/// the broker is unreachable, and failing with a [`ConnectError`] as its source when the broker
+/// refuses the token or the TLS certificate cannot be trusted.
 pub struct PulsarBackend {
     config: Arc<PulsarConfig>,
     admin: AdminClient,
     client: OnceCell<Client>,
+    unload_permission: UnloadPermissionCheck,
     elections: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -43,21 +56,23 @@ impl PulsarBackend {
     /// A backend for the cluster `config` describes.
     pub fn new(config: PulsarConfig) -> Result<Self, PulsarConfigError> {
         config.validate()?;
-        let admin = AdminClient::new(config.admin_url.clone());
+        let admin = AdminClient::new(&config)?;
         Ok(Self {
             config: Arc::new(config),
             admin,
             client: OnceCell::new(),
+            unload_permission: UnloadPermissionCheck::default(),
             elections: TaskTracker::new(),
             shutdown: CancellationToken::new(),
         })
     }
 
-    async fn client(&self) -> Client {
+    async fn client(&self) -> Result<Client, BackendError> {
         self.client
-            .get_or_init(|| connect(&self.config))
+            .get_or_try_init(|| client::connect(&self.config))
             .await
-            .clone()
+            .cloned()
+            .map_err(|error| BackendError::with_source(error.to_string(), error))
     }
 }
 
@@ -66,47 +81,6 @@ impl std::fmt::Debug for PulsarBackend {
         f.debug_struct("PulsarBackend")
             .field("config", &self.config)
             .finish_non_exhaustive()
-    }
-}
-
-/// Connects, retrying with backoff until the broker answers.
-async fn connect(config: &PulsarConfig) -> Client {
-    let mut backoff = Backoff::new(config.reconnect_backoff);
-    loop {
-        let attempt = Pulsar::builder(config.service_url.as_str(), TokioExecutor)
-            .with_connection_retry_options(ConnectionRetryOptions {
-                min_backoff: config.reconnect_backoff.0,
-                max_backoff: config.reconnect_backoff.1,
-                // A connection that stops answering pings is dropped after this, which bounds how
-                // long a cut connection looks alive; the lease bounds leadership separately.
-                keep_alive: config.lease,
-                ..ConnectionRetryOptions::default()
-            })
-            .with_operation_retry_options(OperationRetryOptions {
-                // The crate waits 5 s before re-subscribing after `ServiceNotReady` (a topic being
-                // unloaded or moved), which made most of the measured 1–6 s takeover after an
-                // unload; a short delay lets a new leader subscribe right away.
-                retry_delay: config
-                    .reconnect_backoff
-                    .0
-                    .max(std::time::Duration::from_millis(200)),
-                ..OperationRetryOptions::default()
-            })
-            .build()
-            .await;
-        match attempt {
-            Ok(client) => return client,
-            Err(error) => {
-                let delay = backoff.next_delay();
-                warn!(
-                    url = %config.service_url,
-                    %error,
-                    retry_in = ?delay,
-                    "cannot connect to Pulsar; check that the broker runs and the service URL is right"
-                );
-                tokio::time::sleep(delay).await;
-            }
-        }
     }
 }
 
@@ -133,7 +107,9 @@ impl Election for PulsarElection {
 #[async_trait]
 impl Backend for PulsarBackend {
     async fn election(&self, lock: &str, node: &str) -> Result<Arc<dyn Election>, BackendError> {
-        let client = self.client().await;
+        let client = self.client().await?;
+        self.unload_permission
+            .start_once(&self.admin, self.config.topic(lock, "election"));
         let (tx, rx) = watch::channel(Leadership::Following);
         let resign = self.shutdown.child_token();
         let tracker = TaskTracker::new();
@@ -155,7 +131,7 @@ impl Backend for PulsarBackend {
     }
 
     async fn ledger(&self, lock: &str, _node: &str) -> Result<Arc<dyn Ledger>, BackendError> {
-        let client = self.client().await;
+        let client = self.client().await?;
         PulsarLedger::open(client, &self.config, lock)
             .await
             .map(ledger::into_dyn)
