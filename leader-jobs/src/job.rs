@@ -31,6 +31,28 @@ pub enum MisfirePolicy {
     FireAll,
 }
 
+/// The attribute's spelling: `skip`, `queue`, `allow`.
+impl core::fmt::Display for OverlapPolicy {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Skip => "skip",
+            Self::Queue => "queue",
+            Self::Allow => "allow",
+        })
+    }
+}
+
+/// The attribute's spelling: `fire_once`, `skip`, `fire_all`.
+impl core::fmt::Display for MisfirePolicy {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::FireOnce => "fire_once",
+            Self::Skip => "skip",
+            Self::FireAll => "fire_all",
+        })
+    }
+}
+
 /// Where a job was declared, for error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SourceLocation {

@@ -173,7 +173,9 @@ fn brokers_for_tests() -> anyhow::Result<TestBrokers> {
     }
 }
 
-type Found = (Vec<(&'static str, OsString)>, Option<ReadyBroker>);
+/// A broker's URLs as the environment of the commands that use it, and the broker if this
+/// command started it.
+pub(crate) type Found = (Vec<(&'static str, OsString)>, Option<ReadyBroker>);
 
 fn join(result: std::thread::Result<anyhow::Result<Found>>) -> anyhow::Result<Found> {
     result.unwrap_or_else(|_| bail!("starting a broker panicked"))
@@ -182,14 +184,24 @@ fn join(result: std::thread::Result<anyhow::Result<Found>>) -> anyhow::Result<Fo
 /// The plain broker: the one `PULSAR_URL`/`PULSAR_ADMIN_URL` name, else one already answering
 /// on the default ports, else one started now.
 fn plain_broker() -> anyhow::Result<Found> {
+    plain_broker_at(
+        std::env::var(SERVICE_URL_VAR).ok(),
+        std::env::var(ADMIN_URL_VAR).ok(),
+    )
+}
+
+/// The broker at `service` / `admin` when either is named (it must answer), else one already
+/// answering on the default ports, else one started now.
+pub(crate) fn plain_broker_at(
+    service: Option<String>,
+    admin: Option<String>,
+) -> anyhow::Result<Found> {
     let env = |urls: &BrokerUrls| {
         vec![
             (SERVICE_URL_VAR, OsString::from(&urls.service)),
             (ADMIN_URL_VAR, OsString::from(&urls.admin)),
         ]
     };
-    let service = std::env::var(SERVICE_URL_VAR).ok();
-    let admin = std::env::var(ADMIN_URL_VAR).ok();
     let standard = BrokerSettings::standard();
     let default_urls = BrokerUrls::on_loopback(standard.service_port, standard.http_port);
     if service.is_some() || admin.is_some() {
@@ -199,9 +211,11 @@ fn plain_broker() -> anyhow::Result<Found> {
         };
         if !pulsar::admin_ready(&urls.admin, None) {
             bail!(
-                "{ADMIN_URL_VAR} / {SERVICE_URL_VAR} are set but no Pulsar admin API answers at {}: \
-                 start that broker, or unset both so that this command starts a local one",
-                urls.admin
+                "no Pulsar admin API answers at {} for the broker {}: start that broker, or name \
+                 none ({SERVICE_URL_VAR} / {ADMIN_URL_VAR} unset) so that this command starts a \
+                 local one",
+                urls.admin,
+                urls.service
             );
         }
         println!(
@@ -219,8 +233,8 @@ fn plain_broker() -> anyhow::Result<Found> {
     }
     let broker = pulsar::ensure_running(&standard).with_context(|| {
         format!(
-            "could not start a local Pulsar broker for the tests (to use another broker, \
-             set {SERVICE_URL_VAR} and {ADMIN_URL_VAR})"
+            "could not start a local Pulsar broker (to use another broker, name it with \
+             {SERVICE_URL_VAR} and {ADMIN_URL_VAR})"
         )
     })?;
     Ok((env(&broker.urls), Some(broker)))
@@ -295,7 +309,7 @@ fn run_steps(steps: &[Step], protoc: &Path) -> anyhow::Result<ExitCode> {
 }
 
 /// The cargo that runs this tool (cargo sets `CARGO` for `cargo run`), else the one on PATH.
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::demo::DemoSettings;
 use crate::pulsar::{self, BrokerSettings, ConfigOverride};
 
 /// Project tooling for leader-jobs.
@@ -39,6 +40,34 @@ pub(crate) enum Command {
     },
     /// Check formatting, clippy (warnings are errors) and rustdoc (warnings are errors).
     Lint,
+    /// Run the three-node e-mail digest demo on a local broker (started if none answers): the
+    /// leader is killed, another stopped, another frozen; ends with a summary of every tick and
+    /// a timeline picture in target/demo/timeline.svg.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// How long the nodes run, in seconds (at least 60 with the faults).
+    #[arg(long, default_value_t = 90)]
+    duration: u64,
+    /// A broker of your own, `pulsar://host:port` (admin API: `PULSAR_ADMIN_URL`, else the same
+    /// host on port 8080); without it the local broker is used, started if none answers.
+    #[arg(long, value_name = "URL")]
+    pulsar: Option<String>,
+    /// Let the nodes run without killing, stopping or freezing any.
+    #[arg(long)]
+    no_faults: bool,
+}
+
+impl DemoArgs {
+    pub(crate) fn into_settings(self) -> DemoSettings {
+        DemoSettings {
+            duration_secs: self.duration,
+            pulsar: self.pulsar,
+            faults: !self.no_faults,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

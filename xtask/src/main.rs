@@ -10,6 +10,7 @@
 
 mod cargo_runner;
 mod cli;
+mod demo;
 mod executables;
 mod interrupt;
 mod protoc;
@@ -58,5 +59,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             cargo_runner::test(&cargo_args)
         }
         Command::Lint => cargo_runner::lint(),
+        Command::Demo(args) => {
+            interrupt::install()?;
+            demo::run(&args.into_settings())
+        }
     }
 }

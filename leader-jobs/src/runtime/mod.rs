@@ -85,6 +85,19 @@ impl Runtime {
             grace: self.grace,
         };
         for (lock_index, plan) in self.locks.into_iter().enumerate() {
+            for job in &plan.jobs {
+                let job = job.descriptor;
+                tracing::info!(
+                    node = %self.node,
+                    lock = plan.lock,
+                    job = job.name(),
+                    cron = job.cron(),
+                    tz = job.timezone(),
+                    misfire = %job.misfire(),
+                    overlap = %job.overlap(),
+                    "job registered"
+                );
+            }
             let (env, failure) = (env.clone(), failure.clone());
             tracker.spawn_on(
                 async move {

@@ -1,0 +1,247 @@
+//! The demo's script: three nodes start; the leader of `email` is killed and later restarted;
+//! a leader is stopped gracefully and restarted; the leader of `email` is frozen and resumed.
+//! Between the faults the nodes' events are printed as they come.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use chrono::Utc;
+
+use crate::console::Console;
+use crate::node::{Launcher, Node, Report};
+use crate::record::{Action, Fault, Record, Takeover};
+
+/// The locks of the example application: the digest's, and the one stopped gracefully.
+const EMAIL: &str = "email";
+const REPORTS: &str = "reports";
+/// How long the demo waits for a takeover before it reports that none happened.
+const TAKEOVER_LIMIT: Duration = Duration::from_secs(30);
+/// How long a node gets for its graceful shutdown.
+const STOP_LIMIT: Duration = Duration::from_secs(35);
+/// How long a frozen node stays frozen after another took over, so that it wakes up stale.
+const STAY_FROZEN: Duration = Duration::from_secs(4);
+
+/// Ctrl-C, seen between two steps.
+#[derive(Debug)]
+pub(crate) struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+pub(crate) struct Demo {
+    launcher: Launcher,
+    nodes: Vec<Node>,
+    reports: Receiver<Report>,
+    pub(crate) record: Record,
+    console: Console,
+    interrupted: Arc<AtomicBool>,
+    began: Instant,
+}
+
+impl Demo {
+    pub(crate) fn new(
+        launcher: Launcher,
+        node_ids: &[&str],
+        reports: Receiver<Report>,
+        interrupted: Arc<AtomicBool>,
+    ) -> Self {
+        let record = Record::new(node_ids);
+        let console = Console::new(record.started, node_ids);
+        let nodes = node_ids
+            .iter()
+            .enumerate()
+            .map(|(index, id)| Node::new(index, id))
+            .collect();
+        Self {
+            launcher,
+            nodes,
+            reports,
+            record,
+            console,
+            interrupted,
+            began: Instant::now(),
+        }
+    }
+
+    /// Runs the script for `duration`; with `faults` false the nodes just run.
+    pub(crate) fn run(&mut self, duration: Duration, faults: bool) -> anyhow::Result<()> {
+        for node in 0..self.nodes.len() {
+            self.act(node, Action::Start)?;
+        }
+        self.pump_while(Duration::from_secs(60), |record| {
+            record.leader(EMAIL).is_none() || record.leader(REPORTS).is_none()
+        })?;
+        if self.record.leader(EMAIL).is_none() || self.record.leader(REPORTS).is_none() {
+            bail!(
+                "no node began leading both locks within 60 s; see the nodes' logs in {}",
+                self.launcher.log_dir.display()
+            );
+        }
+        if faults {
+            let at = |fraction: f64| duration.mul_f64(fraction);
+            self.pump_until(at(0.17))?;
+            self.console.note("killing the leader of email (SIGKILL)");
+            let killed = self.stop_leader(EMAIL, Action::Kill)?;
+            self.pump_until(at(0.30))?;
+            self.console.note("restarting it: it rejoins the elections");
+            self.act(killed, Action::Start)?;
+            self.pump_until(at(0.44))?;
+            self.console
+                .note("stopping the leader of reports gracefully (SIGTERM)");
+            let stopped = self.stop_leader(REPORTS, Action::Terminate)?;
+            self.pump_until(at(0.56))?;
+            self.console.note("restarting it");
+            self.act(stopped, Action::Start)?;
+            self.pump_until(at(0.67))?;
+            self.console.note(
+                "freezing the leader of email (SIGSTOP): its connections stay open, only the \
+                 lease and the followers' stall check notice",
+            );
+            let frozen = self.stop_leader(EMAIL, Action::Freeze)?;
+            self.pump_for(STAY_FROZEN)?;
+            self.console
+                .note("resuming it (SIGCONT): its lease has run out, the ledger fences it");
+            self.act(frozen, Action::Thaw)?;
+        }
+        self.pump_until(duration)?;
+        Ok(())
+    }
+
+    /// Stops every node gracefully (thawing a frozen one first) and collects their last events.
+    pub(crate) fn stop_all(&mut self) -> anyhow::Result<()> {
+        self.record.stopped = Some(Utc::now());
+        self.console.note("stopping every node (SIGTERM)");
+        let deadline = Instant::now() + STOP_LIMIT;
+        for node in &mut self.nodes {
+            node.request_stop()?;
+        }
+        for index in 0..self.nodes.len() {
+            if !self.nodes[index].wait_exit(deadline)? {
+                self.console.note(&format!(
+                    "{} did not stop within {} s and was killed",
+                    self.nodes[index].id,
+                    STOP_LIMIT.as_secs()
+                ));
+            }
+        }
+        // The nodes have exited; what they wrote last may still be in the pipes.
+        while let Ok((node, event)) = self.reports.recv_timeout(Duration::from_millis(500)) {
+            self.handle(node, event);
+        }
+        Ok(())
+    }
+
+    /// Waits for `lock` to have a leader, applies `action` to it and waits for another node to
+    /// take over every lock it led. Returns the node.
+    fn stop_leader(&mut self, lock: &str, action: Action) -> anyhow::Result<usize> {
+        self.pump_while(TAKEOVER_LIMIT, |record| record.leader(lock).is_none())?;
+        let (leader, _) = self.record.leader(lock).with_context(|| {
+            format!("no node has led {lock} for {} s", TAKEOVER_LIMIT.as_secs())
+        })?;
+        self.act(leader, action)?;
+        self.pump_while(TAKEOVER_LIMIT, |record| record.pending_takeovers() > 0)?;
+        for takeover in &mut self.record.takeovers {
+            if takeover.by.is_none() && !takeover.gave_up {
+                takeover.gave_up = true;
+                self.console.note(&format!(
+                    "nobody took {} over within {} s",
+                    takeover.lock,
+                    TAKEOVER_LIMIT.as_secs()
+                ));
+            }
+        }
+        Ok(leader)
+    }
+
+    fn act(&mut self, node: usize, action: Action) -> anyhow::Result<()> {
+        let at = Utc::now();
+        let process = &mut self.nodes[node];
+        match action {
+            Action::Start => process.start(&self.launcher)?,
+            Action::Kill => process.kill()?,
+            Action::Freeze => process.freeze()?,
+            Action::Thaw => process.thaw()?,
+            Action::Terminate => {
+                // Recorded before waiting, so the takeover is timed from the signal.
+                process.request_stop()?;
+            }
+        }
+        self.record.add_fault(Fault { at, node, action });
+        if action == Action::Terminate {
+            let deadline = Instant::now() + STOP_LIMIT;
+            while !self.nodes[node].has_exited()? {
+                if Instant::now() >= deadline {
+                    self.nodes[node].kill()?;
+                    self.console
+                        .note("the node did not stop in time and was killed");
+                    break;
+                }
+                self.pump_for(Duration::from_millis(50))?;
+            }
+            self.record.node_gone(node);
+        }
+        Ok(())
+    }
+
+    fn pump_until(&mut self, since_start: Duration) -> anyhow::Result<()> {
+        let remaining = since_start.saturating_sub(self.began.elapsed());
+        self.pump_for(remaining)
+    }
+
+    fn pump_for(&mut self, duration: Duration) -> anyhow::Result<()> {
+        self.pump_while(duration, |_| true)
+    }
+
+    /// Prints and records events while `condition` holds, for at most `limit`.
+    fn pump_while(
+        &mut self,
+        limit: Duration,
+        condition: impl Fn(&Record) -> bool,
+    ) -> anyhow::Result<()> {
+        let deadline = Instant::now() + limit;
+        while condition(&self.record) {
+            if self.interrupted.load(Ordering::SeqCst) {
+                return Err(Interrupted.into());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            match self.reports.recv_timeout(wait) {
+                Ok((node, event)) => self.handle(node, event),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => bail!("the node readers stopped"),
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, node: usize, event: crate::event::Event) {
+        self.console.event(node, &event);
+        for takeover in self.record.add_event(node, event) {
+            self.report_takeover(&takeover);
+        }
+    }
+
+    fn report_takeover(&self, takeover: &Takeover) {
+        if let Some((by, after)) = takeover.by {
+            self.console.note(&format!(
+                "{} taken over by {} {:.2} s after the {} of {}",
+                takeover.lock,
+                self.record.nodes[by],
+                after.as_secs_f64(),
+                takeover.fault.action.label(),
+                self.record.nodes[takeover.fault.node],
+            ));
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! `cargo xtask demo`: the seed's scenario on a real broker. It provides `protoc` and a broker,
+//! builds the `email_digest` example and the demo driver (`tests/src/bin/demo/`), and runs the
+//! driver, which starts three nodes, injects the faults and reports.
+//!
+//! The driver lives in the tests crate, not here, because it judges the run with the runtime's
+//! own schedule engine (`leader_jobs::Schedule`); this crate must build without `protoc`, so it
+//! cannot depend on `leader-jobs`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context as _, bail};
+
+use crate::cargo_runner::{cargo, plain_broker_at};
+use crate::{interrupt, protoc};
+
+/// What `cargo xtask demo` was asked for.
+#[derive(Debug)]
+pub(crate) struct DemoSettings {
+    pub(crate) duration_secs: u64,
+    pub(crate) pulsar: Option<String>,
+    pub(crate) faults: bool,
+}
+
+/// Runs the demo; stops the broker at the end if it started it, also on failure or Ctrl-C.
+pub(crate) fn run(settings: &DemoSettings) -> anyhow::Result<ExitCode> {
+    let protoc = protoc::locate()?;
+    let target = target_dir();
+    println!("Building the email_digest example and the demo driver ...");
+    let build = cargo()
+        .args([
+            "build",
+            "-p",
+            "leader-jobs-examples",
+            "--example",
+            "email_digest",
+            "-p",
+            "leader-jobs-tests",
+            "--bin",
+            "demo",
+        ])
+        .env("PROTOC", &protoc)
+        .status()
+        .context("could not run cargo build")?;
+    if interrupt::interrupted() {
+        bail!("interrupted");
+    }
+    if !build.success() {
+        bail!("building the demo failed ({build})");
+    }
+
+    let (service, admin) = match &settings.pulsar {
+        Some(url) => {
+            let admin = match std::env::var("PULSAR_ADMIN_URL") {
+                Ok(admin) => admin,
+                Err(_) => admin_url_on_host_of(url)?,
+            };
+            (Some(url.clone()), Some(admin))
+        }
+        None => (
+            std::env::var("PULSAR_URL").ok(),
+            std::env::var("PULSAR_ADMIN_URL").ok(),
+        ),
+    };
+    let (broker_env, started) = plain_broker_at(service, admin)?;
+    let mut driver = Command::new(target.join("debug").join("demo"));
+    driver
+        .arg("--node-binary")
+        .arg(target.join("debug").join("examples").join("email_digest"))
+        .arg("--out")
+        .arg(target.join("demo"))
+        .arg("--duration")
+        .arg(settings.duration_secs.to_string())
+        .envs(broker_env);
+    if !settings.faults {
+        driver.arg("--no-faults");
+    }
+    // Ctrl-C reaches the driver and the nodes too; the driver stops the nodes, this process
+    // waits for it and then stops the broker it started.
+    let outcome = driver.status().context("could not run the demo driver");
+    if let Some(broker) = started {
+        broker.stop_if_started_here()?;
+    }
+    let status = outcome?;
+    if interrupt::interrupted() {
+        bail!("interrupted");
+    }
+    Ok(status
+        .code()
+        .and_then(|code| u8::try_from(code).ok())
+        .map_or(ExitCode::FAILURE, ExitCode::from))
+}
+
+/// The admin API of the broker at `service_url` where Pulsar puts it by default: the same
+/// host, port 8080.
+fn admin_url_on_host_of(service_url: &str) -> anyhow::Result<String> {
+    let Some(address) = service_url.strip_prefix("pulsar://") else {
+        bail!(
+            "--pulsar {service_url}: the demo's nodes connect without TLS or credentials, so give \
+             a pulsar://host:port URL"
+        );
+    };
+    let host = address
+        .split(['/', ':'])
+        .next()
+        .filter(|host| !host.is_empty())
+        .with_context(|| format!("--pulsar {service_url} names no host"))?;
+    Ok(format!("http://{host}:8080"))
+}
+
+/// Where cargo puts this workspace's build output.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+fn workspace_root() -> PathBuf {
+    let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir.parent().unwrap_or(xtask_dir).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::admin_url_on_host_of;
+
+    #[test]
+    fn the_admin_url_is_on_the_service_host() {
+        assert_eq!(
+            admin_url_on_host_of("pulsar://pulsar.example.com:6650").ok(),
+            Some("http://pulsar.example.com:8080".to_owned())
+        );
+        assert!(admin_url_on_host_of("pulsar+ssl://pulsar.example.com:6651").is_err());
+    }
+}
