@@ -75,6 +75,23 @@ impl Console {
                 tick.format("%H:%M:%S"),
                 short_name(job)
             ),
+            Kind::ClaimLost {
+                job,
+                tick,
+                term,
+                highest_term,
+            } => {
+                let why = if highest_term > term {
+                    format!("its term {term} is stale, term {highest_term} began")
+                } else {
+                    "another claim came first".to_owned()
+                };
+                format!(
+                    "the ledger refused its claim of {} tick {}: {why}",
+                    short_name(job),
+                    tick.format("%H:%M:%S"),
+                )
+            }
             Kind::Notice { level, message } => {
                 let line = format!("{level} {message}");
                 self.print(event.at, &self.nodes[node], DIM, &line);

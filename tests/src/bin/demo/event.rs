@@ -36,6 +36,14 @@ pub(crate) enum Kind {
     /// A new leader found a claim without outcome: the previous leader died between claiming the
     /// tick and finishing the run, and the tick is not run again.
     Abandoned { job: String, tick: DateTime<Utc> },
+    /// The ledger refused this node's claim of a tick: another node's claim came first, or a
+    /// newer term began (the node's belief that it leads was stale).
+    ClaimLost {
+        job: String,
+        tick: DateTime<Utc>,
+        term: u64,
+        highest_term: u64,
+    },
     /// Anything else of leader-jobs worth showing: warnings, errors, misfire decisions.
     Notice { level: String, message: String },
 }
@@ -91,6 +99,12 @@ pub(crate) fn parse(line: &str) -> Option<Event> {
                 lock: text("lock")?,
                 term,
                 reason: text("reason").unwrap_or_default(),
+            },
+            (message, Some(term)) if message.starts_with("claim lost") => Kind::ClaimLost {
+                job: text("job")?,
+                tick: parse_tick(&text("tick")?)?,
+                term,
+                highest_term: value.get("highest_term").and_then(Value::as_u64)?,
             },
             (message, _) if message.starts_with("abandoned run") => Kind::Abandoned {
                 job: text("job")?,
@@ -209,6 +223,20 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_claim_names_the_stale_and_the_newer_term() {
+        let line = r#"{"timestamp":"2026-11-29T22:57:30.616Z","level":"WARN","message":"claim lost: the ledger gave this tick to another claim; not running it","job":"j","tick":"2026-11-29 22:48:10 UTC","term":2,"highest_term":3,"target":"leader_jobs::scheduler::term::dispatch"}"#;
+        assert_eq!(
+            parse(line).map(|e| e.kind),
+            Some(Kind::ClaimLost {
+                job: "j".into(),
+                tick: at(10, 0),
+                term: 2,
+                highest_term: 3
+            })
+        );
+    }
+
+    #[test]
     fn abandoned_claims_name_their_tick() {
         let line = r#"{"timestamp":"2026-11-29T22:48:18.404873Z","level":"WARN","message":"abandoned run: a previous leader claimed this tick but recorded no outcome","lock":"email","job":"j","tick":"2026-11-29 22:48:15 UTC","term":2,"node":"b","target":"leader_jobs::scheduler::term"}"#;
         assert_eq!(
@@ -235,12 +263,12 @@ mod tests {
         assert_eq!(parse(pulsar), None);
         let routine = r#"{"timestamp":"2026-11-29T22:48:18.404873Z","level":"INFO","message":"something routine","target":"leader_jobs::backend"}"#;
         assert_eq!(parse(routine), None);
-        let warning = r#"{"timestamp":"2026-11-29T22:48:18.404873Z","level":"WARN","message":"claim lost","job":"j","highest_term":4,"target":"leader_jobs::scheduler::term::dispatch"}"#;
+        let warning = r#"{"timestamp":"2026-11-29T22:48:18.404873Z","level":"WARN","message":"the leader stopped acknowledging heartbeats","backlog":27,"target":"leader_jobs::backend::pulsar::election"}"#;
         assert_eq!(
             parse(warning).map(|e| e.kind),
             Some(Kind::Notice {
                 level: "WARN".into(),
-                message: "claim lost highest_term=4 job=j".into()
+                message: "the leader stopped acknowledging heartbeats backlog=27".into()
             })
         );
         assert_eq!(parse("not json"), None);
