@@ -1,5 +1,22 @@
 //! The Pulsar backend: every lock is an election on a failover subscription and a fenced ledger on
-//! a persistent topic. See `election` and `ledger` for how each works, and DESIGN.md for why.
+//! a persistent topic.
+//!
+//! Per lock, with the default [`PulsarConfig::topic_prefix`] `leader-jobs`:
+//!
+//! - `leader-jobs.<lock>.election`: every node subscribes with subscription type Failover (its
+//!   node id as consumer name) and publishes a heartbeat every
+//!   [`heartbeat_interval`](PulsarConfig::heartbeat_interval). The broker delivers only to the
+//!   active consumer, so a node that receives its own heartbeat leads, for a
+//!   [`lease`](PulsarConfig::lease) counted from that heartbeat's send time. Followers watch the
+//!   subscription's backlog: when the leader stops consuming for
+//!   [`stall_grace`](PulsarConfig::stall_grace) (a frozen process), they unload the topic so the
+//!   broker picks another leader, instead of waiting about a minute for its keepalive.
+//! - `leader-jobs.<lock>.ledger`: terms, claims and outcomes, totally ordered. A durable
+//!   subscription that never acknowledges keeps its history without any retention policy.
+//!
+//! Most applications only name the service URL with
+//! [`RuntimeBuilder::pulsar`](crate::RuntimeBuilder::pulsar), or a [`PulsarConfig`] with
+//! [`RuntimeBuilder::pulsar_config`](crate::RuntimeBuilder::pulsar_config).
 
 mod admin;
 mod auth;
