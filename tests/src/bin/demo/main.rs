@@ -10,6 +10,7 @@
     reason = "a command-line demo reports to its user on stdout"
 )]
 
+mod cleanup;
 mod console;
 mod event;
 mod node;
@@ -33,6 +34,10 @@ use crate::node::Launcher;
 use crate::scenario::{Demo, Interrupted};
 
 const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
+/// The locks of the `email_digest` example: the digest's, whose leader is killed and frozen, and
+/// the reports', whose leader is stopped gracefully.
+const EMAIL: &str = "email";
+const REPORTS: &str = "reports";
 /// The faults need room: a minute fits them with a few ticks between each.
 const MIN_DURATION_WITH_FAULTS: u64 = 60;
 
@@ -105,11 +110,12 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             "; the leader of email is killed, a leader stopped, the leader of email frozen"
         }
     );
+    println!("Ctrl-C stops everything at any point.\n");
     let (reports, received) = mpsc::channel();
     let launcher = Launcher {
         binary,
         service_url,
-        topic_prefix,
+        topic_prefix: topic_prefix.clone(),
         log_dir: args.out.clone(),
         reports,
     };
@@ -117,6 +123,9 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     let outcome = demo.run(Duration::from_secs(args.duration), !args.no_faults);
     // Whatever happened, no node is left running, and what ran is reported.
     demo.stop_all()?;
+    for failure in cleanup::delete_topics(&broker::admin_url(), &topic_prefix, &[EMAIL, REPORTS]) {
+        eprintln!("warning: could not delete the demo's topic {failure}");
+    }
     let summary = summary::summarize(&demo.record)?;
     println!("\n{}", summary::render(&summary, &demo.record));
     let picture = args.out.join("timeline.svg");

@@ -13,10 +13,8 @@ use chrono::Utc;
 use crate::console::Console;
 use crate::node::{Launcher, Node, Report};
 use crate::record::{Action, Fault, Record, Takeover};
+use crate::{EMAIL, REPORTS};
 
-/// The locks of the example application: the digest's, and the one stopped gracefully.
-const EMAIL: &str = "email";
-const REPORTS: &str = "reports";
 /// How long the demo waits for a takeover before it reports that none happened.
 const TAKEOVER_LIMIT: Duration = Duration::from_secs(30);
 /// How long a node gets for its graceful shutdown.

@@ -69,7 +69,8 @@ pub(crate) fn summarize(record: &Record) -> anyhow::Result<Summary> {
     let mut catch_ups = BTreeSet::new();
     let mut abandoned = BTreeSet::new();
     let mut first_leader: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
-    let mut jobs = BTreeMap::new();
+    // In the order the nodes registered them (by lock), not by name.
+    let mut jobs: Vec<(String, (String, String, String, String))> = Vec::new();
     for (node, event) in &record.events {
         match &event.kind {
             Kind::Run(run) => runs
@@ -91,13 +92,9 @@ pub(crate) fn summarize(record: &Record) -> anyhow::Result<Summary> {
                 cron,
                 tz,
                 misfire,
-            } => {
-                jobs.entry(job.clone()).or_insert((
-                    lock.clone(),
-                    cron.clone(),
-                    tz.clone(),
-                    misfire.clone(),
-                ));
+            } if !jobs.iter().any(|(known, _)| known == job) => {
+                let schedule = (lock.clone(), cron.clone(), tz.clone(), misfire.clone());
+                jobs.push((job.clone(), schedule));
             }
             _ => {}
         }
