@@ -15,6 +15,14 @@ use crate::node::{Launcher, Node, Report};
 use crate::record::{Action, Fault, Record, Takeover};
 use crate::{EMAIL, REPORTS};
 
+/// When each fault happens, as a fraction of the run, so that a longer run spreads them out.
+const KILL_AT: f64 = 0.17;
+const RESTART_KILLED_AT: f64 = 0.30;
+const STOP_AT: f64 = 0.44;
+const RESTART_STOPPED_AT: f64 = 0.56;
+const FREEZE_AT: f64 = 0.67;
+/// How long the nodes get to elect leaders for both locks at the start.
+const FIRST_ELECTION_LIMIT: Duration = Duration::from_secs(60);
 /// How long the demo waits for a takeover before it reports that none happened.
 const TAKEOVER_LIMIT: Duration = Duration::from_secs(30);
 /// How long a node gets for its graceful shutdown.
@@ -74,31 +82,32 @@ impl Demo {
         for node in 0..self.nodes.len() {
             self.act(node, Action::Start)?;
         }
-        self.pump_while(Duration::from_secs(60), |record| {
-            record.leader(EMAIL).is_none() || record.leader(REPORTS).is_none()
-        })?;
-        if self.record.leader(EMAIL).is_none() || self.record.leader(REPORTS).is_none() {
+        let both_led =
+            |record: &Record| record.leader(EMAIL).is_some() && record.leader(REPORTS).is_some();
+        self.pump_while(FIRST_ELECTION_LIMIT, |record| !both_led(record))?;
+        if !both_led(&self.record) {
             bail!(
-                "no node began leading both locks within 60 s; see the nodes' logs in {}",
+                "no node began leading both locks within {} s; see the nodes' logs in {}",
+                FIRST_ELECTION_LIMIT.as_secs(),
                 self.launcher.log_dir.display()
             );
         }
         if faults {
             let at = |fraction: f64| duration.mul_f64(fraction);
-            self.pump_until(at(0.17))?;
+            self.pump_until(at(KILL_AT))?;
             self.console.note("killing the leader of email (SIGKILL)");
             let killed = self.stop_leader(EMAIL, Action::Kill)?;
-            self.pump_until(at(0.30))?;
+            self.pump_until(at(RESTART_KILLED_AT))?;
             self.console.note("restarting it: it rejoins the elections");
             self.act(killed, Action::Start)?;
-            self.pump_until(at(0.44))?;
+            self.pump_until(at(STOP_AT))?;
             self.console
                 .note("stopping the leader of reports gracefully (SIGTERM)");
             let stopped = self.stop_leader(REPORTS, Action::Terminate)?;
-            self.pump_until(at(0.56))?;
+            self.pump_until(at(RESTART_STOPPED_AT))?;
             self.console.note("restarting it");
             self.act(stopped, Action::Start)?;
-            self.pump_until(at(0.67))?;
+            self.pump_until(at(FREEZE_AT))?;
             self.console.note(
                 "freezing the leader of email (SIGSTOP): its connections stay open, only the \
                  lease and the followers' stall check notice",
