@@ -22,8 +22,19 @@ pub(crate) struct DemoSettings {
     pub(crate) faults: bool,
 }
 
+/// The shortest run the faults fit in. The driver checks it too; checking it here as well
+/// keeps a broker from being started for a run that cannot happen.
+const MIN_DURATION_WITH_FAULTS_SECS: u64 = 60;
+
 /// Runs the demo; stops the broker at the end if it started it, also on failure or Ctrl-C.
 pub(crate) fn run(settings: &DemoSettings) -> anyhow::Result<ExitCode> {
+    if settings.faults && settings.duration_secs < MIN_DURATION_WITH_FAULTS_SECS {
+        bail!(
+            "--duration {} is too short for the faults: give at least \
+             {MIN_DURATION_WITH_FAULTS_SECS}, or --no-faults",
+            settings.duration_secs
+        );
+    }
     let protoc = protoc::locate()?;
     let target = target_dir();
     println!("Building the email_digest example and the demo driver ...");
