@@ -1,6 +1,6 @@
-//! The application of the article this project grew from: it runs on three nodes for
-//! availability, and the e-mail digest must go out once per tick, not three times, with another
-//! node taking over at once when the one sending it dies.
+//! The application leader-jobs was built for: it runs on three nodes for availability, and the
+//! e-mail digest must go out once per tick, not three times, with another node taking over at
+//! once when the one sending it dies.
 //!
 //! Every node runs this same binary. With a broker on 127.0.0.1 (`cargo xtask pulsar start`),
 //! start three in three terminals and stop or kill them as you like:
