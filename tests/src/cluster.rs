@@ -31,6 +31,8 @@ pub struct NodeEvent {
 #[derive(Debug)]
 pub struct Cluster {
     binary: PathBuf,
+    service_url: String,
+    admin_url: String,
     dir: PathBuf,
     prefix: String,
     nodes: BTreeMap<String, Child>,
@@ -40,7 +42,17 @@ impl Cluster {
     /// A cluster of `test-node` processes (`binary`), writing under a fresh directory named after
     /// `name` in the system temp dir, on topics with a prefix unique to this run.
     pub fn new(binary: &Path, name: &str) -> std::io::Result<Self> {
-        broker::require_broker();
+        let service_url = broker::require_broker();
+        Self::on_broker(binary, name, &service_url, &broker::admin_url())
+    }
+
+    /// Like [`new`](Self::new), on the broker at `service_url` / `admin_url`.
+    pub fn on_broker(
+        binary: &Path,
+        name: &str,
+        service_url: &str,
+        admin_url: &str,
+    ) -> std::io::Result<Self> {
         let unique = format!(
             "{name}-{}-{}",
             std::process::id(),
@@ -50,6 +62,8 @@ impl Cluster {
         std::fs::create_dir_all(&dir)?;
         Ok(Self {
             binary: binary.to_owned(),
+            service_url: service_url.to_owned(),
+            admin_url: admin_url.to_owned(),
             dir,
             prefix: format!("t-{unique}"),
             nodes: BTreeMap::new(),
@@ -69,8 +83,8 @@ impl Cluster {
             .open(self.dir.join(format!("{id}.stderr")))?;
         let child = Command::new(&self.binary)
             .args([id, &self.dir.to_string_lossy(), &self.prefix])
-            .env(broker::SERVICE_URL_VAR, broker::service_url())
-            .env(broker::ADMIN_URL_VAR, broker::admin_url())
+            .env(broker::SERVICE_URL_VAR, &self.service_url)
+            .env(broker::ADMIN_URL_VAR, &self.admin_url)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
