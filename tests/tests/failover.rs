@@ -1,7 +1,12 @@
 //! Failover of leader-jobs on a real Pulsar broker, with nodes as separate OS processes: the
 //! leader is killed, frozen and stopped gracefully while an external run log, written by the job
 //! itself, proves that no tick ran twice and none was lost.
-#![allow(clippy::expect_used, clippy::print_stdout, reason = "test code")]
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    reason = "test code"
+)]
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -63,6 +68,14 @@ async fn verdict(cluster: &Cluster) -> Verdict {
     })
 }
 
+/// Trials per test: `default` in the suite, `FAILOVER_TRIALS` when measuring.
+fn trials(default: usize) -> usize {
+    std::env::var("FAILOVER_TRIALS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
 fn start_all(cluster: &mut Cluster) {
     for node in NODES {
         cluster.start(node).expect("start node");
@@ -114,105 +127,79 @@ fn summary(name: &str, mut takeovers: Vec<Duration>) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_leader_is_replaced_and_no_tick_runs_twice() {
-    let mut cluster = Cluster::new(NODE.as_ref(), "sigkill").expect("cluster");
+/// A fault injected into the leader of [`LOCK`].
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// SIGKILL, then a restart under the same node id.
+    Kill,
+    /// SIGSTOP past the stall grace, then SIGCONT: the resumed node must be fenced.
+    Freeze,
+    /// SIGTERM (graceful shutdown), then a restart.
+    Terminate,
+}
+
+/// Starts three nodes, injects `fault` into the leader `trials` times, prints the takeover
+/// times, and checks the external run log.
+async fn fault_trials(name: &str, fault: Fault, trials: usize) {
+    let mut cluster = Cluster::new(NODE.as_ref(), name).expect("cluster");
     start_all(&mut cluster);
     let mut leader = first_leader(&cluster).0;
     let mut takeovers = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..trials {
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let killed_at = Utc::now();
-        cluster.kill(&leader).expect("kill");
-        let (next, _, at) = cluster
-            .wait_for_new_leader(LOCK, Some(&leader), killed_at, Duration::from_secs(20))
-            .expect("events")
-            .expect("nobody took over within 20 s of SIGKILL");
-        takeovers.push((at - killed_at).to_std().unwrap_or_default());
-        cluster.start(&leader).expect("restart");
-        leader = next;
-        // The restarted node may take the role back (same name, same place on the hash ring).
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        let injected_at = Utc::now();
+        match fault {
+            Fault::Kill => cluster.kill(&leader).expect("SIGKILL"),
+            Fault::Freeze => cluster.freeze(&leader).expect("SIGSTOP"),
+            Fault::Terminate => assert!(
+                cluster
+                    .terminate(&leader, Duration::from_secs(15))
+                    .expect("SIGTERM"),
+                "graceful shutdown failed"
+            ),
+        }
+        let taken = cluster
+            .wait_for_new_leader(LOCK, Some(&leader), injected_at, Duration::from_secs(30))
+            .expect("events");
+        match fault {
+            Fault::Freeze => {
+                // Keep it frozen a little past the takeover so its stale view meets a newer term.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                cluster.thaw(&leader).expect("SIGCONT");
+            }
+            Fault::Kill | Fault::Terminate => cluster.start(&leader).expect("restart"),
+        }
+        let (next, _, at) =
+            taken.unwrap_or_else(|| panic!("nobody took over within 30 s of {fault:?}"));
+        takeovers.push((at - injected_at).to_std().unwrap_or_default());
+        // The restarted or resumed node may take the role back (same name, same place on the
+        // hash ring): find out who leads before the next fault.
+        tokio::time::sleep(Duration::from_secs(4)).await;
         leader = cluster
             .leader(LOCK)
             .expect("events")
-            .map_or(leader, |(node, _)| node);
+            .map_or(next, |(node, _)| node);
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
     for node in NODES {
         cluster
             .terminate(node, Duration::from_secs(15))
             .expect("terminate");
     }
-    summary("takeover after SIGKILL", takeovers);
+    summary(&format!("takeover after {fault:?}"), takeovers);
     assert_clean(&verdict(&cluster).await, &cluster);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_leader_is_replaced_and_no_tick_runs_twice() {
+    fault_trials("sigkill", Fault::Kill, trials(5)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_leader_is_replaced_within_the_grace_and_fenced_when_it_resumes() {
-    let mut cluster = Cluster::new(NODE.as_ref(), "sigstop").expect("cluster");
-    start_all(&mut cluster);
-    let mut leader = first_leader(&cluster).0;
-    let mut takeovers = Vec::new();
-    for _ in 0..2 {
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let frozen_at = Utc::now();
-        cluster.freeze(&leader).expect("SIGSTOP");
-        let taken = cluster
-            .wait_for_new_leader(LOCK, Some(&leader), frozen_at, Duration::from_secs(30))
-            .expect("events");
-        // Keep it frozen a little past the takeover so its stale view meets a newer term.
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        cluster.thaw(&leader).expect("SIGCONT");
-        let (next, _, at) = taken.expect("nobody took over within 30 s of SIGSTOP");
-        takeovers.push((at - frozen_at).to_std().unwrap_or_default());
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        leader = cluster
-            .leader(LOCK)
-            .expect("events")
-            .map_or(next, |(node, _)| node);
-    }
-    for node in NODES {
-        cluster
-            .terminate(node, Duration::from_secs(15))
-            .expect("terminate");
-    }
-    summary("takeover after SIGSTOP", takeovers);
-    assert_clean(&verdict(&cluster).await, &cluster);
+    fault_trials("sigstop", Fault::Freeze, trials(2)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_that_shuts_down_hands_over_at_once() {
-    let mut cluster = Cluster::new(NODE.as_ref(), "graceful").expect("cluster");
-    start_all(&mut cluster);
-    let mut leader = first_leader(&cluster).0;
-    let mut takeovers = Vec::new();
-    for _ in 0..3 {
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let stopped_at = Utc::now();
-        assert!(
-            cluster
-                .terminate(&leader, Duration::from_secs(15))
-                .expect("SIGTERM"),
-            "graceful shutdown failed"
-        );
-        let (next, _, at) = cluster
-            .wait_for_new_leader(LOCK, Some(&leader), stopped_at, Duration::from_secs(20))
-            .expect("events")
-            .expect("nobody took over within 20 s of a graceful shutdown");
-        takeovers.push((at - stopped_at).to_std().unwrap_or_default());
-        cluster.start(&leader).expect("restart");
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        leader = cluster
-            .leader(LOCK)
-            .expect("events")
-            .map_or(next, |(node, _)| node);
-    }
-    for node in NODES {
-        cluster
-            .terminate(node, Duration::from_secs(15))
-            .expect("terminate");
-    }
-    summary("takeover after graceful shutdown", takeovers);
-    assert_clean(&verdict(&cluster).await, &cluster);
+    fault_trials("graceful", Fault::Terminate, trials(3)).await;
 }
