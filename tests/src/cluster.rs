@@ -11,6 +11,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
+use crate::bridge::{BRIDGE_DIR_VAR, Bridge};
 use crate::broker;
 use crate::run_log::{self, RunEvent};
 
@@ -77,11 +78,41 @@ impl Cluster {
 
     /// Starts (or restarts) node `id`.
     pub fn start(&mut self, id: &str) -> std::io::Result<()> {
+        self.spawn(id, None)
+    }
+
+    /// Starts (or restarts) node `id` in a network namespace of its own, reaching the broker only
+    /// through `bridge` (see [`crate::bridge`]). Needs the rights to create a network namespace
+    /// (root, or unprivileged user namespaces).
+    pub fn start_bridged(&mut self, id: &str, bridge: &Bridge) -> std::io::Result<()> {
+        self.spawn(id, Some(bridge))
+    }
+
+    fn spawn(&mut self, id: &str, bridge: Option<&Bridge>) -> std::io::Result<()> {
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.join(format!("{id}.stderr")))?;
-        let child = Command::new(&self.binary)
+        let mut command = match bridge {
+            None => Command::new(&self.binary),
+            Some(bridge) => {
+                // `unshare` and `sh` exec in place, so the child's pid is the node's own and
+                // signals reach it.
+                let mut command = Command::new("unshare");
+                command
+                    .args([
+                        "--net",
+                        "--",
+                        "sh",
+                        "-c",
+                        "ip link set lo up && exec \"$0\" \"$@\"",
+                    ])
+                    .arg(&self.binary)
+                    .env(BRIDGE_DIR_VAR, bridge.dir());
+                command
+            }
+        };
+        let child = command
             .args([id, &self.dir.to_string_lossy(), &self.prefix])
             .env(broker::SERVICE_URL_VAR, &self.service_url)
             .env(broker::ADMIN_URL_VAR, &self.admin_url)
@@ -197,6 +228,16 @@ impl Cluster {
     /// Every run every node logged, in time order.
     pub fn runs(&self) -> std::io::Result<Vec<RunEvent>> {
         run_log::read_dir(&self.dir)
+    }
+
+    /// The service URL of the broker the nodes use.
+    pub fn service_url(&self) -> &str {
+        &self.service_url
+    }
+
+    /// The admin URL of the broker the nodes use.
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
     }
 
     /// The topic prefix of this cluster's locks.
