@@ -11,6 +11,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
+use crate::bridge::{BRIDGE_DIR_VAR, Bridge};
 use crate::broker;
 use crate::run_log::{self, RunEvent};
 
@@ -31,6 +32,8 @@ pub struct NodeEvent {
 #[derive(Debug)]
 pub struct Cluster {
     binary: PathBuf,
+    service_url: String,
+    admin_url: String,
     dir: PathBuf,
     prefix: String,
     nodes: BTreeMap<String, Child>,
@@ -40,7 +43,17 @@ impl Cluster {
     /// A cluster of `test-node` processes (`binary`), writing under a fresh directory named after
     /// `name` in the system temp dir, on topics with a prefix unique to this run.
     pub fn new(binary: &Path, name: &str) -> std::io::Result<Self> {
-        broker::require_broker();
+        let service_url = broker::require_broker();
+        Self::on_broker(binary, name, &service_url, &broker::admin_url())
+    }
+
+    /// Like [`new`](Self::new), on the broker at `service_url` / `admin_url`.
+    pub fn on_broker(
+        binary: &Path,
+        name: &str,
+        service_url: &str,
+        admin_url: &str,
+    ) -> std::io::Result<Self> {
         let unique = format!(
             "{name}-{}-{}",
             std::process::id(),
@@ -50,6 +63,8 @@ impl Cluster {
         std::fs::create_dir_all(&dir)?;
         Ok(Self {
             binary: binary.to_owned(),
+            service_url: service_url.to_owned(),
+            admin_url: admin_url.to_owned(),
             dir,
             prefix: format!("t-{unique}"),
             nodes: BTreeMap::new(),
@@ -63,14 +78,44 @@ impl Cluster {
 
     /// Starts (or restarts) node `id`.
     pub fn start(&mut self, id: &str) -> std::io::Result<()> {
+        self.spawn(id, None)
+    }
+
+    /// Starts (or restarts) node `id` in a network namespace of its own, reaching the broker only
+    /// through `bridge` (see [`crate::bridge`]). Needs the rights to create a network namespace
+    /// (root, or unprivileged user namespaces).
+    pub fn start_bridged(&mut self, id: &str, bridge: &Bridge) -> std::io::Result<()> {
+        self.spawn(id, Some(bridge))
+    }
+
+    fn spawn(&mut self, id: &str, bridge: Option<&Bridge>) -> std::io::Result<()> {
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.join(format!("{id}.stderr")))?;
-        let child = Command::new(&self.binary)
+        let mut command = match bridge {
+            None => Command::new(&self.binary),
+            Some(bridge) => {
+                // `unshare` and `sh` exec in place, so the child's pid is the node's own and
+                // signals reach it.
+                let mut command = Command::new("unshare");
+                command
+                    .args([
+                        "--net",
+                        "--",
+                        "sh",
+                        "-c",
+                        "ip link set lo up && exec \"$0\" \"$@\"",
+                    ])
+                    .arg(&self.binary)
+                    .env(BRIDGE_DIR_VAR, bridge.dir());
+                command
+            }
+        };
+        let child = command
             .args([id, &self.dir.to_string_lossy(), &self.prefix])
-            .env(broker::SERVICE_URL_VAR, broker::service_url())
-            .env(broker::ADMIN_URL_VAR, broker::admin_url())
+            .env(broker::SERVICE_URL_VAR, &self.service_url)
+            .env(broker::ADMIN_URL_VAR, &self.admin_url)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
@@ -183,6 +228,16 @@ impl Cluster {
     /// Every run every node logged, in time order.
     pub fn runs(&self) -> std::io::Result<Vec<RunEvent>> {
         run_log::read_dir(&self.dir)
+    }
+
+    /// The service URL of the broker the nodes use.
+    pub fn service_url(&self) -> &str {
+        &self.service_url
+    }
+
+    /// The admin URL of the broker the nodes use.
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
     }
 
     /// The topic prefix of this cluster's locks.

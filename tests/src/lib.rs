@@ -3,8 +3,10 @@
 //! Start one with `cargo xtask pulsar start`, or let `cargo xtask test` start it and run
 //! everything.
 
+pub mod bridge;
 pub mod broker;
 pub mod cluster;
+pub mod own_broker;
 
 pub mod run_log;
 

@@ -138,3 +138,42 @@ async fn the_ledger_fences_stale_terms_and_repeated_claims() {
     a.close().await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_locks_are_spread_over_the_nodes_with_one_leader_each() {
+    const LOCKS: usize = 12;
+    let prefix = unique("spread");
+    let nodes = ["node-a", "node-b", "node-c"];
+    let backends: Vec<PulsarBackend> = nodes.iter().map(|_| backend()).collect();
+    let mut views = Vec::new();
+    for lock in 0..LOCKS {
+        for (backend, node) in backends.iter().zip(nodes) {
+            let election = backend
+                .election(&format!("{prefix}-{lock}"), node)
+                .await
+                .unwrap();
+            views.push((lock, node, election));
+        }
+    }
+    // Joining takes the role over on the hash ring; give the moves time to settle.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let mut leaders_per_lock = vec![Vec::new(); LOCKS];
+    for (lock, node, election) in &views {
+        if *election.leadership().borrow() == Leadership::Leading {
+            leaders_per_lock[*lock].push(*node);
+        }
+    }
+    println!("leaders per lock: {leaders_per_lock:?}");
+    for (lock, leaders) in leaders_per_lock.iter().enumerate() {
+        assert_eq!(leaders.len(), 1, "lock {lock} has leaders {leaders:?}");
+    }
+    let distinct: std::collections::BTreeSet<&str> =
+        leaders_per_lock.iter().flatten().copied().collect();
+    assert!(
+        distinct.len() >= 2,
+        "all {LOCKS} locks landed on {distinct:?}: no spreading"
+    );
+    for backend in &backends {
+        backend.close().await;
+    }
+}

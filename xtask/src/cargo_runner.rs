@@ -274,9 +274,15 @@ fn secure_broker() -> anyhow::Result<Found> {
     Ok((secure::test_env(&dir)?, Some(broker)))
 }
 
+/// Names the xtask executable for tests that start brokers of their own.
+pub(crate) const XTASK_VAR: &str = "LEADER_JOBS_XTASK";
+
 /// Runs every step (so one report shows all failures) unless interrupted; the exit code is
 /// that of the first failing step.
 fn run_steps(steps: &[Step], protoc: &Path) -> anyhow::Result<ExitCode> {
+    // Tests that need a broker of their own (restarted, or with other settings) start it through
+    // this same tool.
+    let xtask = std::env::current_exe().context("could not find the xtask executable")?;
     let mut failed: Vec<(&str, ExitStatus)> = Vec::new();
     for step in steps {
         if interrupt::interrupted() {
@@ -285,6 +291,7 @@ fn run_steps(steps: &[Step], protoc: &Path) -> anyhow::Result<ExitCode> {
         let status = cargo()
             .args(&step.args)
             .env("PROTOC", protoc)
+            .env(XTASK_VAR, &xtask)
             .envs(step.env.iter().map(|(key, value)| (key, value)))
             .status()
             .with_context(|| format!("could not run cargo {}", step.args.join(" ")))?;

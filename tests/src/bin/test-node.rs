@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use leader_jobs::{JobContext, PulsarConfig, Runtime, singleton_job};
-use leader_jobs_tests::broker;
 use leader_jobs_tests::cluster::NodeEvent;
 use leader_jobs_tests::run_log::{RunEvent, RunLogWriter};
+use leader_jobs_tests::{bridge, broker};
 
 static RUN_LOG: OnceLock<Mutex<RunLogWriter>> = OnceLock::new();
 
@@ -72,6 +72,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
+    if let Some(bridge) = std::env::var_os(bridge::BRIDGE_DIR_VAR) {
+        let port = |url: &str| {
+            url.rsplit(':')
+                .next()
+                .and_then(|p| p.trim_end_matches('/').parse().ok())
+        };
+        let service = port(&broker::service_url()).ok_or("no port in the service URL")?;
+        let admin = port(&broker::admin_url()).ok_or("no port in the admin URL")?;
+        bridge::serve_inside(bridge.as_ref(), &[(service, "service"), (admin, "admin")]).await?;
+    }
     let writer = RunLogWriter::open(&dir.join(format!("{node}.jsonl")))?;
     RUN_LOG
         .set(Mutex::new(writer))

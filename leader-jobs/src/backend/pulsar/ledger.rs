@@ -198,10 +198,15 @@ impl PulsarLedger {
     /// Folds every record the ledger held when called.
     async fn read_to_end(&self, inner: &mut Inner) -> Result<(), BackendError> {
         let reader = self.reader(inner).await?;
-        let last = reader
-            .get_last_message_id()
-            .await
-            .map_err(|e| pulsar_error(&self.topic, "find the end of", e))?;
+        let last = match reader.get_last_message_id().await {
+            Ok(last) => last,
+            Err(e) => {
+                // A reader whose connection broke does not recover by itself: the next call
+                // opens a fresh one (and folds the ledger from its start again).
+                inner.reader = None;
+                return Err(pulsar_error(&self.topic, "find the end of", e));
+            }
+        };
         // An empty topic reports entry id -1.
         if last.entry_id == u64::MAX || i64::try_from(last.entry_id).is_err() {
             return Ok(());

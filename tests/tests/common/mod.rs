@@ -1,0 +1,124 @@
+//! What the process-level tests share: starting three nodes, finding the leader, and judging
+//! the external run log against the schedule and the ledger.
+#![allow(dead_code, reason = "each test binary uses a part")]
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use leader_jobs::backend::Backend;
+use leader_jobs::{PulsarBackend, PulsarConfig};
+use leader_jobs_tests::cluster::Cluster;
+use leader_jobs_tests::run_log::{self, Verdict};
+
+pub(crate) const NODE: &str = env!("CARGO_BIN_EXE_test-node");
+pub(crate) const LOCK: &str = "every-second";
+pub(crate) const JOB: &str = "every_second";
+pub(crate) const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
+
+/// Claims the ledger holds without an outcome: runs a killed leader had claimed. They may be
+/// missing from the run log (killed between claim and start) but are reported, not silent.
+pub(crate) async fn abandoned_ticks(
+    cluster: &Cluster,
+    lock: &str,
+) -> BTreeSet<(String, DateTime<Utc>)> {
+    let config = PulsarConfig::new(cluster.service_url())
+        .and_then(|c| c.with_admin_url(cluster.admin_url()))
+        .and_then(|c| c.topic_prefix(cluster.prefix()))
+        .expect("config");
+    let backend = PulsarBackend::new(config).expect("backend");
+    let ledger = backend.ledger(lock, "checker").await.expect("ledger");
+    let start = ledger.begin_term("checker").await.expect("read the ledger");
+    backend.close().await;
+    start
+        .history
+        .abandoned
+        .into_iter()
+        .map(|c| (c.job, c.tick))
+        .collect()
+}
+
+/// Judges the run log: every second between the first and the last run must have a run, unless
+/// the ledger reports it abandoned.
+pub(crate) async fn verdict(cluster: &Cluster) -> Verdict {
+    let runs = cluster.runs().expect("run log");
+    let abandoned = abandoned_ticks(cluster, LOCK).await;
+    let ticks: Vec<DateTime<Utc>> = runs
+        .iter()
+        .filter(|r| r.job == JOB && r.event == "start")
+        .map(|r| r.tick)
+        .collect();
+    let (first, last) = (ticks.iter().min().copied(), ticks.iter().max().copied());
+    run_log::check(&runs, |job| {
+        let (Some(first), Some(last)) = (first, last) else {
+            return Vec::new();
+        };
+        if job != JOB {
+            return Vec::new();
+        }
+        let seconds = (last - first).num_seconds();
+        (0..=seconds)
+            .map(|s| first + chrono::Duration::seconds(s))
+            .filter(|tick| !abandoned.contains(&(JOB.to_owned(), *tick)))
+            .collect()
+    })
+}
+
+/// Trials per test: `default` in the suite, `FAILOVER_TRIALS` when measuring.
+pub(crate) fn trials(default: usize) -> usize {
+    std::env::var("FAILOVER_TRIALS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+pub(crate) fn start_all(cluster: &mut Cluster) {
+    for node in NODES {
+        cluster.start(node).expect("start node");
+    }
+}
+
+pub(crate) fn first_leader(cluster: &Cluster) -> (String, u64) {
+    let (node, term, _) = cluster
+        .wait_for_new_leader(
+            LOCK,
+            None,
+            DateTime::<Utc>::MIN_UTC,
+            Duration::from_secs(30),
+        )
+        .expect("events")
+        .expect("no node led within 30 s");
+    (node, term)
+}
+
+pub(crate) fn assert_clean(verdict: &Verdict, cluster: &Cluster) {
+    println!("runs per node: {:?}", verdict.runs_per_node);
+    assert!(
+        verdict.duplicates.is_empty(),
+        "ticks ran twice: {:?} (logs in {})",
+        verdict.duplicates,
+        cluster.dir().display()
+    );
+    assert!(
+        verdict.stale_terms.is_empty(),
+        "runs under stale terms: {:?} (logs in {})",
+        verdict.stale_terms,
+        cluster.dir().display()
+    );
+    assert!(
+        verdict.lost.is_empty(),
+        "ticks lost: {:?} (logs in {})",
+        verdict.lost,
+        cluster.dir().display()
+    );
+}
+
+pub(crate) fn summary(name: &str, mut takeovers: Vec<Duration>) {
+    takeovers.sort();
+    let p50 = takeovers[takeovers.len() / 2];
+    let max = takeovers[takeovers.len() - 1];
+    println!(
+        "{name}: {} trials, p50 {p50:?}, max {max:?}, all {takeovers:?}",
+        takeovers.len()
+    );
+}
