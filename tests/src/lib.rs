@@ -11,3 +11,5 @@ pub mod run_log;
 pub mod secure;
 
 pub mod oauth2_issuer;
+
+pub mod chaos;

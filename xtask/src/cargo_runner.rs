@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 
 use crate::pulsar::secure;
 use crate::pulsar::{self, BrokerSettings, BrokerUrls, ReadyBroker};
-use crate::{interrupt, protoc};
+use crate::{interrupt, launch, protoc};
 
 const SERVICE_URL_VAR: &str = "PULSAR_URL";
 const ADMIN_URL_VAR: &str = "PULSAR_ADMIN_URL";
@@ -271,6 +271,8 @@ fn run_steps(steps: &[Step], protoc: &Path) -> anyhow::Result<ExitCode> {
         let status = cargo()
             .args(&step.args)
             .env("PROTOC", protoc)
+            // The fault campaign's test runs a broker of its own through this tool.
+            .env(launch::XTASK_VAR, std::env::current_exe()?)
             .envs(step.env.iter().map(|(key, value)| (key, value)))
             .status()
             .with_context(|| format!("could not run cargo {}", step.args.join(" ")))?;
@@ -295,7 +297,7 @@ fn run_steps(steps: &[Step], protoc: &Path) -> anyhow::Result<ExitCode> {
 }
 
 /// The cargo that runs this tool (cargo sets `CARGO` for `cargo run`), else the one on PATH.
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
 }
 

@@ -12,6 +12,7 @@ mod cargo_runner;
 mod cli;
 mod executables;
 mod interrupt;
+mod launch;
 mod protoc;
 mod pulsar;
 
@@ -58,5 +59,13 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             cargo_runner::test(&cargo_args)
         }
         Command::Lint => cargo_runner::lint(),
+        Command::Chaos { args } => {
+            interrupt::install()?;
+            launch::chaos(&args)
+        }
+        Command::Bench { args } => {
+            interrupt::install()?;
+            launch::bench(&args)
+        }
     }
 }
