@@ -2,7 +2,10 @@
 //! fault proxy, and the seeded fault schedule injected one fault at a time, each followed by a
 //! wait until every lock has a leader again. Progress goes to stdout: a campaign runs for minutes
 //! and its operator wants to see which fault it is at.
-#![allow(clippy::print_stdout, reason = "progress of a long campaign, for its operator")]
+#![allow(
+    clippy::print_stdout,
+    reason = "progress of a long campaign, for its operator"
+)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

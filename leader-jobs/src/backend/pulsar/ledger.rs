@@ -198,10 +198,15 @@ impl PulsarLedger {
     /// Folds every record the ledger held when called.
     async fn read_to_end(&self, inner: &mut Inner) -> Result<(), BackendError> {
         let reader = self.reader(inner).await?;
-        let last = reader
-            .get_last_message_id()
-            .await
-            .map_err(|e| pulsar_error(&self.topic, "find the end of", e))?;
+        let last = match reader.get_last_message_id().await {
+            Ok(last) => last,
+            Err(e) => {
+                // A reader whose connection died (a killed broker) does not reconnect for this
+                // request: keeping it would fail every later term start the same way.
+                inner.reader = None;
+                return Err(pulsar_error(&self.topic, "find the end of", e));
+            }
+        };
         // An empty topic reports entry id -1.
         if last.entry_id == u64::MAX || i64::try_from(last.entry_id).is_err() {
             return Ok(());
