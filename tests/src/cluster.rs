@@ -355,3 +355,46 @@ fn read_lines<T: serde::de::DeserializeOwned>(path: &Path) -> std::io::Result<Ve
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect())
 }
+
+/// The node side of [`NodeEvent`]s: polls `handle`'s status every 10 ms and appends a line to
+/// `<dir>/<node>.events` whenever this node's leadership of a lock changes (one line per lock at
+/// start, saying it does not lead yet), until `stop` completes.
+pub async fn report_leadership(
+    handle: &leader_jobs::Handle,
+    node: &str,
+    dir: &Path,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let mut events = RunLogWriter::open(&dir.join(format!("{node}.events")))?;
+    let mut leading: BTreeMap<String, Option<u64>> = BTreeMap::new();
+    let mut poll = tokio::time::interval(Duration::from_millis(10));
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return Ok(()),
+            _ = poll.tick() => {}
+        }
+        for lock in handle.status().locks {
+            let term = lock.term.filter(|_| lock.leading);
+            if leading.get(&lock.name) != Some(&term) {
+                leading.insert(lock.name.clone(), term);
+                events.append(&NodeEvent {
+                    node: node.to_owned(),
+                    lock: lock.name,
+                    term,
+                    at: Utc::now(),
+                })?;
+            }
+        }
+    }
+}
+
+/// Completes on SIGTERM or SIGINT: how node processes learn to shut down gracefully.
+pub async fn terminated() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}

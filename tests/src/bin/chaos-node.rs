@@ -18,7 +18,7 @@ use leader_jobs::clock::Clock;
 use leader_jobs::{JobContext, PulsarConfig, Runtime, singleton_job};
 use leader_jobs_tests::broker;
 use leader_jobs_tests::chaos::{app, bridge};
-use leader_jobs_tests::cluster::NodeEvent;
+use leader_jobs_tests::cluster;
 use leader_jobs_tests::run_log::{RunEvent, RunLogWriter};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -191,29 +191,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?
         .start()?;
 
-    let mut events = RunLogWriter::open(&dir.join(format!("{node}.events")))?;
-    let mut leading: std::collections::BTreeMap<String, Option<u64>> = Default::default();
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut poll = tokio::time::interval(Duration::from_millis(10));
-    loop {
-        tokio::select! {
-            _ = terminate.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
-            _ = poll.tick() => {}
+    let stop = async {
+        // A failed signal handler leaves only SIGKILL to end the node, which the tests send.
+        if cluster::terminated().await.is_err() {
+            std::future::pending::<()>().await;
         }
-        for lock in handle.status().locks {
-            let term = lock.term.filter(|_| lock.leading);
-            if leading.get(&lock.name) != Some(&term) {
-                leading.insert(lock.name.clone(), term);
-                events.append(&NodeEvent {
-                    node: node.clone(),
-                    lock: lock.name,
-                    term,
-                    at: Utc::now(),
-                })?;
-            }
-        }
-    }
+    };
+    cluster::report_leadership(&handle, &node, &dir, stop).await?;
     handle.shutdown().await?;
     Ok(())
 }

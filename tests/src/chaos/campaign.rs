@@ -26,6 +26,8 @@ use crate::run_log::RunLogWriter;
 /// How long the cluster may take to have a leader for every lock again after a fault before
 /// the campaign notes the lock as stuck (and goes on).
 const RECOVERY_LIMIT: Duration = Duration::from_secs(60);
+/// How long no leadership may have changed before the next fault.
+const SETTLED: Duration = Duration::from_secs(2);
 /// How long nodes get for a graceful shutdown.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(15);
 
@@ -145,7 +147,9 @@ impl Nodes {
         Ok(leaders)
     }
 
-    /// Waits up to `limit` until every lock has a leader; returns the locks still without one.
+    /// Waits up to `limit` until every lock has a leader and no node has reported a change for
+    /// [`SETTLED`], so that the next fault meets a cluster at rest and its takeover figures are
+    /// its own; returns the locks still without a leader.
     fn wait_for_leaders(
         &self,
         locks: &[String],
@@ -159,7 +163,18 @@ impl Nodes {
                 .filter(|lock| !leaders.contains_key(*lock))
                 .cloned()
                 .collect();
-            if missing.is_empty() || Instant::now() >= deadline {
+            let last_change = self
+                .cluster
+                .events()
+                .map_err(io("reading events"))?
+                .last()
+                .map(|event| event.at);
+            let quiet = last_change.is_none_or(|at| {
+                (Utc::now() - at)
+                    .to_std()
+                    .is_ok_and(|since| since >= SETTLED)
+            });
+            if (missing.is_empty() && quiet) || Instant::now() >= deadline {
                 return Ok(missing);
             }
             std::thread::sleep(Duration::from_millis(50));
