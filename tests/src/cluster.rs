@@ -92,6 +92,7 @@ pub struct Cluster {
     dir: PathBuf,
     prefix: String,
     broker: BrokerUrls,
+    env: Vec<(String, String)>,
     nodes: BTreeMap<String, Child>,
     lifecycle: RunLogWriter,
 }
@@ -126,9 +127,15 @@ impl Cluster {
             dir: dir.to_owned(),
             prefix: format!("t-{name}"),
             broker: urls,
+            env: Vec::new(),
             nodes: BTreeMap::new(),
             lifecycle,
         })
+    }
+
+    /// Sets an environment variable for every node started from now on.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.push((key.to_owned(), value.to_owned()));
     }
 
     /// The directory with the run logs (`<node>.jsonl`), events and stderr of every node.
@@ -178,6 +185,7 @@ impl Cluster {
         let child = command
             .env(broker::SERVICE_URL_VAR, &self.broker.service)
             .env(broker::ADMIN_URL_VAR, &self.broker.admin)
+            .envs(self.env.iter().map(|(key, value)| (key, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
