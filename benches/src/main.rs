@@ -244,7 +244,7 @@ fn measure_all(
             if let Some(summary) = summarize(&seconds(&trials.samples)) {
                 push_summary(
                     &mut rows,
-                    &format!("takeover_{name}"),
+                    &format!("takeover_{name}_vs_{label}"),
                     "s",
                     ours_summary,
                     &label,

@@ -104,8 +104,8 @@ pub(crate) fn raw_topic(prefix: &str, group: &str) -> String {
     format!("persistent://public/default/{prefix}-{group}")
 }
 
-/// A bare failover-subscription consumer: it leads from the first message it receives (the
-/// bench publishes every 20 ms), which is all a raw failover subscription can tell.
+/// A bare failover-subscription consumer: it leads from the first message it receives after a
+/// silence, which is all a raw failover subscription can tell.
 async fn raw_pulsar_node(id: &str, dir: &Path, prefix: &str) -> Result<(), BoxError> {
     let client = Pulsar::builder(broker::service_url(), TokioExecutor)
         .build()
@@ -118,13 +118,15 @@ async fn raw_pulsar_node(id: &str, dir: &Path, prefix: &str) -> Result<(), BoxEr
         .with_consumer_name(id)
         .build()
         .await?;
-    let mut reported = false;
+    // The bench publishes every 20 ms: a message after a longer silence means the role came
+    // (back) to this consumer. A consumer is never told that it lost the role.
+    let mut last_receipt: Option<Instant> = None;
     while let Some(message) = consumer.next().await {
         let message = message?;
-        if !reported {
+        if last_receipt.is_none_or(|at| at.elapsed() > Duration::from_millis(300)) {
             report_leading(dir, id)?;
-            reported = true;
         }
+        last_receipt = Some(Instant::now());
         consumer.ack(&message).await?;
     }
     Err("the consumer stream ended".into())

@@ -78,10 +78,9 @@ fn node_spans(
                 ProcessAction::Started => {
                     (alive, frozen, term) = (true, false, None);
                 }
-                ProcessAction::Killed | ProcessAction::Terminating | ProcessAction::Exited => {
-                    term = None;
-                    alive &= event.action == ProcessAction::Terminating;
-                }
+                // A node shutting down gracefully resigns first thing.
+                ProcessAction::Terminating => term = None,
+                ProcessAction::Killed | ProcessAction::Exited => (alive, term) = (false, None),
                 ProcessAction::Frozen => frozen = true,
                 ProcessAction::Thawed => frozen = false,
             },
