@@ -40,7 +40,7 @@ struct Args {
     /// The broker's admin API port.
     #[arg(long, default_value_t = 8190)]
     http_port: u16,
-    /// Where the logs and the report go (default: target/chaos/run-<seed>).
+    /// Where the logs and the report go (default: `target/chaos/run-SEED`).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// The `xtask` binary that runs brokers (default: $LEADER_JOBS_XTASK).

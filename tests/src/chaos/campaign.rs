@@ -89,7 +89,7 @@ pub struct CampaignRun {
     pub faults: Vec<FaultRecord>,
     /// Why the link faults did not run, if they did not.
     pub isolation_unavailable: Option<String>,
-    /// Locks without a leader [`RECOVERY_LIMIT`] after a fault.
+    /// Locks still without a leader a minute after a fault.
     pub stuck: Vec<String>,
     /// When the first fault began.
     pub began: DateTime<Utc>,
