@@ -1,5 +1,9 @@
-//! Node processes of the test application (`test-node`), started, killed, frozen and stopped by
-//! the tests, with what they report read back from their files.
+//! Node processes of a test application (`test-node`, `chaos-node`), started, killed, frozen and
+//! stopped by the tests, with what they report read back from their files.
+//!
+//! Besides the nodes' own files the cluster keeps `cluster.jsonl`, a log of what it did to each
+//! process and when ([`ProcessEvent`]): a node killed while it led never says it stopped leading,
+//! and a frozen one cannot, so judging leadership needs both.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,9 +15,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
-use crate::bridge::{BRIDGE_DIR_VAR, Bridge};
 use crate::broker;
-use crate::run_log::{self, RunEvent};
+use crate::run_log::{self, RunEvent, RunLogWriter};
 
 /// A leadership change a node saw: `term` is `Some` while it leads `lock`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,47 +31,116 @@ pub struct NodeEvent {
     pub at: DateTime<Utc>,
 }
 
+/// What the cluster did to a node process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProcessAction {
+    /// The process was started (or restarted).
+    Started,
+    /// SIGKILL: it died at once.
+    Killed,
+    /// SIGSTOP: it froze with its connections open.
+    Frozen,
+    /// SIGCONT after a freeze.
+    Thawed,
+    /// SIGTERM: graceful shutdown began.
+    Terminating,
+    /// The process has exited (after [`Terminating`](Self::Terminating)).
+    Exited,
+}
+
+/// One line of `cluster.jsonl`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessEvent {
+    /// The node.
+    pub node: String,
+    /// What happened to its process.
+    pub action: ProcessAction,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Where the nodes find the broker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerUrls {
+    /// `pulsar://…`, the binary protocol.
+    pub service: String,
+    /// `http://…`, the admin REST API.
+    pub admin: String,
+}
+
+/// How a node process reaches the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Network {
+    /// The machine's network, like every other process.
+    Shared,
+    /// A network namespace of its own (`unshare --net`, needs root) holding only loopback: the
+    /// node's bridge listens there on the broker's addresses and forwards every connection to a
+    /// Unix socket outside, where a [`FaultProxy`](crate::chaos::proxy::FaultProxy) can cut or
+    /// delay it. The variable named [`BRIDGE_VAR`](crate::chaos::bridge::BRIDGE_VAR) tells the
+    /// node which routes to open.
+    Isolated {
+        /// `127.0.0.1:PORT=/path/to/socket` pairs, comma-separated.
+        routes: String,
+    },
+}
+
 /// A set of node processes sharing one topic prefix and one output directory.
 #[derive(Debug)]
 pub struct Cluster {
     binary: PathBuf,
-    service_url: String,
-    admin_url: String,
     dir: PathBuf,
     prefix: String,
+    broker: BrokerUrls,
+    env: Vec<(String, String)>,
     nodes: BTreeMap<String, Child>,
+    lifecycle: RunLogWriter,
 }
 
 impl Cluster {
-    /// A cluster of `test-node` processes (`binary`), writing under a fresh directory named after
-    /// `name` in the system temp dir, on topics with a prefix unique to this run.
+    /// A cluster of `binary` processes on the tests' broker (`PULSAR_URL`, `PULSAR_ADMIN_URL`),
+    /// writing under a fresh directory named after `name` in the system temp dir, on topics with
+    /// a prefix unique to this run.
     pub fn new(binary: &Path, name: &str) -> std::io::Result<Self> {
-        let service_url = broker::require_broker();
-        Self::on_broker(binary, name, &service_url, &broker::admin_url())
+        broker::require_broker();
+        let urls = BrokerUrls {
+            service: broker::service_url(),
+            admin: broker::admin_url(),
+        };
+        let unique = unique_name(name);
+        let dir = std::env::temp_dir().join("leader-jobs-tests").join(&unique);
+        Self::on_broker(binary, &dir, &unique, urls)
     }
 
-    /// Like [`new`](Self::new), on the broker at `service_url` / `admin_url`.
+    /// A cluster of `binary` processes on the broker at `urls`, writing into `dir` (created),
+    /// on topics prefixed `t-<name>`.
     pub fn on_broker(
         binary: &Path,
+        dir: &Path,
         name: &str,
-        service_url: &str,
-        admin_url: &str,
+        urls: BrokerUrls,
     ) -> std::io::Result<Self> {
-        let unique = format!(
-            "{name}-{}-{}",
-            std::process::id(),
-            Utc::now().timestamp_millis()
-        );
-        let dir = std::env::temp_dir().join("leader-jobs-tests").join(&unique);
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(dir)?;
+        let lifecycle = RunLogWriter::open(&dir.join("cluster.jsonl"))?;
         Ok(Self {
             binary: binary.to_owned(),
-            service_url: service_url.to_owned(),
-            admin_url: admin_url.to_owned(),
-            dir,
-            prefix: format!("t-{unique}"),
+            dir: dir.to_owned(),
+            prefix: format!("t-{name}"),
+            broker: urls,
+            env: Vec::new(),
             nodes: BTreeMap::new(),
+            lifecycle,
         })
+    }
+
+    /// The broker the nodes use.
+    pub fn broker(&self) -> &BrokerUrls {
+        &self.broker
+    }
+
+    /// Sets an environment variable for every node started from now on.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.push((key.to_owned(), value.to_owned()));
     }
 
     /// The directory with the run logs (`<node>.jsonl`), events and stderr of every node.
@@ -76,28 +148,30 @@ impl Cluster {
         &self.dir
     }
 
-    /// Starts (or restarts) node `id`.
+    /// Starts (or restarts) node `id` on the machine's network.
     pub fn start(&mut self, id: &str) -> std::io::Result<()> {
-        self.spawn(id, None)
+        self.start_on(id, &Network::Shared)
     }
 
-    /// Starts (or restarts) node `id` in a network namespace of its own, reaching the broker only
-    /// through `bridge` (see [`crate::bridge`]). Needs the rights to create a network namespace
-    /// (root, or unprivileged user namespaces).
-    pub fn start_bridged(&mut self, id: &str, bridge: &Bridge) -> std::io::Result<()> {
-        self.spawn(id, Some(bridge))
-    }
-
-    fn spawn(&mut self, id: &str, bridge: Option<&Bridge>) -> std::io::Result<()> {
+    /// Starts (or restarts) node `id` on `network`.
+    pub fn start_on(&mut self, id: &str, network: &Network) -> std::io::Result<()> {
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.join(format!("{id}.stderr")))?;
-        let mut command = match bridge {
-            None => Command::new(&self.binary),
-            Some(bridge) => {
-                // `unshare` and `sh` exec in place, so the child's pid is the node's own and
-                // signals reach it.
+        let args = [
+            id.to_owned(),
+            self.dir.to_string_lossy().into_owned(),
+            self.prefix.clone(),
+        ];
+        let mut command = match network {
+            Network::Shared => {
+                let mut command = Command::new(&self.binary);
+                command.args(&args);
+                command
+            }
+            Network::Isolated { routes } => {
+                // `unshare` and `sh` both exec, so the pid the tests signal is the node's own.
                 let mut command = Command::new("unshare");
                 command
                     .args([
@@ -105,17 +179,18 @@ impl Cluster {
                         "--",
                         "sh",
                         "-c",
-                        "ip link set lo up && exec \"$0\" \"$@\"",
+                        r#"ip link set lo up && exec "$0" "$@""#,
                     ])
                     .arg(&self.binary)
-                    .env(BRIDGE_DIR_VAR, bridge.dir());
+                    .args(&args)
+                    .env(crate::chaos::bridge::BRIDGE_VAR, routes);
                 command
             }
         };
         let child = command
-            .args([id, &self.dir.to_string_lossy(), &self.prefix])
-            .env(broker::SERVICE_URL_VAR, &self.service_url)
-            .env(broker::ADMIN_URL_VAR, &self.admin_url)
+            .env(broker::SERVICE_URL_VAR, &self.broker.service)
+            .env(broker::ADMIN_URL_VAR, &self.broker.admin)
+            .envs(self.env.iter().map(|(key, value)| (key, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
@@ -124,10 +199,16 @@ impl Cluster {
             let _ = old.kill();
             let _ = old.wait();
         }
-        Ok(())
+        self.note(id, ProcessAction::Started)
     }
 
-    fn signal(&self, id: &str, signal: Signal) -> std::io::Result<()> {
+    /// The process id of node `id`, while the cluster holds its process.
+    pub fn pid(&self, id: &str) -> Option<u32> {
+        self.nodes.get(id).map(Child::id)
+    }
+
+    /// Sends `signal` to node `id`.
+    pub fn signal(&self, id: &str, signal: Signal) -> std::io::Result<()> {
         let child = self
             .nodes
             .get(id)
@@ -142,35 +223,58 @@ impl Cluster {
         if let Some(child) = self.nodes.get_mut(id) {
             child.wait()?;
         }
-        Ok(())
+        self.note(id, ProcessAction::Killed)
     }
 
     /// SIGSTOP: the process freezes with its connections open.
-    pub fn freeze(&self, id: &str) -> std::io::Result<()> {
-        self.signal(id, Signal::SIGSTOP)
+    pub fn freeze(&mut self, id: &str) -> std::io::Result<()> {
+        self.signal(id, Signal::SIGSTOP)?;
+        self.note(id, ProcessAction::Frozen)
     }
 
     /// SIGCONT after [`freeze`](Self::freeze).
-    pub fn thaw(&self, id: &str) -> std::io::Result<()> {
-        self.signal(id, Signal::SIGCONT)
+    pub fn thaw(&mut self, id: &str) -> std::io::Result<()> {
+        self.signal(id, Signal::SIGCONT)?;
+        self.note(id, ProcessAction::Thawed)
     }
 
-    /// SIGTERM, then waits up to `limit` for the graceful shutdown to finish.
+    /// SIGTERM, then waits up to `limit` for the graceful shutdown to finish; kills the process
+    /// if it has not exited by then. True when it exited by itself with success.
     pub fn terminate(&mut self, id: &str, limit: Duration) -> std::io::Result<bool> {
         self.signal(id, Signal::SIGTERM)?;
+        self.note(id, ProcessAction::Terminating)?;
         let Some(child) = self.nodes.get_mut(id) else {
             return Ok(false);
         };
         let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
+        let mut graceful = false;
+        loop {
             if let Some(status) = child.try_wait()? {
-                return Ok(status.success());
+                graceful = status.success();
+                break;
+            }
+            if Instant::now() >= deadline {
+                child.kill()?;
+                child.wait()?;
+                break;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        child.kill()?;
-        child.wait()?;
-        Ok(false)
+        self.note(id, ProcessAction::Exited)?;
+        Ok(graceful)
+    }
+
+    fn note(&mut self, id: &str, action: ProcessAction) -> std::io::Result<()> {
+        self.lifecycle.append(&ProcessEvent {
+            node: id.to_owned(),
+            action,
+            at: Utc::now(),
+        })
+    }
+
+    /// Everything the cluster did to its processes, in time order.
+    pub fn lifecycle(&self) -> std::io::Result<Vec<ProcessEvent>> {
+        read_lines(&self.dir.join("cluster.jsonl"))
     }
 
     /// Every leadership change every node reported so far, in time order.
@@ -179,11 +283,7 @@ impl Cluster {
         for entry in std::fs::read_dir(&self.dir)? {
             let path = entry?.path();
             if path.extension().is_some_and(|ext| ext == "events") {
-                let text = std::fs::read_to_string(&path)?;
-                events.extend(
-                    text.lines()
-                        .filter_map(|line| serde_json::from_str::<NodeEvent>(line).ok()),
-                );
+                events.extend(read_lines::<NodeEvent>(&path)?);
             }
         }
         events.sort_by_key(|e| e.at);
@@ -230,16 +330,6 @@ impl Cluster {
         run_log::read_dir(&self.dir)
     }
 
-    /// The service URL of the broker the nodes use.
-    pub fn service_url(&self) -> &str {
-        &self.service_url
-    }
-
-    /// The admin URL of the broker the nodes use.
-    pub fn admin_url(&self) -> &str {
-        &self.admin_url
-    }
-
     /// The topic prefix of this cluster's locks.
     pub fn prefix(&self) -> &str {
         &self.prefix
@@ -249,8 +339,75 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         for child in self.nodes.values_mut() {
+            // A frozen process ignores nothing but SIGKILL, which is what `kill` sends.
             let _ = child.kill();
             let _ = child.wait();
         }
     }
+}
+
+/// A name no other run of the same test uses: `name-pid-millis`.
+pub fn unique_name(name: &str) -> String {
+    format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_millis()
+    )
+}
+
+/// The JSON lines of `path` that parse as `T`; a torn last line (a process killed mid-write) is
+/// skipped.
+fn read_lines<T: serde::de::DeserializeOwned>(path: &Path) -> std::io::Result<Vec<T>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
+    Ok(text
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect())
+}
+
+/// The node side of [`NodeEvent`]s: polls `handle`'s status every 10 ms and appends a line to
+/// `<dir>/<node>.events` whenever this node's leadership of a lock changes (one line per lock at
+/// start, saying it does not lead yet), until `stop` completes.
+pub async fn report_leadership(
+    handle: &leader_jobs::Handle,
+    node: &str,
+    dir: &Path,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let mut events = RunLogWriter::open(&dir.join(format!("{node}.events")))?;
+    let mut leading: BTreeMap<String, Option<u64>> = BTreeMap::new();
+    let mut poll = tokio::time::interval(Duration::from_millis(10));
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return Ok(()),
+            _ = poll.tick() => {}
+        }
+        for lock in handle.status().locks {
+            let term = lock.term.filter(|_| lock.leading);
+            if leading.get(&lock.name) != Some(&term) {
+                leading.insert(lock.name.clone(), term);
+                events.append(&NodeEvent {
+                    node: node.to_owned(),
+                    lock: lock.name,
+                    term,
+                    at: Utc::now(),
+                })?;
+            }
+        }
+    }
+}
+
+/// Completes on SIGTERM or SIGINT: how node processes learn to shut down gracefully.
+pub async fn terminated() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
 }

@@ -3,7 +3,6 @@
 //! Start one with `cargo xtask pulsar start`, or let `cargo xtask test` start it and run
 //! everything.
 
-pub mod bridge;
 pub mod broker;
 pub mod cluster;
 pub mod own_broker;
@@ -13,3 +12,5 @@ pub mod run_log;
 pub mod secure;
 
 pub mod oauth2_issuer;
+
+pub mod chaos;

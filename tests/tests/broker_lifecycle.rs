@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use leader_jobs::backend::{Backend, Claim, ClaimVerdict, RunOutcome};
 use leader_jobs::{PulsarBackend, PulsarConfig};
-use leader_jobs_tests::cluster::Cluster;
+use leader_jobs_tests::cluster::{BrokerUrls, Cluster, unique_name};
 use leader_jobs_tests::own_broker::OwnBroker;
 use leader_jobs_tests::run_log;
 
@@ -119,13 +119,13 @@ async fn the_ledger_outlives_its_nodes_and_the_cluster_survives_a_broker_restart
     second.close().await;
 
     // 2. Nodes running through a broker restart.
-    let mut cluster = Cluster::on_broker(
-        NODE.as_ref(),
-        "broker-restart",
-        &broker.service_url(),
-        &broker.admin_url(),
-    )
-    .unwrap();
+    let name = unique_name("broker-restart");
+    let dir = std::env::temp_dir().join("leader-jobs-tests").join(&name);
+    let urls = BrokerUrls {
+        service: broker.service_url(),
+        admin: broker.admin_url(),
+    };
+    let mut cluster = Cluster::on_broker(NODE.as_ref(), &dir, &name, urls).unwrap();
     for node in ["node-a", "node-b", "node-c"] {
         cluster.start(node).unwrap();
     }

@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 
 use crate::pulsar::secure;
 use crate::pulsar::{self, BrokerSettings, BrokerUrls, ReadyBroker};
-use crate::{interrupt, protoc};
+use crate::{interrupt, launch, protoc};
 
 const SERVICE_URL_VAR: &str = "PULSAR_URL";
 const ADMIN_URL_VAR: &str = "PULSAR_ADMIN_URL";
@@ -274,9 +274,6 @@ fn secure_broker() -> anyhow::Result<Found> {
     Ok((secure::test_env(&dir)?, Some(broker)))
 }
 
-/// Names the xtask executable for tests that start brokers of their own.
-pub(crate) const XTASK_VAR: &str = "LEADER_JOBS_XTASK";
-
 /// Runs every step (so one report shows all failures) unless interrupted; the exit code is
 /// that of the first failing step.
 fn run_steps(steps: &[Step], protoc: &Path) -> anyhow::Result<ExitCode> {
@@ -291,7 +288,7 @@ fn run_steps(steps: &[Step], protoc: &Path) -> anyhow::Result<ExitCode> {
         let status = cargo()
             .args(&step.args)
             .env("PROTOC", protoc)
-            .env(XTASK_VAR, &xtask)
+            .env(launch::XTASK_VAR, &xtask)
             .envs(step.env.iter().map(|(key, value)| (key, value)))
             .status()
             .with_context(|| format!("could not run cargo {}", step.args.join(" ")))?;

@@ -40,6 +40,18 @@ pub(crate) enum Command {
     },
     /// Check formatting, clippy (warnings are errors) and rustdoc (warnings are errors).
     Lint,
+    /// Run the fault campaign on a broker of its own: `cargo xtask chaos -- --help` lists its
+    /// options (`--seed N`, `--faults N`, ...).
+    Chaos {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run the benchmarks beside their peers and write target/bench/report.md:
+    /// `cargo xtask bench -- --help` lists its options.
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Run the three-node e-mail digest demo on a local broker (started if none answers): the
     /// leader is killed, another stopped, another frozen; ends with a summary of every tick and
     /// a timeline picture in target/demo/timeline.svg.

@@ -13,6 +13,7 @@ mod cli;
 mod demo;
 mod executables;
 mod interrupt;
+mod launch;
 mod protoc;
 mod pulsar;
 
@@ -62,6 +63,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => {
             interrupt::install()?;
             demo::run(&args.into_settings())
+        }
+        Command::Chaos { args } => {
+            interrupt::install()?;
+            launch::chaos(&args)
+        }
+        Command::Bench { args } => {
+            interrupt::install()?;
+            launch::bench(&args)
         }
     }
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use leader_jobs::{JobContext, PulsarConfig, Runtime, singleton_job};
-use leader_jobs_tests::cluster::NodeEvent;
+use leader_jobs_tests::broker;
+use leader_jobs_tests::cluster;
 use leader_jobs_tests::run_log::{RunEvent, RunLogWriter};
-use leader_jobs_tests::{bridge, broker};
 
 static RUN_LOG: OnceLock<Mutex<RunLogWriter>> = OnceLock::new();
 
@@ -72,16 +72,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
-    if let Some(bridge) = std::env::var_os(bridge::BRIDGE_DIR_VAR) {
-        let port = |url: &str| {
-            url.rsplit(':')
-                .next()
-                .and_then(|p| p.trim_end_matches('/').parse().ok())
-        };
-        let service = port(&broker::service_url()).ok_or("no port in the service URL")?;
-        let admin = port(&broker::admin_url()).ok_or("no port in the admin URL")?;
-        bridge::serve_inside(bridge.as_ref(), &[(service, "service"), (admin, "admin")]).await?;
-    }
     let writer = RunLogWriter::open(&dir.join(format!("{node}.jsonl")))?;
     RUN_LOG
         .set(Mutex::new(writer))
@@ -97,30 +87,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?
         .start()?;
 
-    let mut events = RunLogWriter::open(&dir.join(format!("{node}.events")))?;
-    let mut leading: std::collections::BTreeMap<String, Option<u64>> = Default::default();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut poll = tokio::time::interval(Duration::from_millis(10));
-    loop {
-        tokio::select! {
-            _ = terminate.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
-            _ = poll.tick() => {}
+    let stop = async {
+        // A failed signal handler leaves only SIGKILL to end the node, which the tests send.
+        if cluster::terminated().await.is_err() {
+            std::future::pending::<()>().await;
         }
-        for lock in handle.status().locks {
-            let term = lock.term.filter(|_| lock.leading);
-            if leading.get(&lock.name) != Some(&term) {
-                leading.insert(lock.name.clone(), term);
-                let event = NodeEvent {
-                    node: node.clone(),
-                    lock: lock.name,
-                    term,
-                    at: Utc::now(),
-                };
-                events.append(&event)?;
-            }
-        }
-    }
+    };
+    cluster::report_leadership(&handle, &node, &dir, stop).await?;
     handle.shutdown().await?;
     Ok(())
 }

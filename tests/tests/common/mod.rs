@@ -22,8 +22,8 @@ pub(crate) async fn abandoned_ticks(
     cluster: &Cluster,
     lock: &str,
 ) -> BTreeSet<(String, DateTime<Utc>)> {
-    let config = PulsarConfig::new(cluster.service_url())
-        .and_then(|c| c.with_admin_url(cluster.admin_url()))
+    let config = PulsarConfig::new(&cluster.broker().service)
+        .and_then(|c| c.with_admin_url(&cluster.broker().admin))
         .and_then(|c| c.topic_prefix(cluster.prefix()))
         .expect("config");
     let backend = PulsarBackend::new(config).expect("backend");

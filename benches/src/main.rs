@@ -1,0 +1,421 @@
+//! `cargo xtask bench`: leader-jobs measured beside its peers in one run, printed as one table
+//! and written to `target/bench/report.md` with a plot of the takeover distributions
+//! (`target/bench/takeover.svg`).
+//!
+//! - takeover after SIGKILL and after SIGSTOP of the leader: leader-jobs on Pulsar, a raw Pulsar
+//!   failover subscription, etcd elections (Debian's `etcd-server`, `etcd-client` crate) at a
+//!   10 s and a 60 s session TTL;
+//! - fire lateness of an every-second job, idle and with both cores busy: leader-jobs (on Pulsar
+//!   and embedded) beside tokio-cron-scheduler;
+//! - idle cost of one node with 10, 100 and 1000 locks;
+//! - start-up with 10 000 jobs beside tokio-cron-scheduler.
+//!
+//! The bench runs a broker and an etcd of its own. It is also the program behind every process
+//! it starts (chosen by `BENCH_ROLE`).
+#![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+
+mod etcd;
+mod generated;
+mod idle;
+mod lateness;
+mod plot;
+mod report;
+mod roles;
+mod startup;
+mod stats;
+mod takeover;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use leader_jobs::singleton_job;
+use leader_jobs_tests::chaos::broker::{DedicatedBroker, XTASK_VAR};
+
+use crate::report::Row;
+use crate::stats::{Summary, seconds, summarize};
+use crate::takeover::{Candidates, Fault, Setup, Trials};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The lock the takeover trials elect.
+const TAKEOVER_LOCK: &str = "takeover";
+
+/// Gives the takeover candidates a lock to elect; it never fires during a bench.
+#[singleton_job(cron = "0 0 1 1 *", lock = "takeover", name = "takeover_anchor")]
+async fn takeover_anchor() {}
+
+/// leader-jobs beside its peers, measured in one run.
+#[derive(Debug, Parser)]
+#[command(name = "bench")]
+struct Args {
+    /// SIGKILL trials per system.
+    #[arg(long, default_value_t = 20)]
+    kill_trials: usize,
+    /// SIGSTOP trials per system.
+    #[arg(long, default_value_t = 3)]
+    stop_trials: usize,
+    /// Ticks of the every-second job per lateness measurement.
+    #[arg(long, default_value_t = 300)]
+    ticks: usize,
+    /// How long each idle node is watched, in seconds.
+    #[arg(long, default_value_t = 30)]
+    idle_window: u64,
+    /// Lock counts of the idle-cost measurement.
+    #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
+    idle_locks: Vec<usize>,
+    /// Where the report, the plot and the logs go.
+    #[arg(long, default_value = "target/bench")]
+    out: PathBuf,
+    /// Directory of the bench's broker (its data is wiped at start).
+    #[arg(long, default_value = "target/bench/broker")]
+    broker_dir: PathBuf,
+    /// The broker's binary-protocol port.
+    #[arg(long, default_value_t = 6695)]
+    port: u16,
+    /// The broker's admin API port.
+    #[arg(long, default_value_t = 8195)]
+    http_port: u16,
+    /// etcd's client port (the peer port is the next one).
+    #[arg(long, default_value_t = 2389)]
+    etcd_port: u16,
+    /// The `xtask` binary that runs brokers (default: $LEADER_JOBS_XTASK).
+    #[arg(long)]
+    xtask: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    if let Ok(role) = std::env::var(roles::ROLE_VAR) {
+        return match roles::run(&role) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("bench {role}: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bench: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), BoxError> {
+    let exe = std::env::current_exe()?;
+    let xtask = args
+        .xtask
+        .clone()
+        .or_else(|| std::env::var_os(XTASK_VAR).map(PathBuf::from))
+        .ok_or_else(|| {
+            format!("no xtask binary: run `cargo xtask bench`, or give --xtask or {XTASK_VAR}")
+        })?;
+    let out = std::path::absolute(&args.out)?;
+    std::fs::create_dir_all(&out)?;
+    let broker = DedicatedBroker::new(&xtask, &args.broker_dir, args.port, args.http_port);
+    broker.start_fresh()?;
+    let outcome = measure_all(&args, &exe, &out, &broker);
+    if let Err(error) = broker.stop() {
+        eprintln!("bench: stopping the broker: {error}");
+    }
+    let (rows, context, panels) = outcome?;
+    println!(
+        "{:<44} {:>10} {:>22} {:>10} {:>8}",
+        "figure", "ours", "peer", "value", "ratio"
+    );
+    for row in &rows {
+        let (peer, value) = row
+            .peer
+            .as_ref()
+            .map_or(("", String::new()), |(name, value)| {
+                (name.as_str(), format!("{value:.3}"))
+            });
+        let ratio = row
+            .peer
+            .as_ref()
+            .filter(|(_, value)| *value != 0.0)
+            .map_or(String::new(), |(_, value)| {
+                format!("{:.2}", row.ours / value)
+            });
+        println!(
+            "{:<44} {:>10.3} {:>22} {:>10} {:>8}",
+            row.name, row.ours, peer, value, ratio
+        );
+    }
+    println!();
+    for row in &rows {
+        println!("{}", row.line());
+    }
+    report::write(&out, &rows, &context)?;
+    plot::write(&out.join("takeover.svg"), &panels)?;
+    println!(
+        "\nwrote {} and {}",
+        out.join("report.md").display(),
+        out.join("takeover.svg").display()
+    );
+    Ok(())
+}
+
+type Measured = (Vec<Row>, Vec<String>, Vec<(String, Vec<plot::Series>)>);
+
+fn measure_all(
+    args: &Args,
+    exe: &std::path::Path,
+    out: &std::path::Path,
+    broker: &DedicatedBroker,
+) -> Result<Measured, BoxError> {
+    let urls = broker.urls();
+    let mut rows = Vec::new();
+    let mut context = vec![format!(
+        "machine: {} cores; one run, every peer measured beside leader-jobs in it",
+        std::thread::available_parallelism().map_or(0, usize::from)
+    )];
+    let etcd = etcd::EtcdServer::start(out, args.etcd_port);
+    if let Err(why) = &etcd {
+        eprintln!("bench: etcd rows skipped: {why}");
+        context.push(format!("etcd rows skipped: {why}"));
+    }
+    let setup = Setup {
+        exe,
+        urls: urls.clone(),
+        out,
+    };
+    let ours = Candidates {
+        label: "leader_jobs".into(),
+        role: "leader-jobs",
+        env: Vec::new(),
+        limit: Duration::from_secs(60),
+    };
+    let raw = Candidates {
+        label: "raw_pulsar".into(),
+        role: "raw-pulsar",
+        env: Vec::new(),
+        limit: Duration::from_secs(120),
+    };
+    let etcd_peers: Vec<Candidates> = match &etcd {
+        Ok(server) => [10_u64, 60]
+            .into_iter()
+            .map(|ttl| Candidates {
+                label: format!("etcd_ttl{ttl}"),
+                role: "etcd",
+                env: vec![
+                    (
+                        roles::ETCD_ENDPOINT_VAR.into(),
+                        server.endpoint().to_owned(),
+                    ),
+                    (roles::ETCD_TTL_VAR.into(), ttl.to_string()),
+                ],
+                limit: Duration::from_secs(ttl + 30),
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let mut panels = Vec::new();
+    for (fault, trials, name) in [
+        (Fault::Kill, args.kill_trials, "sigkill"),
+        (Fault::Freeze, args.stop_trials, "sigstop"),
+    ] {
+        let mut series = Vec::new();
+        let ours_trials = takeover::sequential(&setup, &ours, fault, trials)?;
+        let raw_trials = match fault {
+            Fault::Kill => takeover::sequential(&setup, &raw, fault, trials)?,
+            // About a minute each: side by side.
+            Fault::Freeze => takeover::parallel(&setup, &raw, fault, trials)?,
+        };
+        let mut peers = vec![(raw.label.clone(), raw_trials)];
+        for peer in &etcd_peers {
+            peers.push((
+                peer.label.clone(),
+                takeover::parallel(&setup, peer, fault, trials)?,
+            ));
+        }
+        series.push(plot::Series {
+            label: ours.label.clone(),
+            samples: ours_trials.samples.clone(),
+        });
+        let ours_summary =
+            summarize(&seconds(&ours_trials.samples)).ok_or("no leader-jobs takeover")?;
+        context.push(timeouts_note(&ours.label, name, &ours_trials));
+        for (label, trials) in peers {
+            context.push(timeouts_note(&label, name, &trials));
+            if let Some(summary) = summarize(&seconds(&trials.samples)) {
+                push_summary(
+                    &mut rows,
+                    &format!("takeover_{name}_vs_{label}"),
+                    "s",
+                    ours_summary,
+                    &label,
+                    summary,
+                    &format!(
+                        "takeover after {} of the leader, seconds",
+                        name.to_uppercase()
+                    ),
+                );
+            }
+            series.push(plot::Series {
+                label,
+                samples: trials.samples,
+            });
+        }
+        panels.push((
+            format!("takeover after {} of the leader", name.to_uppercase()),
+            series,
+        ));
+    }
+    drop(etcd);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    for (load, burn) in [("idle", None), ("busy", Some(exe))] {
+        eprintln!("bench: lateness, {load}, {} ticks", args.ticks);
+        let prefix = leader_jobs_tests::cluster::unique_name(&format!("lateness-{load}"));
+        let lateness = runtime.block_on(lateness::measure(&urls, &prefix, args.ticks, burn))?;
+        let what = format!(
+            "fire lateness of an every-second job, {} ticks, ms, {}",
+            args.ticks,
+            if burn.is_some() {
+                "both cores spinning"
+            } else {
+                "no other load"
+            }
+        );
+        push_summary(
+            &mut rows,
+            &format!("lateness_{load}"),
+            "ms",
+            lateness.pulsar,
+            "tokio_cron_scheduler",
+            lateness.tokio_cron_scheduler,
+            &format!("{what}; leader-jobs on Pulsar (claim included)"),
+        );
+        push_summary(
+            &mut rows,
+            &format!("lateness_{load}_embedded"),
+            "ms",
+            lateness.embedded,
+            "tokio_cron_scheduler",
+            lateness.tokio_cron_scheduler,
+            &format!("{what}; leader-jobs on its embedded backend"),
+        );
+    }
+    drop(runtime);
+
+    let mut costs = Vec::new();
+    for locks in &args.idle_locks {
+        eprintln!("bench: idle cost, {locks} locks");
+        costs.push(idle::measure(
+            exe,
+            &urls,
+            out,
+            *locks,
+            Duration::from_secs(args.idle_window),
+        )?);
+    }
+    if let Some(base) = costs.first().copied() {
+        for cost in &costs {
+            let peer = format!("at_{}_locks", base.locks);
+            let note = |what: &str| {
+                format!(
+                    "idle node with {} locks (one job each): {what}; beside the same node with {} locks",
+                    cost.locks, base.locks
+                )
+            };
+            rows.push(
+                Row::new(
+                    format!("idle_{}_locks_cpu_percent", cost.locks),
+                    cost.cpu_percent,
+                    note("CPU %"),
+                )
+                .beside(&peer, base.cpu_percent),
+            );
+            rows.push(
+                Row::new(
+                    format!("idle_{}_locks_rss_mb", cost.locks),
+                    cost.rss_mb,
+                    note("resident memory, MB"),
+                )
+                .beside(&peer, base.rss_mb),
+            );
+            rows.push(
+                Row::new(
+                    format!("idle_{}_locks_broker_msgs_per_s", cost.locks),
+                    cost.broker_messages_per_second,
+                    note("broker messages in + out per second"),
+                )
+                .beside(&peer, base.broker_messages_per_second),
+            );
+        }
+    }
+
+    eprintln!("bench: start-up with {} jobs", startup::JOBS);
+    let mut ours_runs = Vec::new();
+    let mut theirs_runs = Vec::new();
+    for _ in 0..3 {
+        ours_runs.push(startup::measure(exe, "startup-ours")?);
+        theirs_runs.push(startup::measure(exe, "startup-tcs")?);
+    }
+    let median = |runs: &[startup::Startup], pick: fn(&startup::Startup) -> f64| {
+        summarize(&runs.iter().map(pick).collect::<Vec<_>>()).map_or(0.0, |s| s.p50)
+    };
+    let note = |what: &str| {
+        format!(
+            "start-up with {} jobs (100 locks), {what}, median of 3 fresh processes",
+            startup::JOBS
+        )
+    };
+    rows.push(
+        Row::new(
+            "startup_10k_jobs_all_scheduled_ms",
+            median(&ours_runs, |s| s.millis),
+            note("until every job has its next tick scheduled, ms"),
+        )
+        .beside("tokio_cron_scheduler", median(&theirs_runs, |s| s.millis)),
+    );
+    rows.push(
+        Row::new(
+            "startup_10k_jobs_rss_mb",
+            median(&ours_runs, |s| s.rss_mb),
+            note("resident memory then, MB"),
+        )
+        .beside("tokio_cron_scheduler", median(&theirs_runs, |s| s.rss_mb)),
+    );
+    Ok((rows, context, panels))
+}
+
+fn timeouts_note(label: &str, fault: &str, trials: &Trials) -> String {
+    format!(
+        "{label}, {fault}: {} takeovers measured, {} trials without a takeover within the limit",
+        trials.samples.len(),
+        trials.timeouts
+    )
+}
+
+fn push_summary(
+    rows: &mut Vec<Row>,
+    name: &str,
+    unit: &str,
+    ours: Summary,
+    peer: &str,
+    theirs: Summary,
+    note: &str,
+) {
+    for (stat, mine, other) in [
+        ("p50", ours.p50, theirs.p50),
+        ("p99", ours.p99, theirs.p99),
+        ("max", ours.max, theirs.max),
+    ] {
+        rows.push(
+            Row::new(
+                format!("{name}_{stat}_{unit}"),
+                mine,
+                format!("{note} ({stat})"),
+            )
+            .beside(peer, other),
+        );
+    }
+}

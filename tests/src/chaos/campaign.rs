@@ -1,0 +1,533 @@
+//! Running a campaign: a dedicated broker, node processes of `chaos-node`, one of them behind a
+//! fault proxy, and the seeded fault schedule injected one fault at a time, each followed by a
+//! wait until every lock has a leader again. Progress goes to stdout: a campaign runs for minutes
+//! and its operator wants to see which fault it is at.
+#![allow(
+    clippy::print_stdout,
+    reason = "progress of a long campaign, for its operator"
+)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use nix::sys::signal::Signal;
+
+use super::app;
+use super::bridge::{self, Route};
+use super::broker::{BrokerError, DedicatedBroker};
+use super::faults::{self, FaultKind, FaultRecord, PlannedFault};
+use super::proxy::{FaultProxy, LinkMode};
+use crate::cluster::{Cluster, Network};
+use crate::run_log::RunLogWriter;
+
+/// How long the cluster may take to have a leader for every lock again after a fault before
+/// the campaign notes the lock as stuck (and goes on).
+const RECOVERY_LIMIT: Duration = Duration::from_secs(60);
+/// How long no leadership may have changed before the next fault.
+const SETTLED: Duration = Duration::from_secs(2);
+/// How long nodes get for a graceful shutdown.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(15);
+
+/// What a campaign is told.
+#[derive(Clone, Debug)]
+pub struct CampaignConfig {
+    /// Seeds the fault schedule.
+    pub seed: u64,
+    /// How many faults to inject.
+    pub faults: usize,
+    /// How many node processes (at least 3).
+    pub nodes: usize,
+    /// The `chaos-node` binary.
+    pub node_binary: PathBuf,
+    /// The campaign's own broker.
+    pub broker: DedicatedBroker,
+    /// Where the logs go (created).
+    pub dir: PathBuf,
+    /// Caps every fault's hold time (for the short variant in CI).
+    pub max_hold: Option<Duration>,
+}
+
+/// Why a campaign could not be carried out (not a verdict on leader-jobs).
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    /// The broker could not be started or restarted.
+    #[error("the campaign's broker: {0}")]
+    Broker(#[from] BrokerError),
+    /// Files or processes.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The cluster did not come up.
+    #[error("{0}")]
+    Setup(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CampaignError {
+    let what = what.into();
+    move |source| CampaignError::Io { what, source }
+}
+
+/// What a finished campaign leaves for the checker.
+#[derive(Debug)]
+pub struct CampaignRun {
+    /// The seed.
+    pub seed: u64,
+    /// The directory with every log.
+    pub dir: PathBuf,
+    /// The cluster's topic prefix.
+    pub prefix: String,
+    /// The node application's locks.
+    pub locks: Vec<String>,
+    /// Every fault as injected.
+    pub faults: Vec<FaultRecord>,
+    /// Why the link faults did not run, if they did not.
+    pub isolation_unavailable: Option<String>,
+    /// Locks still without a leader a minute after a fault.
+    pub stuck: Vec<String>,
+    /// When the first fault began.
+    pub began: DateTime<Utc>,
+    /// When the last fault's quiet tail ended, before the nodes were stopped.
+    pub ended: DateTime<Utc>,
+}
+
+/// The node that runs behind the fault proxy.
+const ISOLATED_NODE: &str = "node-c";
+
+struct Nodes {
+    cluster: Cluster,
+    ids: Vec<String>,
+    isolated: Option<Network>,
+    started_at: BTreeMap<String, DateTime<Utc>>,
+    frozen: Option<String>,
+}
+
+impl Nodes {
+    fn network(&self, id: &str) -> Network {
+        match &self.isolated {
+            Some(network) if id == ISOLATED_NODE => network.clone(),
+            _ => Network::Shared,
+        }
+    }
+
+    fn start(&mut self, id: &str) -> Result<(), CampaignError> {
+        let network = self.network(id);
+        self.started_at.insert(id.to_owned(), Utc::now());
+        self.cluster
+            .start_on(id, &network)
+            .map_err(io(format!("starting {id}")))
+    }
+
+    /// Per lock, the node leading it now by its own latest report in its current process, and
+    /// the term; frozen nodes do not count.
+    fn leaders(&self) -> Result<BTreeMap<String, (String, u64)>, CampaignError> {
+        let mut latest: BTreeMap<(String, String), Option<u64>> = BTreeMap::new();
+        for event in self.cluster.events().map_err(io("reading events"))? {
+            let current = self
+                .started_at
+                .get(&event.node)
+                .is_some_and(|started| event.at >= *started);
+            if current && self.frozen.as_deref() != Some(event.node.as_str()) {
+                latest.insert((event.lock, event.node), event.term);
+            }
+        }
+        let mut leaders: BTreeMap<String, (String, u64)> = BTreeMap::new();
+        for ((lock, node), term) in latest {
+            let Some(term) = term else { continue };
+            if leaders.get(&lock).is_none_or(|(_, best)| term > *best) {
+                leaders.insert(lock, (node, term));
+            }
+        }
+        Ok(leaders)
+    }
+
+    /// Waits up to `limit` until every lock has a leader and no node has reported a change for
+    /// [`SETTLED`], so that the next fault meets a cluster at rest and its takeover figures are
+    /// its own; returns the locks still without a leader.
+    fn wait_for_leaders(
+        &self,
+        locks: &[String],
+        limit: Duration,
+    ) -> Result<Vec<String>, CampaignError> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let leaders = self.leaders()?;
+            let missing: Vec<String> = locks
+                .iter()
+                .filter(|lock| !leaders.contains_key(*lock))
+                .cloned()
+                .collect();
+            let last_change = self
+                .cluster
+                .events()
+                .map_err(io("reading events"))?
+                .last()
+                .map(|event| event.at);
+            let quiet = last_change.is_none_or(|at| {
+                (Utc::now() - at)
+                    .to_std()
+                    .is_ok_and(|since| since >= SETTLED)
+            });
+            if (missing.is_empty() && quiet) || Instant::now() >= deadline {
+                return Ok(missing);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Whether a node can get a network namespace of its own here; `Err` says why not.
+pub fn probe_isolation() -> Result<(), String> {
+    let output = Command::new("unshare")
+        .args(["--net", "--", "sh", "-c", "ip link set lo up"])
+        .output()
+        .map_err(|error| format!("cannot run `unshare`: {error}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`unshare --net -- ip link set lo up` failed ({}): {}; link faults need root (or \
+             CAP_SYS_ADMIN) and iproute2",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// Runs the campaign; the broker is left running for the checker to read the ledger.
+pub fn run(config: &CampaignConfig) -> Result<CampaignRun, CampaignError> {
+    std::fs::create_dir_all(&config.dir).map_err(io("creating the log directory"))?;
+    println!(
+        "chaos: seed {} ({} faults, {} nodes); logs in {}",
+        config.seed,
+        config.faults,
+        config.nodes,
+        config.dir.display()
+    );
+    let took = config.broker.start_fresh()?;
+    println!(
+        "chaos: broker ready at {} after {:.1} s",
+        config.broker.urls().service,
+        took.as_secs_f64()
+    );
+    let isolation = probe_isolation();
+    let proxy = match &isolation {
+        Ok(()) => Some(start_proxy(&config.dir, &config.broker)?),
+        Err(why) => {
+            println!("chaos: link faults skipped: {why}");
+            None
+        }
+    };
+    let name = crate::cluster::unique_name("chaos");
+    let cluster = Cluster::on_broker(
+        &config.node_binary,
+        &config.dir,
+        &name,
+        config.broker.urls(),
+    )
+    .map_err(io("creating the cluster"))?;
+    let prefix = cluster.prefix().to_owned();
+    let mut nodes = Nodes {
+        cluster,
+        ids: (0..config.nodes.max(3))
+            .map(|index| format!("node-{}", char::from(b'a' + (index % 26) as u8)))
+            .collect(),
+        isolated: proxy.as_ref().map(|(_, routes)| Network::Isolated {
+            routes: bridge::format_routes(routes),
+        }),
+        started_at: BTreeMap::new(),
+        frozen: None,
+    };
+    for id in nodes.ids.clone() {
+        nodes.start(&id)?;
+    }
+    let locks = wait_for_locks(&config.dir)?;
+    let missing = nodes.wait_for_leaders(&locks, RECOVERY_LIMIT)?;
+    if !missing.is_empty() {
+        return Err(CampaignError::Setup(format!(
+            "no node led {missing:?} within {} s of start; see the *.stderr files in {}",
+            RECOVERY_LIMIT.as_secs(),
+            config.dir.display()
+        )));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+
+    let kinds: Vec<FaultKind> = FaultKind::ALL
+        .into_iter()
+        .filter(|kind| proxy.is_some() || !kind.needs_isolation())
+        .collect();
+    let plan = faults::plan(config.seed, config.faults, &kinds);
+    let mut log =
+        RunLogWriter::open(&config.dir.join("faults.jsonl")).map_err(io("opening faults.jsonl"))?;
+    let began = Utc::now();
+    let mut records = Vec::new();
+    let mut stuck = Vec::new();
+    for (index, planned) in plan.into_iter().enumerate() {
+        let mut planned = planned;
+        if let Some(cap) = config.max_hold {
+            planned.hold = planned.hold.min(cap);
+        }
+        let proxy = proxy.as_ref().map(|(proxy, _)| proxy);
+        let record = inject(index, &planned, &mut nodes, &locks, config, proxy)?;
+        println!(
+            "chaos: fault {:>3} {:<14} {:<7} {}",
+            index,
+            record.kind.name(),
+            record.node.as_deref().unwrap_or("broker"),
+            record.detail
+        );
+        log.append(&record).map_err(io("writing faults.jsonl"))?;
+        records.push(record);
+        let missing = nodes.wait_for_leaders(&locks, RECOVERY_LIMIT)?;
+        for lock in missing {
+            stuck.push(format!(
+                "lock {lock} had no leader {} s after fault {index}",
+                RECOVERY_LIMIT.as_secs()
+            ));
+        }
+        std::thread::sleep(planned.pause);
+    }
+    // A quiet tail, so that catch-ups after the last fault show in the log.
+    std::thread::sleep(Duration::from_secs(6));
+    let ended = Utc::now();
+    for id in nodes.ids.clone() {
+        nodes
+            .cluster
+            .terminate(&id, SHUTDOWN_LIMIT)
+            .map_err(io(format!("stopping {id}")))?;
+    }
+    Ok(CampaignRun {
+        seed: config.seed,
+        dir: config.dir.clone(),
+        prefix,
+        locks,
+        faults: records,
+        isolation_unavailable: isolation.err(),
+        stuck,
+        began,
+        ended,
+    })
+}
+
+fn start_proxy(
+    dir: &Path,
+    broker: &DedicatedBroker,
+) -> Result<(FaultProxy, Vec<Route>), CampaignError> {
+    let routes: Vec<Route> = [
+        ("link-service.sock", broker.service_port()),
+        ("link-admin.sock", broker.http_port()),
+    ]
+    .into_iter()
+    .map(|(socket, port)| Route {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        socket: dir.join(socket),
+    })
+    .collect();
+    let proxy_routes: Vec<(PathBuf, std::net::SocketAddr)> = routes
+        .iter()
+        .map(|route| (route.socket.clone(), route.listen))
+        .collect();
+    let proxy = FaultProxy::start(&proxy_routes).map_err(io("starting the fault proxy"))?;
+    Ok((proxy, routes))
+}
+
+/// The locks of the node application, once a node has written its job specs.
+fn wait_for_locks(dir: &Path) -> Result<Vec<String>, CampaignError> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(jobs) = app::read_jobs(dir) {
+            let mut locks: Vec<String> = jobs.into_iter().map(|job| job.lock).collect();
+            locks.sort();
+            locks.dedup();
+            return Ok(locks);
+        }
+        if Instant::now() >= deadline {
+            return Err(CampaignError::Setup(format!(
+                "no node wrote {} within 30 s; see the *.stderr files there",
+                app::jobs_file(dir).display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn inject(
+    index: usize,
+    planned: &PlannedFault,
+    nodes: &mut Nodes,
+    locks: &[String],
+    config: &CampaignConfig,
+    proxy: Option<&FaultProxy>,
+) -> Result<FaultRecord, CampaignError> {
+    let leaders = nodes.leaders()?;
+    let lock = &locks[planned.lock_pick % locks.len()];
+    let leader_of_lock = leaders
+        .get(lock)
+        .map(|(node, _)| node.clone())
+        .unwrap_or_else(|| nodes.ids[planned.lock_pick % nodes.ids.len()].clone());
+    let led_by = |node: &str| -> Vec<(String, u64)> {
+        leaders
+            .iter()
+            .filter(|(_, (leader, _))| leader == node)
+            .map(|(lock, (_, term))| (lock.clone(), *term))
+            .collect()
+    };
+    let hold = planned.hold;
+    let began = Utc::now();
+    let (node, led, detail) = match planned.kind {
+        FaultKind::KillLeader | FaultKind::KillFollower => {
+            let target = if planned.kind == FaultKind::KillLeader {
+                leader_of_lock
+            } else {
+                follower_of(&leaders, lock, &nodes.ids, planned.lock_pick)
+            };
+            let led = led_by(&target);
+            nodes
+                .cluster
+                .kill(&target)
+                .map_err(io(format!("killing {target}")))?;
+            std::thread::sleep(hold);
+            nodes.start(&target)?;
+            (
+                Some(target),
+                led,
+                format!("lock {lock}; restarted after {hold:?}"),
+            )
+        }
+        FaultKind::FreezeShort | FaultKind::FreezeMid | FaultKind::FreezeLong => {
+            let target = leader_of_lock;
+            let led = led_by(&target);
+            nodes
+                .cluster
+                .freeze(&target)
+                .map_err(io(format!("freezing {target}")))?;
+            nodes.frozen = Some(target.clone());
+            std::thread::sleep(hold);
+            nodes
+                .cluster
+                .thaw(&target)
+                .map_err(io(format!("thawing {target}")))?;
+            nodes.frozen = None;
+            (Some(target), led, format!("lock {lock}; frozen {hold:?}"))
+        }
+        FaultKind::RestartNode => {
+            let target = leader_of_lock;
+            let led = led_by(&target);
+            let graceful = nodes
+                .cluster
+                .terminate(&target, SHUTDOWN_LIMIT)
+                .map_err(io(format!("stopping {target}")))?;
+            std::thread::sleep(hold);
+            nodes.start(&target)?;
+            let how = if graceful {
+                "graceful"
+            } else {
+                "NOT graceful (killed after the limit)"
+            };
+            (
+                Some(target),
+                led,
+                format!("lock {lock}; shutdown {how}, started after {hold:?}"),
+            )
+        }
+        FaultKind::BrokerStop | FaultKind::BrokerKill => {
+            let led: Vec<(String, u64)> = leaders
+                .iter()
+                .map(|(lock, (_, term))| (lock.clone(), *term))
+                .collect();
+            let stopped = Instant::now();
+            if planned.kind == FaultKind::BrokerStop {
+                config.broker.stop()?;
+            } else {
+                config.broker.kill()?;
+            }
+            let down_after = stopped.elapsed();
+            std::thread::sleep(hold);
+            let took = config.broker.start()?;
+            (
+                None,
+                led,
+                format!(
+                    "down after {down_after:.1?}, restarted after {hold:?}, ready in {took:.1?}"
+                ),
+            )
+        }
+        FaultKind::LinkCut | FaultKind::LinkBlackhole | FaultKind::LinkDelay => {
+            let target = ISOLATED_NODE.to_owned();
+            let led = led_by(&target);
+            let mode = match planned.kind {
+                FaultKind::LinkCut => LinkMode::Cut,
+                FaultKind::LinkBlackhole => LinkMode::Blackhole,
+                _ => LinkMode::Delay(planned.delay),
+            };
+            if let Some(proxy) = proxy {
+                proxy.set(mode);
+                std::thread::sleep(hold);
+                proxy.set(LinkMode::Pass);
+            }
+            (Some(target), led, format!("{mode:?} for {hold:?}"))
+        }
+        FaultKind::ClockJump => {
+            let target = leader_of_lock;
+            let led = led_by(&target);
+            set_clock(nodes, &config.dir, &target, planned.clock_step_ms)?;
+            std::thread::sleep(hold);
+            set_clock(nodes, &config.dir, &target, 0)?;
+            (
+                Some(target),
+                led,
+                format!(
+                    "lock {lock}; clock {:+} ms for {hold:?}",
+                    planned.clock_step_ms
+                ),
+            )
+        }
+    };
+    Ok(FaultRecord {
+        index,
+        kind: planned.kind,
+        node,
+        led,
+        detail,
+        began,
+        lifted: Utc::now(),
+    })
+}
+
+/// A node that does not lead `lock`: of those, one that leads the fewest locks.
+fn follower_of(
+    leaders: &BTreeMap<String, (String, u64)>,
+    lock: &str,
+    ids: &[String],
+    pick: usize,
+) -> String {
+    let leader = leaders.get(lock).map(|(node, _)| node.as_str());
+    let led_count = |id: &str| leaders.values().filter(|(node, _)| node == id).count();
+    let candidates: Vec<&String> = ids
+        .iter()
+        .filter(|id| Some(id.as_str()) != leader)
+        .collect();
+    let fewest = candidates.iter().map(|id| led_count(id)).min().unwrap_or(0);
+    let least: Vec<&&String> = candidates
+        .iter()
+        .filter(|id| led_count(id) == fewest)
+        .collect();
+    least
+        .get(pick % least.len().max(1))
+        .map_or_else(|| ids[pick % ids.len()].clone(), |id| (**id).clone())
+}
+
+fn set_clock(nodes: &Nodes, dir: &Path, node: &str, offset_ms: i64) -> Result<(), CampaignError> {
+    std::fs::write(app::clock_file(dir, node), offset_ms.to_string())
+        .map_err(io(format!("writing the clock offset of {node}")))?;
+    nodes
+        .cluster
+        .signal(node, Signal::SIGUSR1)
+        .map_err(io(format!("signalling {node}")))
+}

@@ -1,0 +1,81 @@
+//! The Pulsar backend's ledger after its broker was killed (SIGKILL) and started again: a node
+//! must be able to begin terms again once the broker is back. The fault campaign found that a
+//! ledger reader whose connection died this way was kept and failed every later term start, so
+//! the node led its locks without ever running a job.
+//!
+//! The broker is one of this test's own (through the `xtask` binary, as `cargo xtask test`
+//! provides), since it gets killed.
+#![allow(clippy::expect_used, clippy::panic, reason = "test code")]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use leader_jobs::backend::Backend;
+use leader_jobs::{PulsarBackend, PulsarConfig};
+use leader_jobs_tests::chaos::broker::{DedicatedBroker, XTASK_VAR};
+
+/// Ports apart from every other broker of the tests.
+const SERVICE_PORT: u16 = 6682;
+const HTTP_PORT: u16 = 8182;
+/// How long the ledger may take to work again once the broker is ready.
+const RECOVERY: Duration = Duration::from_secs(45);
+
+#[test]
+fn the_ledger_begins_terms_again_after_the_broker_was_killed() {
+    let xtask = std::env::var_os(XTASK_VAR).map(PathBuf::from).expect(
+        "this test runs a broker of its own through the xtask binary: run the tests with \
+         `cargo xtask test`, or set LEADER_JOBS_XTASK to a built xtask binary",
+    );
+    let broker = DedicatedBroker::new(
+        &xtask,
+        &PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("restart-broker"),
+        SERVICE_PORT,
+        HTTP_PORT,
+    );
+    broker.start_fresh().expect("starting the test's broker");
+    let urls = broker.urls();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    // The pulsar client's handles spawn tasks when dropped: keep them inside the runtime.
+    let _inside = runtime.enter();
+    let config = PulsarConfig::new(&urls.service)
+        .and_then(|config| config.with_admin_url(&urls.admin))
+        .expect("config");
+    let backend = PulsarBackend::new(config).expect("backend");
+    let ledger = runtime
+        .block_on(backend.ledger("restart", "node-a"))
+        .expect("opening the ledger");
+    let first = runtime
+        .block_on(ledger.begin_term("node-a"))
+        .expect("the first term");
+
+    broker.kill().expect("SIGKILL to the broker");
+    // A leader keeps trying while the broker is down, as the scheduler does.
+    runtime.block_on(async {
+        for _ in 0..3 {
+            let attempt = ledger.begin_term("node-a").await;
+            assert!(attempt.is_err(), "a term began without a broker");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    broker.start().expect("starting the broker again");
+    let ready = Instant::now();
+    let again = runtime.block_on(async {
+        loop {
+            match ledger.begin_term("node-a").await {
+                Ok(start) => return Ok(start),
+                Err(error) if ready.elapsed() > RECOVERY => return Err(error),
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+    });
+    runtime.block_on(backend.close());
+    let stopped = broker.stop();
+    let again = again.unwrap_or_else(|error| {
+        panic!(
+            "no term could begin {} s after the broker was back: {error}",
+            RECOVERY.as_secs()
+        )
+    });
+    assert!(again.term > first.term, "terms must keep rising");
+    stopped.expect("stopping the test's broker");
+}
