@@ -133,6 +133,14 @@ pub trait Election: Send + Sync {
     /// notification) and begins a new term for it.
     fn leadership(&self) -> watch::Receiver<Leadership>;
 
+    /// Whether this node's leadership holds at this instant. The watch above is updated by a
+    /// task, and a process that was frozen resumes all its tasks at once, so a run could start
+    /// before that task noticed the lease ran out; this answers from the lease itself. The
+    /// default reads the watch.
+    fn leading_now(&self) -> bool {
+        *self.leadership().borrow() == Leadership::Leading
+    }
+
     /// Leaves the election so another node takes over at once (graceful handoff).
     async fn resign(&self);
 }

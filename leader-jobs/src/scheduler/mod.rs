@@ -77,6 +77,7 @@ pub(crate) async fn run_lock(env: NodeEnv, lock_index: usize, plan: LockPlan) ->
         lock_index,
         plan,
         ledger,
+        election: Arc::clone(&election),
         finished_tx,
         finished_rx,
     };
@@ -106,6 +107,7 @@ struct LockScheduler {
     lock_index: usize,
     plan: LockPlan,
     ledger: Arc<dyn Ledger>,
+    election: Arc<dyn crate::backend::Election>,
     /// Per job, runs going on now.
     running: Vec<Arc<AtomicUsize>>,
     finished_tx: mpsc::UnboundedSender<usize>,

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::JobContext;
-use crate::backend::{Claim, Ledger, RunOutcome};
+use crate::backend::{Claim, Election, Ledger, RunOutcome};
 use crate::clock::Clock;
 use crate::job::JobDescriptor;
 use crate::runtime::status::{LastRun, StatusBoard};
@@ -37,6 +37,8 @@ pub(super) struct Run {
     pub(super) term_ended: CancellationToken,
     pub(super) grace: Duration,
     pub(super) ledger: Arc<dyn Ledger>,
+    /// Asked right before the job starts whether the lease still holds.
+    pub(super) election: Arc<dyn Election>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) status: Arc<StatusBoard>,
     pub(super) lock_index: usize,
@@ -62,7 +64,20 @@ impl Run {
                 tracing::info!("catch-up run for a missed tick");
             }
             let started_at = self.context.started_at();
-            let (outcome, error) = self.outcome().await;
+            // The claim was won, but if the lease ran out before the job began (typically a
+            // process frozen between claim and start), starting now would act on a stale term
+            // while another node may already lead. The claim is left without an outcome, so the
+            // next leader reports the tick as abandoned instead of it being silently lost.
+            let lapsed = self.term_ended.is_cancelled() || !self.election.leading_now();
+            let (outcome, error) = if lapsed {
+                tracing::warn!("run not started: leadership lapsed between the claim and the start");
+                (
+                    RunOutcome::Cancelled,
+                    Some("leadership lapsed before the run began".to_owned()),
+                )
+            } else {
+                self.outcome().await
+            };
             let finished_at = self.clock.now();
             match outcome {
                 RunOutcome::Ok => tracing::debug!("run ok"),
@@ -77,8 +92,10 @@ impl Run {
                     "run dropped: still going a grace period after leadership ended"
                 ),
             }
-            if let Err(err) = self.ledger.record(&self.claim, outcome).await {
-                tracing::error!(error = %err, "could not record the run's outcome in the ledger");
+            if !lapsed {
+                if let Err(err) = self.ledger.record(&self.claim, outcome).await {
+                    tracing::error!(error = %err, "could not record the run's outcome in the ledger");
+                }
             }
             let tick = self.claim.tick;
             let kind = self.kind;

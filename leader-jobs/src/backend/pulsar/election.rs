@@ -46,7 +46,32 @@ pub(crate) struct ElectionTask {
     pub(crate) lock: String,
     pub(crate) node: String,
     pub(crate) leadership: watch::Sender<Leadership>,
+    /// The current lease's end, shared with [`PulsarElection`](super::PulsarElection) so that
+    /// "do I lead now?" is answered from the monotonic clock, not from a task that may be late.
+    pub(crate) lease: Arc<Lease>,
     pub(crate) resign: CancellationToken,
+}
+
+/// The end of this node's lease on a lock, if it holds one.
+#[derive(Debug, Default)]
+pub(crate) struct Lease(std::sync::Mutex<Option<Instant>>);
+
+impl Lease {
+    fn set(&self, until: Option<Instant>) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = until;
+    }
+
+    /// True while the lease has not run out.
+    pub(crate) fn holds(&self) -> bool {
+        let until = *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        until.is_some_and(|until| Instant::now() < until)
+    }
 }
 
 impl ElectionTask {
@@ -85,6 +110,7 @@ impl ElectionTask {
     }
 
     fn step_down(&self, why: &str) {
+        self.lease.set(None);
         let was_leading =
             self.leadership.send_replace(Leadership::Following) == Leadership::Leading;
         if was_leading {
@@ -143,6 +169,7 @@ impl Session {
                 }
                 () = tokio::time::sleep_until(lease_end), if leading => {
                     lease_until = None;
+                    task.lease.set(None);
                     task.step_down("lease expired: no heartbeat of ours came back in time");
                 }
                 _ = beat.tick() => {
@@ -178,6 +205,7 @@ impl Session {
                         continue;
                     }
                     lease_until = Some(lease_until.map_or(until, |current| current.max(until)));
+                    task.lease.set(lease_until);
                     stall.reset();
                     if !leading && task.leadership.send_replace(Leadership::Leading) != Leadership::Leading {
                         info!(lock = %task.lock, node = %task.node, "leadership gained");

@@ -104,6 +104,7 @@ impl std::fmt::Debug for PulsarBackend {
 /// A lock's election on Pulsar: the task runs until resigned.
 struct PulsarElection {
     leadership: watch::Receiver<Leadership>,
+    lease: Arc<election::Lease>,
     resign: CancellationToken,
     tracker: TaskTracker,
 }
@@ -112,6 +113,10 @@ struct PulsarElection {
 impl Election for PulsarElection {
     fn leadership(&self) -> watch::Receiver<Leadership> {
         self.leadership.clone()
+    }
+
+    fn leading_now(&self) -> bool {
+        self.lease.holds()
     }
 
     async fn resign(&self) {
@@ -128,6 +133,7 @@ impl Backend for PulsarBackend {
         self.unload_permission
             .start_once(&self.admin, self.config.topic(lock, "election"));
         let (tx, rx) = watch::channel(Leadership::Following);
+        let lease = Arc::new(election::Lease::default());
         let resign = self.shutdown.child_token();
         let tracker = TaskTracker::new();
         let task = ElectionTask {
@@ -137,11 +143,13 @@ impl Backend for PulsarBackend {
             lock: lock.to_owned(),
             node: node.to_owned(),
             leadership: tx,
+            lease: Arc::clone(&lease),
             resign: resign.clone(),
         };
         tracker.spawn(self.elections.track_future(task.run()));
         Ok(Arc::new(PulsarElection {
             leadership: rx,
+            lease,
             resign,
             tracker,
         }))

@@ -152,6 +152,7 @@ impl Term<'_> {
             term_ended: self.ended.clone(),
             grace: lock.env.grace,
             ledger: lock.ledger.clone(),
+            election: lock.election.clone(),
             clock: lock.env.clock.clone(),
             status: lock.env.status.clone(),
             lock_index: lock.lock_index,
