@@ -462,3 +462,7 @@ fn takeovers(run: &CampaignRun, reports: &[NodeEvent], report: &mut Report) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;
