@@ -28,8 +28,9 @@ fn job(name: &str, cron: &str, misfire: &str) -> JobSpec {
     }
 }
 
-fn start(job: &str, tick: i64, term: u64, node: &str, started: i64) -> RunEvent {
-    RunEvent {
+/// The start and end of a run of `tick` that began at second `started` and took 20 ms.
+fn ran(job: &str, tick: i64, term: u64, node: &str, started: i64) -> [RunEvent; 2] {
+    let start = RunEvent {
         event: "start".into(),
         job: job.into(),
         lock: "l".into(),
@@ -37,7 +38,11 @@ fn start(job: &str, tick: i64, term: u64, node: &str, started: i64) -> RunEvent 
         term,
         node: node.into(),
         at: at(started) + TimeDelta::milliseconds(10),
-    }
+    };
+    let mut end = start.clone();
+    end.event = "end".into();
+    end.at += TimeDelta::milliseconds(20);
+    [start, end]
 }
 
 fn leads(node: &str, term: u64, second: i64) -> NodeEvent {
@@ -65,12 +70,15 @@ fn run_of(faults: Vec<FaultRecord>) -> CampaignRun {
 
 #[test]
 fn finds_duplicates_stale_terms_and_lost_ticks_and_excuses_abandoned_ones() {
-    let mut runs = vec![start("sec", 0, 1, "a", 0)];
     // Tick 1 twice; tick 2 abandoned in the ledger; tick 3 lost; then a stale start of tick 5.
-    runs.push(start("sec", 1, 1, "a", 1));
-    runs.push(start("sec", 1, 2, "b", 1));
-    runs.push(start("sec", 4, 2, "b", 4));
-    runs.push(start("sec", 5, 1, "a", 6));
+    let runs = [
+        ran("sec", 0, 1, "a", 0),
+        ran("sec", 1, 1, "a", 1),
+        ran("sec", 1, 2, "b", 1),
+        ran("sec", 4, 2, "b", 4),
+        ran("sec", 5, 1, "a", 6),
+    ]
+    .concat();
     let evidence = Evidence {
         jobs: vec![job("sec", "* * * * * *", "fire_all")],
         runs,
@@ -95,12 +103,13 @@ fn a_fire_once_gap_needs_its_catch_up_when_the_next_term_began() {
     // a runs 0 and 5; b takes over at 21 (term 2) and catches up 20: ticks 10 and 15 covered.
     let covered = Evidence {
         jobs: vec![five()],
-        runs: vec![
-            start("five", 0, 1, "a", 0),
-            start("five", 5, 1, "a", 5),
-            start("five", 20, 2, "b", 21),
-            start("five", 25, 2, "b", 25),
-        ],
+        runs: [
+            ran("five", 0, 1, "a", 0),
+            ran("five", 5, 1, "a", 5),
+            ran("five", 20, 2, "b", 21),
+            ran("five", 25, 2, "b", 25),
+        ]
+        .concat(),
         reports: vec![leads("a", 1, 0), leads("b", 2, 21)],
         lifecycle: Vec::new(),
         abandoned: BTreeSet::new(),
@@ -121,7 +130,7 @@ fn a_fire_once_gap_needs_its_catch_up_when_the_next_term_began() {
 fn a_gap_inside_one_term_counts_only_while_a_fault_was_on() {
     let evidence = Evidence {
         jobs: vec![job("five", "*/5 * * * * *", "fire_once")],
-        runs: vec![start("five", 0, 1, "a", 0), start("five", 15, 1, "a", 16)],
+        runs: [ran("five", 0, 1, "a", 0), ran("five", 15, 1, "a", 16)].concat(),
         reports: vec![leads("a", 1, 0)],
         lifecycle: Vec::new(),
         abandoned: BTreeSet::new(),
