@@ -75,7 +75,7 @@ pub(super) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Camp
 }
 
 /// What a finished campaign leaves for the checker.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct CampaignRun {
     /// The seed.
     pub seed: u64,
@@ -202,6 +202,10 @@ pub fn probe_isolation() -> Result<(), String> {
 
 /// Runs the campaign; the broker is left running for the checker to read the ledger.
 pub fn run(config: &CampaignConfig) -> Result<CampaignRun, CampaignError> {
+    // The logs are opened for appending: a rerun into the same directory must not mix runs.
+    if config.dir.exists() {
+        std::fs::remove_dir_all(&config.dir).map_err(io("emptying the log directory"))?;
+    }
     std::fs::create_dir_all(&config.dir).map_err(io("creating the log directory"))?;
     println!(
         "chaos: seed {} ({} faults, {} nodes); logs in {}",
@@ -302,7 +306,7 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignRun, CampaignError> {
             .terminate(&id, SHUTDOWN_LIMIT)
             .map_err(io(format!("stopping {id}")))?;
     }
-    Ok(CampaignRun {
+    let run = CampaignRun {
         seed: config.seed,
         dir: config.dir.clone(),
         prefix,
@@ -312,7 +316,24 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignRun, CampaignError> {
         stuck,
         began,
         ended,
-    })
+    };
+    let summary = serde_json::to_string_pretty(&run).map_err(std::io::Error::other);
+    summary
+        .and_then(|text| std::fs::write(summary_file(&config.dir), text))
+        .map_err(io("writing the campaign summary"))?;
+    Ok(run)
+}
+
+/// Where a campaign leaves its [`CampaignRun`], so that its logs can be judged again later.
+pub fn summary_file(dir: &Path) -> PathBuf {
+    dir.join("campaign.json")
+}
+
+/// The [`CampaignRun`] a finished campaign left in `dir`.
+pub fn read_summary(dir: &Path) -> Result<CampaignRun, CampaignError> {
+    let text = std::fs::read_to_string(summary_file(dir)).map_err(io("reading campaign.json"))?;
+    serde_json::from_str(&text)
+        .map_err(|error| io("reading campaign.json")(std::io::Error::other(error)))
 }
 
 fn start_proxy(
