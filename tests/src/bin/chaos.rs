@@ -49,6 +49,10 @@ struct Args {
     /// Leave the broker running at the end.
     #[arg(long)]
     keep_broker: bool,
+    /// Judge the finished campaign in this directory again instead of running one (its broker,
+    /// started with `--keep-broker`, must still hold the ledger).
+    #[arg(long)]
+    judge: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -97,7 +101,11 @@ fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         dir,
         max_hold: args.max_hold.map(Duration::from_secs),
     };
-    let outcome = campaign::run(&config).and_then(|run| {
+    let outcome = match &args.judge {
+        Some(dir) => campaign::read_summary(dir),
+        None => campaign::run(&config),
+    };
+    let outcome = outcome.and_then(|run| {
         Evidence::gather(&run, &broker.urls())
             .and_then(|evidence| check::judge(&run, &evidence))
             .map_err(|error| campaign::CampaignError::Setup(error.to_string()))
@@ -110,7 +118,7 @@ fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let report = outcome.map_err(|error| format!("{error} (seed {seed})"))?;
     let text = report.to_string();
     print!("{text}");
-    std::fs::write(config.dir.join("report.txt"), &text)?;
+    std::fs::write(report.dir.join("report.txt"), &text)?;
     Ok(if report.violations() == 0 {
         ExitCode::SUCCESS
     } else {

@@ -13,13 +13,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use nix::sys::signal::Signal;
 
 use super::app;
 use super::bridge::{self, Route};
 use super::broker::{BrokerError, DedicatedBroker};
-use super::faults::{self, FaultKind, FaultRecord, PlannedFault};
-use super::proxy::{FaultProxy, LinkMode};
+use super::faults::{self, FaultKind, FaultRecord};
+use super::inject;
+use super::proxy::FaultProxy;
 use crate::cluster::{Cluster, Network};
 use crate::run_log::RunLogWriter;
 
@@ -29,7 +29,7 @@ const RECOVERY_LIMIT: Duration = Duration::from_secs(60);
 /// How long no leadership may have changed before the next fault.
 const SETTLED: Duration = Duration::from_secs(2);
 /// How long nodes get for a graceful shutdown.
-const SHUTDOWN_LIMIT: Duration = Duration::from_secs(15);
+pub(super) const SHUTDOWN_LIMIT: Duration = Duration::from_secs(15);
 
 /// What a campaign is told.
 #[derive(Clone, Debug)]
@@ -69,13 +69,13 @@ pub enum CampaignError {
     Setup(String),
 }
 
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CampaignError {
+pub(super) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CampaignError {
     let what = what.into();
     move |source| CampaignError::Io { what, source }
 }
 
 /// What a finished campaign leaves for the checker.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct CampaignRun {
     /// The seed.
     pub seed: u64,
@@ -98,14 +98,14 @@ pub struct CampaignRun {
 }
 
 /// The node that runs behind the fault proxy.
-const ISOLATED_NODE: &str = "node-c";
+pub(super) const ISOLATED_NODE: &str = "node-c";
 
-struct Nodes {
-    cluster: Cluster,
-    ids: Vec<String>,
+pub(super) struct Nodes {
+    pub(super) cluster: Cluster,
+    pub(super) ids: Vec<String>,
     isolated: Option<Network>,
     started_at: BTreeMap<String, DateTime<Utc>>,
-    frozen: Option<String>,
+    pub(super) frozen: Option<String>,
 }
 
 impl Nodes {
@@ -116,7 +116,7 @@ impl Nodes {
         }
     }
 
-    fn start(&mut self, id: &str) -> Result<(), CampaignError> {
+    pub(super) fn start(&mut self, id: &str) -> Result<(), CampaignError> {
         let network = self.network(id);
         self.started_at.insert(id.to_owned(), Utc::now());
         self.cluster
@@ -126,7 +126,7 @@ impl Nodes {
 
     /// Per lock, the node leading it now by its own latest report in its current process, and
     /// the term; frozen nodes do not count.
-    fn leaders(&self) -> Result<BTreeMap<String, (String, u64)>, CampaignError> {
+    pub(super) fn leaders(&self) -> Result<BTreeMap<String, (String, u64)>, CampaignError> {
         let mut latest: BTreeMap<(String, String), Option<u64>> = BTreeMap::new();
         for event in self.cluster.events().map_err(io("reading events"))? {
             let current = self
@@ -202,6 +202,10 @@ pub fn probe_isolation() -> Result<(), String> {
 
 /// Runs the campaign; the broker is left running for the checker to read the ledger.
 pub fn run(config: &CampaignConfig) -> Result<CampaignRun, CampaignError> {
+    // The logs are opened for appending: a rerun into the same directory must not mix runs.
+    if config.dir.exists() {
+        std::fs::remove_dir_all(&config.dir).map_err(io("emptying the log directory"))?;
+    }
     std::fs::create_dir_all(&config.dir).map_err(io("creating the log directory"))?;
     println!(
         "chaos: seed {} ({} faults, {} nodes); logs in {}",
@@ -274,7 +278,7 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignRun, CampaignError> {
             planned.hold = planned.hold.min(cap);
         }
         let proxy = proxy.as_ref().map(|(proxy, _)| proxy);
-        let record = inject(index, &planned, &mut nodes, &locks, config, proxy)?;
+        let record = inject::inject(index, &planned, &mut nodes, &locks, config, proxy)?;
         println!(
             "chaos: fault {:>3} {:<14} {:<7} {}",
             index,
@@ -302,7 +306,7 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignRun, CampaignError> {
             .terminate(&id, SHUTDOWN_LIMIT)
             .map_err(io(format!("stopping {id}")))?;
     }
-    Ok(CampaignRun {
+    let run = CampaignRun {
         seed: config.seed,
         dir: config.dir.clone(),
         prefix,
@@ -312,7 +316,24 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignRun, CampaignError> {
         stuck,
         began,
         ended,
-    })
+    };
+    let summary = serde_json::to_string_pretty(&run).map_err(std::io::Error::other);
+    summary
+        .and_then(|text| std::fs::write(summary_file(&config.dir), text))
+        .map_err(io("writing the campaign summary"))?;
+    Ok(run)
+}
+
+/// Where a campaign leaves its [`CampaignRun`], so that its logs can be judged again later.
+pub fn summary_file(dir: &Path) -> PathBuf {
+    dir.join("campaign.json")
+}
+
+/// The [`CampaignRun`] a finished campaign left in `dir`.
+pub fn read_summary(dir: &Path) -> Result<CampaignRun, CampaignError> {
+    let text = std::fs::read_to_string(summary_file(dir)).map_err(io("reading campaign.json"))?;
+    serde_json::from_str(&text)
+        .map_err(|error| io("reading campaign.json")(std::io::Error::other(error)))
 }
 
 fn start_proxy(
@@ -355,179 +376,4 @@ fn wait_for_locks(dir: &Path) -> Result<Vec<String>, CampaignError> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-fn inject(
-    index: usize,
-    planned: &PlannedFault,
-    nodes: &mut Nodes,
-    locks: &[String],
-    config: &CampaignConfig,
-    proxy: Option<&FaultProxy>,
-) -> Result<FaultRecord, CampaignError> {
-    let leaders = nodes.leaders()?;
-    let lock = &locks[planned.lock_pick % locks.len()];
-    let leader_of_lock = leaders
-        .get(lock)
-        .map(|(node, _)| node.clone())
-        .unwrap_or_else(|| nodes.ids[planned.lock_pick % nodes.ids.len()].clone());
-    let led_by = |node: &str| -> Vec<(String, u64)> {
-        leaders
-            .iter()
-            .filter(|(_, (leader, _))| leader == node)
-            .map(|(lock, (_, term))| (lock.clone(), *term))
-            .collect()
-    };
-    let hold = planned.hold;
-    let began = Utc::now();
-    let (node, led, detail) = match planned.kind {
-        FaultKind::KillLeader | FaultKind::KillFollower => {
-            let target = if planned.kind == FaultKind::KillLeader {
-                leader_of_lock
-            } else {
-                follower_of(&leaders, lock, &nodes.ids, planned.lock_pick)
-            };
-            let led = led_by(&target);
-            nodes
-                .cluster
-                .kill(&target)
-                .map_err(io(format!("killing {target}")))?;
-            std::thread::sleep(hold);
-            nodes.start(&target)?;
-            (
-                Some(target),
-                led,
-                format!("lock {lock}; restarted after {hold:?}"),
-            )
-        }
-        FaultKind::FreezeShort | FaultKind::FreezeMid | FaultKind::FreezeLong => {
-            let target = leader_of_lock;
-            let led = led_by(&target);
-            nodes
-                .cluster
-                .freeze(&target)
-                .map_err(io(format!("freezing {target}")))?;
-            nodes.frozen = Some(target.clone());
-            std::thread::sleep(hold);
-            nodes
-                .cluster
-                .thaw(&target)
-                .map_err(io(format!("thawing {target}")))?;
-            nodes.frozen = None;
-            (Some(target), led, format!("lock {lock}; frozen {hold:?}"))
-        }
-        FaultKind::RestartNode => {
-            let target = leader_of_lock;
-            let led = led_by(&target);
-            let graceful = nodes
-                .cluster
-                .terminate(&target, SHUTDOWN_LIMIT)
-                .map_err(io(format!("stopping {target}")))?;
-            std::thread::sleep(hold);
-            nodes.start(&target)?;
-            let how = if graceful {
-                "graceful"
-            } else {
-                "NOT graceful (killed after the limit)"
-            };
-            (
-                Some(target),
-                led,
-                format!("lock {lock}; shutdown {how}, started after {hold:?}"),
-            )
-        }
-        FaultKind::BrokerStop | FaultKind::BrokerKill => {
-            let led: Vec<(String, u64)> = leaders
-                .iter()
-                .map(|(lock, (_, term))| (lock.clone(), *term))
-                .collect();
-            let stopped = Instant::now();
-            if planned.kind == FaultKind::BrokerStop {
-                config.broker.stop()?;
-            } else {
-                config.broker.kill()?;
-            }
-            let down_after = stopped.elapsed();
-            std::thread::sleep(hold);
-            let took = config.broker.start()?;
-            (
-                None,
-                led,
-                format!(
-                    "down after {down_after:.1?}, restarted after {hold:?}, ready in {took:.1?}"
-                ),
-            )
-        }
-        FaultKind::LinkCut | FaultKind::LinkBlackhole | FaultKind::LinkDelay => {
-            let target = ISOLATED_NODE.to_owned();
-            let led = led_by(&target);
-            let mode = match planned.kind {
-                FaultKind::LinkCut => LinkMode::Cut,
-                FaultKind::LinkBlackhole => LinkMode::Blackhole,
-                _ => LinkMode::Delay(planned.delay),
-            };
-            if let Some(proxy) = proxy {
-                proxy.set(mode);
-                std::thread::sleep(hold);
-                proxy.set(LinkMode::Pass);
-            }
-            (Some(target), led, format!("{mode:?} for {hold:?}"))
-        }
-        FaultKind::ClockJump => {
-            let target = leader_of_lock;
-            let led = led_by(&target);
-            set_clock(nodes, &config.dir, &target, planned.clock_step_ms)?;
-            std::thread::sleep(hold);
-            set_clock(nodes, &config.dir, &target, 0)?;
-            (
-                Some(target),
-                led,
-                format!(
-                    "lock {lock}; clock {:+} ms for {hold:?}",
-                    planned.clock_step_ms
-                ),
-            )
-        }
-    };
-    Ok(FaultRecord {
-        index,
-        kind: planned.kind,
-        node,
-        led,
-        detail,
-        began,
-        lifted: Utc::now(),
-    })
-}
-
-/// A node that does not lead `lock`: of those, one that leads the fewest locks.
-fn follower_of(
-    leaders: &BTreeMap<String, (String, u64)>,
-    lock: &str,
-    ids: &[String],
-    pick: usize,
-) -> String {
-    let leader = leaders.get(lock).map(|(node, _)| node.as_str());
-    let led_count = |id: &str| leaders.values().filter(|(node, _)| node == id).count();
-    let candidates: Vec<&String> = ids
-        .iter()
-        .filter(|id| Some(id.as_str()) != leader)
-        .collect();
-    let fewest = candidates.iter().map(|id| led_count(id)).min().unwrap_or(0);
-    let least: Vec<&&String> = candidates
-        .iter()
-        .filter(|id| led_count(id) == fewest)
-        .collect();
-    least
-        .get(pick % least.len().max(1))
-        .map_or_else(|| ids[pick % ids.len()].clone(), |id| (**id).clone())
-}
-
-fn set_clock(nodes: &Nodes, dir: &Path, node: &str, offset_ms: i64) -> Result<(), CampaignError> {
-    std::fs::write(app::clock_file(dir, node), offset_ms.to_string())
-        .map_err(io(format!("writing the clock offset of {node}")))?;
-    nodes
-        .cluster
-        .signal(node, Signal::SIGUSR1)
-        .map_err(io(format!("signalling {node}")))
 }

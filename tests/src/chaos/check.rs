@@ -22,6 +22,10 @@ use crate::run_log::{self, RunEvent};
 /// trail the scheduler's own reading of the clock by its 10 ms polling and a little more.
 const REPORT_SLACK: TimeDelta = TimeDelta::milliseconds(50);
 
+/// The longest a run with no logged end is taken to have gone on: the slowest job runs 7 s,
+/// the grace period drops a run 5 s after its leadership ended, and a freeze lasts up to 15 s.
+const UNENDED_RUN_LIMIT: TimeDelta = TimeDelta::seconds(30);
+
 /// Why the verdict could not be reached.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -366,11 +370,15 @@ fn run_intervals(
                 })
                 .map(|event| event.at)
                 .min();
-            let until = match (end, died) {
-                (Some(end), Some(died)) => end.min(died),
-                (Some(at), None) | (None, Some(at)) => at,
-                (None, None) => DateTime::<Utc>::MAX_UTC,
-            };
+            // A run that logged no end died with its node, or was dropped by the grace period
+            // after its leadership ended: no job of the campaign runs long enough to still be
+            // going after UNENDED_RUN_LIMIT.
+            let limit = start.at + UNENDED_RUN_LIMIT;
+            let until = [end, died, Some(limit)]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(limit);
             (start.at, until)
         })
         .collect()
@@ -462,3 +470,7 @@ fn takeovers(run: &CampaignRun, reports: &[NodeEvent], report: &mut Report) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;

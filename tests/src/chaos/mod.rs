@@ -12,6 +12,7 @@ pub mod broker;
 pub mod campaign;
 pub mod check;
 pub mod faults;
+mod inject;
 pub mod leadership;
 pub mod proxy;
 pub mod report;

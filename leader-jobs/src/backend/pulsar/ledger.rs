@@ -198,15 +198,10 @@ impl PulsarLedger {
     /// Folds every record the ledger held when called.
     async fn read_to_end(&self, inner: &mut Inner) -> Result<(), BackendError> {
         let reader = self.reader(inner).await?;
-        let last = match reader.get_last_message_id().await {
-            Ok(last) => last,
-            Err(e) => {
-                // A reader whose connection broke does not recover by itself: the next call
-                // opens a fresh one (and folds the ledger from its start again).
-                inner.reader = None;
-                return Err(pulsar_error(&self.topic, "find the end of", e));
-            }
-        };
+        let last = reader
+            .get_last_message_id()
+            .await
+            .map_err(|e| pulsar_error(&self.topic, "find the end of", e))?;
         // An empty topic reports entry id -1.
         if last.entry_id == u64::MAX || i64::try_from(last.entry_id).is_err() {
             return Ok(());
@@ -255,11 +250,11 @@ impl PulsarLedger {
 #[async_trait]
 impl Ledger for PulsarLedger {
     async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError> {
-        bounded(&self.topic, self.begin_term_inner(node)).await
+        self.bounded(self.begin_term_inner(node)).await
     }
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
-        bounded(&self.topic, self.claim_inner(claim)).await
+        self.bounded(self.claim_inner(claim)).await
     }
 
     async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
@@ -267,7 +262,7 @@ impl Ledger for PulsarLedger {
             claim: claim.clone(),
             outcome,
         };
-        bounded(&self.topic, async {
+        self.bounded(async {
             let mut inner = self.inner.lock().await;
             self.append(&mut inner, &record).await.map(|_| ())
         })
@@ -275,15 +270,31 @@ impl Ledger for PulsarLedger {
     }
 }
 
-async fn bounded<T>(
-    topic: &str,
-    operation: impl Future<Output = Result<T, BackendError>>,
-) -> Result<T, BackendError> {
-    tokio::time::timeout(OPERATION_TIMEOUT, operation).await.unwrap_or_else(|_| {
-        Err(BackendError::new(format!(
-            "no answer from the broker on {topic} within {OPERATION_TIMEOUT:?}; is it reachable?"
-        )))
-    })
+impl PulsarLedger {
+    /// Runs one ledger operation within [`OPERATION_TIMEOUT`]. After any failure, timeouts
+    /// included, the next operation starts over with a fresh producer and reader: the fault
+    /// campaign met `pulsar` client handles that stayed broken once their connection had died
+    /// (a killed broker: every end-of-topic request failed) or stalled (a process frozen for
+    /// seconds: every term start timed out), so the node led its lock and never ran a job.
+    async fn bounded<T>(
+        &self,
+        operation: impl Future<Output = Result<T, BackendError>>,
+    ) -> Result<T, BackendError> {
+        let outcome = tokio::time::timeout(OPERATION_TIMEOUT, operation)
+            .await
+            .unwrap_or_else(|_| {
+                Err(BackendError::new(format!(
+                    "no answer from the broker on {} within {OPERATION_TIMEOUT:?}; is it reachable?",
+                    self.topic
+                )))
+            });
+        if outcome.is_err() {
+            let mut inner = self.inner.lock().await;
+            inner.producer = None;
+            inner.reader = None;
+        }
+        outcome
+    }
 }
 
 fn position(id: &MessageIdData) -> (u64, u64) {
