@@ -23,6 +23,9 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 const SUBSCRIPTION: &str = "tooling-failover";
 /// Bound for anything the broker is expected to do promptly.
 const PROMPT: Duration = Duration::from_secs(10);
+/// Bound for the first subscriptions, which may wait for the broker to load the topic: generous,
+/// since the test measures the failover, not this.
+const SUBSCRIBE: Duration = Duration::from_secs(60);
 /// Longer than the broker's `activeConsumerFailoverDelayTimeMillis` (1 s): a consumer that
 /// joins may take the active role over, and that move is done after this.
 const SETTLE: Duration = Duration::from_secs(2);
@@ -154,7 +157,7 @@ fn failover_subscription_moves_to_the_other_consumer_when_the_active_connection_
 
     let (producer, active_name) = main.block_on(async {
         for _ in 0..2 {
-            match next_event(&mut events, PROMPT).await {
+            match next_event(&mut events, SUBSCRIBE).await {
                 Some(Event::Subscribed) => {}
                 other => panic!("expected both consumers to subscribe, got {other:?}"),
             }

@@ -46,7 +46,8 @@ pub(crate) fn test(extra_args: &[String]) -> anyhow::Result<ExitCode> {
         vec![
             Step {
                 what: "tests",
-                args: with_extra(&["test", "--workspace", "--all-targets"]),
+                // Every test binary runs even after one fails, so one report shows all failures.
+                args: with_extra(&["test", "--workspace", "--all-targets", "--no-fail-fast"]),
                 env: broker_env.clone(),
             },
             Step {
