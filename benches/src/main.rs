@@ -169,10 +169,27 @@ fn measure_all(
 ) -> Result<Measured, BoxError> {
     let urls = broker.urls();
     let mut rows = Vec::new();
-    let mut context = vec![format!(
-        "machine: {} cores; one run, every peer measured beside leader-jobs in it",
-        std::thread::available_parallelism().map_or(0, usize::from)
-    )];
+    let mut context = vec![
+        format!(
+            "machine: {} cores; one run, every peer measured beside leader-jobs in it; broker: \
+             Pulsar 4.0.7 standalone with production defaults (failover delay 1 s, keepalive 30 s)",
+            std::thread::available_parallelism().map_or(0, usize::from)
+        ),
+        "takeover: from the signal to another candidate's first sign of leading: leader-jobs' \
+         status (polled every 10 ms), a raw failover consumer's first message after a silence \
+         (the bench publishes every 20 ms), etcd's `campaign` returning; three candidates each"
+            .to_owned(),
+        "leader-jobs and raw Pulsar SIGKILL trials run one after another; etcd trials and raw \
+         Pulsar SIGSTOP trials (each about a TTL or a keepalive long) run side by side, one \
+         election group of three per trial"
+            .to_owned(),
+        "lateness: leader-jobs on Pulsar includes the ledger claim before the job starts; busy \
+         means two processes spinning, one per core"
+            .to_owned(),
+        "idle cost: one node leading every lock alone; broker messages are the per-topic \
+         msgInCounter + msgOutCounter of its topics over the window"
+            .to_owned(),
+    ];
     let etcd = etcd::EtcdServer::start(out, args.etcd_port);
     if let Err(why) = &etcd {
         eprintln!("bench: etcd rows skipped: {why}");

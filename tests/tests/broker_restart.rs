@@ -1,7 +1,8 @@
-//! The Pulsar backend's ledger after its broker was killed (SIGKILL) and started again: a node
-//! must be able to begin terms again once the broker is back. The fault campaign found that a
-//! ledger reader whose connection died this way was kept and failed every later term start, so
-//! the node led its locks without ever running a job.
+//! The Pulsar backend after its broker was killed (SIGKILL) and started again: the leader steps
+//! down within its lease, and can begin terms again once the broker is back. The fault campaign
+//! found a leader that kept reporting leadership for 30 s (its heartbeat send waited for the
+//! client's producer), and one whose ledger reader, dead with its connection, failed every later
+//! term start, so the node led its locks without ever running a job.
 //!
 //! The broker is one of this test's own (through the `xtask` binary, as `cargo xtask test`
 //! provides), since it gets killed.
@@ -10,13 +11,16 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use leader_jobs::backend::Backend;
+use leader_jobs::backend::{Backend, Leadership};
 use leader_jobs::{PulsarBackend, PulsarConfig};
 use leader_jobs_tests::chaos::broker::{DedicatedBroker, XTASK_VAR};
 
 /// Ports apart from every other broker of the tests.
 const SERVICE_PORT: u16 = 6682;
 const HTTP_PORT: u16 = 8182;
+/// How long a leader may take to step down once its broker is gone: the lease (3 s), one
+/// heartbeat interval, and scheduling slack.
+const STEP_DOWN: Duration = Duration::from_secs(5);
 /// How long the ledger may take to work again once the broker is ready.
 const RECOVERY: Duration = Duration::from_secs(45);
 
@@ -47,8 +51,31 @@ fn the_ledger_begins_terms_again_after_the_broker_was_killed() {
     let first = runtime
         .block_on(ledger.begin_term("node-a"))
         .expect("the first term");
+    let election = runtime
+        .block_on(backend.election("restart", "node-a"))
+        .expect("joining the election");
+    let mut leadership = election.leadership();
+    runtime
+        .block_on(tokio::time::timeout(
+            Duration::from_secs(30),
+            leadership.wait_for(|now| *now == Leadership::Leading),
+        ))
+        .expect("the only node leads within 30 s")
+        .expect("the election runs");
 
     broker.kill().expect("SIGKILL to the broker");
+    let killed = Instant::now();
+    // Nothing can reach the broker: the lease (3 s) must end the leadership, not the client's
+    // 30 s wait for its producer.
+    let stepped_down = runtime.block_on(tokio::time::timeout(
+        STEP_DOWN,
+        leadership.wait_for(|now| *now == Leadership::Following),
+    ));
+    assert!(
+        stepped_down.is_ok(),
+        "still leading {:?} after the broker was killed (lease 3 s)",
+        killed.elapsed()
+    );
     // A leader keeps trying while the broker is down, as the scheduler does.
     runtime.block_on(async {
         for _ in 0..3 {

@@ -193,18 +193,21 @@ pub fn judge(run: &CampaignRun, evidence: &Evidence) -> Result<Report, CheckErro
             run.began,
             run.ended,
         );
-        let after = run
+        // The faults that can explain the gap: on while it lasted, or lifted shortly before
+        // (a broker takes seconds to serve again after it answers, a lease seconds to lapse).
+        let until = from + length;
+        let around = run
             .faults
             .iter()
-            .rev()
-            .find(|fault| fault.began <= from + TimeDelta::seconds(1))
-            .map(|fault| (fault.index, fault.kind));
+            .filter(|fault| fault.began <= until && fault.lifted + TimeDelta::seconds(30) >= from)
+            .map(|fault| (fault.index, fault.kind))
+            .collect();
         report.leaderless.insert(
             lock.clone(),
             LeaderlessGap {
                 from,
                 length: length.to_std().unwrap_or_default(),
-                after,
+                around,
             },
         );
     }
@@ -299,12 +302,14 @@ fn lost_ticks(
         return Ok(());
     };
     let going = run_intervals(&runs, &evidence.lifecycle);
-    // Whether a run of the job was going at `at`: an overlap policy other than `allow` may then
-    // skip the tick.
-    let running_at = |at: DateTime<Utc>| {
+    // Whether a run of an earlier tick was going while the scheduler handled `tick`: an overlap
+    // policy other than `allow` may then skip it. A late scheduler (one that was frozen, or
+    // waited for the ledger) handles a tick after its time, but before the next tick's.
+    let skippable = |tick: DateTime<Utc>| {
+        let handled_by = schedule.next_after(tick).unwrap_or(tick);
         going
             .iter()
-            .any(|(from, until)| *from <= at && at <= *until)
+            .any(|(earlier, from, until)| *earlier < tick && *from <= handled_by && tick <= *until)
     };
     let mut missed_since_last_run: Vec<DateTime<Utc>> = Vec::new();
     let mut previous = first;
@@ -331,7 +336,7 @@ fn lost_ticks(
             report.abandoned_unrun += 1;
             continue;
         }
-        if job.overlap != "allow" && running_at(tick) {
+        if job.overlap != "allow" && skippable(tick) {
             report.overlap_skips += 1;
             continue;
         }
@@ -340,11 +345,11 @@ fn lost_ticks(
     Ok(())
 }
 
-/// When each run of a job went on: from its start to its end, or until its process died.
+/// Each run of a job: its tick, and from its start to its end, or until its process died.
 fn run_intervals(
     runs: &[&RunEvent],
     lifecycle: &[ProcessEvent],
-) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+) -> Vec<(DateTime<Utc>, DateTime<Utc>, DateTime<Utc>)> {
     runs.iter()
         .filter(|run| run.event == "start")
         .map(|start| {
@@ -379,7 +384,7 @@ fn run_intervals(
                 .flatten()
                 .min()
                 .unwrap_or(limit);
-            (start.at, until)
+            (start.tick, start.at, until)
         })
         .collect()
 }

@@ -150,3 +150,19 @@ fn a_gap_inside_one_term_counts_only_while_a_fault_was_on() {
     assert!(disturbed.lost.is_empty(), "{:?}", disturbed.lost);
     assert_eq!(disturbed.kept.get(&FaultKind::FreezeShort), Some(&1));
 }
+
+#[test]
+fn a_tick_handled_late_while_an_earlier_run_still_goes_is_an_overlap_skip() {
+    // The leader thawed just before tick 2 and ran tick 0 late, from 2.01 to 2.03 s: it handled
+    // tick 2 while that run went on and skipped it (overlap `skip`). Tick 4 ran.
+    let evidence = Evidence {
+        jobs: vec![job("two", "*/2 * * * * *", "fire_all")],
+        runs: [ran("two", 0, 1, "a", 2), ran("two", 4, 1, "a", 4)].concat(),
+        reports: vec![leads("a", 1, 0)],
+        lifecycle: Vec::new(),
+        abandoned: BTreeSet::new(),
+    };
+    let report = judge(&run_of(Vec::new()), &evidence).unwrap();
+    assert!(report.lost.is_empty(), "{:?}", report.lost);
+    assert_eq!(report.overlap_skips, 1);
+}

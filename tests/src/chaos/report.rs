@@ -41,8 +41,8 @@ pub struct LeaderlessGap {
     pub from: DateTime<Utc>,
     /// How long.
     pub length: Duration,
-    /// The fault it followed (index, kind).
-    pub after: Option<(usize, FaultKind)>,
+    /// The faults on during it or shortly before it (index, kind).
+    pub around: Vec<(usize, FaultKind)>,
 }
 
 /// Everything the checker found.
@@ -163,10 +163,18 @@ impl fmt::Display for Report {
         )?;
         writeln!(f, "longest time without a leader, per lock:")?;
         for (lock, gap) in &self.leaderless {
-            let after = gap.after.map_or_else(String::new, |(index, kind)| {
-                format!(" (after fault {index}, {})", kind.name())
-            });
-            writeln!(f, "  {lock:<8} {}{after}", seconds(gap.length))?;
+            let around: Vec<String> = gap
+                .around
+                .iter()
+                .map(|(index, kind)| format!("{index} {}", kind.name()))
+                .collect();
+            writeln!(
+                f,
+                "  {lock:<8} {} from {} (faults around it: {})",
+                seconds(gap.length),
+                gap.from.format("%H:%M:%S%.3f"),
+                around.join(", ")
+            )?;
         }
         writeln!(
             f,
