@@ -21,6 +21,8 @@ const HTTP_PORT: u16 = 8182;
 /// How long a leader may take to step down once its broker is gone: the lease (3 s), one
 /// heartbeat interval, and scheduling slack.
 const STEP_DOWN: Duration = Duration::from_secs(5);
+/// Bound for closing the backend: resigning must not wait on the broker.
+const CLOSE: Duration = Duration::from_secs(10);
 /// How long the ledger may take to work again once the broker is ready.
 const RECOVERY: Duration = Duration::from_secs(45);
 
@@ -95,7 +97,7 @@ fn the_ledger_begins_terms_again_after_the_broker_was_killed() {
             }
         }
     });
-    runtime.block_on(backend.close());
+    let closed = runtime.block_on(tokio::time::timeout(CLOSE, backend.close()));
     let stopped = broker.stop();
     let again = again.unwrap_or_else(|error| {
         panic!(
@@ -104,5 +106,6 @@ fn the_ledger_begins_terms_again_after_the_broker_was_killed() {
         )
     });
     assert!(again.term > first.term, "terms must keep rising");
+    assert!(closed.is_ok(), "closing the backend took over {CLOSE:?}");
     stopped.expect("stopping the test's broker");
 }

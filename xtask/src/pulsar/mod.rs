@@ -5,6 +5,7 @@
 //! on a first start it takes a free port (so several brokers never collide) and its data (the
 //! BookKeeper cookie) keeps that port for later starts.
 
+mod bookie_loop;
 mod config;
 mod layout;
 mod maven;
@@ -128,23 +129,30 @@ pub(crate) fn ensure_running(settings: &BrokerSettings) -> anyhow::Result<ReadyB
     write(&dir.log4j_config(), config::log4j_config())?;
 
     let started_at = Instant::now();
-    let broker = process::spawn(&java, &classpath, &dir)?;
-    println!(
-        "Starting Apache Pulsar {} (pid {}) in {} ...",
-        maven::PULSAR_VERSION,
-        broker.pid(),
-        dir.root().display()
-    );
     let urls = BrokerUrls::on_loopback(settings.service_port, settings.http_port);
-    if let Err(error) = wait_until_ready(&broker, &urls, &dir, settings.ready_timeout) {
-        if broker.exit_status().is_some() {
-            process::remove_pid_file(&dir);
-        } else {
-            // A broker that did not come up in time is of no use and holds the ports.
-            let _ = process::stop(broker.pid(), &dir);
+    let mut attempt = 1;
+    let broker = loop {
+        let broker = spawn_until_ready(&java, &classpath, &dir, &urls, settings.ready_timeout)?;
+        if !bookie_loop::is_looping(&dir) {
+            break broker;
         }
-        return Err(error);
-    }
+        // See `bookie_loop`: a clean stop ends the loop for the next start.
+        process::stop(broker.pid(), &dir)?;
+        if attempt == bookie_loop::START_ATTEMPTS {
+            bail!(
+                "the broker's embedded bookie kept re-registering itself in {attempt} starts in a \
+                 row (a Pulsar standalone fault after an unclean stop; see {}): remove {} to \
+                 start over with empty data",
+                dir.log().display(),
+                dir.root().display()
+            );
+        }
+        eprintln!(
+            "note: the broker's embedded bookie keeps re-registering itself (a Pulsar standalone \
+             fault after an unclean stop, which a clean restart ends): stopped it, starting again"
+        );
+        attempt += 1;
+    };
     println!(
         "Pulsar broker ready {:.1} s after start (pid {})",
         started_at.elapsed().as_secs_f64(),
@@ -196,6 +204,33 @@ fn adopt_running(
         started_here: None,
         dir,
     })
+}
+
+/// Starts the broker and waits until it is ready; stops it again if it does not get there.
+fn spawn_until_ready(
+    java: &Path,
+    classpath: &str,
+    dir: &BrokerDir,
+    urls: &BrokerUrls,
+    timeout: Duration,
+) -> anyhow::Result<StartedBroker> {
+    let broker = process::spawn(java, classpath, dir)?;
+    println!(
+        "Starting Apache Pulsar {} (pid {}) in {} ...",
+        maven::PULSAR_VERSION,
+        broker.pid(),
+        dir.root().display()
+    );
+    if let Err(error) = wait_until_ready(&broker, urls, dir, timeout) {
+        if broker.exit_status().is_some() {
+            process::remove_pid_file(dir);
+        } else {
+            // A broker that did not come up in time is of no use and holds the ports.
+            let _ = process::stop(broker.pid(), dir);
+        }
+        return Err(error);
+    }
+    Ok(broker)
 }
 
 fn wait_until_ready(

@@ -37,6 +37,8 @@ const SUBSCRIPTION: &str = "leader-jobs";
 
 /// How often followers sample the subscription's backlog to spot a stalled leader.
 const STALL_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+/// How long resigning waits for the broker to confirm each close.
+const CLOSE_BOUND: Duration = Duration::from_secs(2);
 
 /// Everything one lock's election task needs.
 pub(crate) struct ElectionTask {
@@ -81,7 +83,13 @@ impl ElectionTask {
         let mut backoff = Backoff::new(self.config.reconnect_backoff);
         let mut seq = 0_u64;
         while !self.resign.is_cancelled() {
-            match Session::open(&self, &topic).await {
+            // Joining and diagnosing wait on the broker, which may not answer: resigning must
+            // not wait for them.
+            let opened = tokio::select! {
+                () = self.resign.cancelled() => break,
+                opened = Session::open(&self, &topic) => opened,
+            };
+            match opened {
                 Ok(mut session) => {
                     backoff.reset();
                     session.run(&self, &topic, &mut seq).await;
@@ -91,8 +99,10 @@ impl ElectionTask {
                 }
                 Err(error) => {
                     let delay = backoff.next_delay();
-                    let why =
-                        explain_failure(&self.config, &topic, "join the election on", &error).await;
+                    let why = tokio::select! {
+                        () = self.resign.cancelled() => break,
+                        why = explain_failure(&self.config, &topic, "join the election on", &error) => why,
+                    };
                     warn!(
                         lock = %self.lock,
                         node = %self.node,
@@ -160,11 +170,15 @@ impl Session {
             tokio::select! {
                 biased;
                 () = task.resign.cancelled() => {
-                    // Closing the consumer first is what hands the role over at once.
-                    if let Err(error) = self.consumer.close().await {
-                        debug!(%error, "closing the election consumer failed; the broker drops it with the connection");
+                    // Closing the consumer first is what hands the role over at once. Both
+                    // closes are bounded: a broker that does not answer drops them with the
+                    // connection anyway.
+                    match tokio::time::timeout(CLOSE_BOUND, self.consumer.close()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(error)) => debug!(%error, "closing the election consumer failed; the broker drops it with the connection"),
+                        Err(_) => debug!("closing the election consumer timed out; the broker drops it with the connection"),
                     }
-                    let _ = self.producer.close().await;
+                    let _ = tokio::time::timeout(CLOSE_BOUND, self.producer.close()).await;
                     return;
                 }
                 () = tokio::time::sleep_until(lease_end), if leading => {
