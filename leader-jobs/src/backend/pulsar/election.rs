@@ -92,10 +92,20 @@ impl ElectionTask {
             match opened {
                 Ok(mut session) => {
                     backoff.reset();
-                    session.run(&self, &topic, &mut seq).await;
-                    if !self.resign.is_cancelled() {
-                        self.step_down("the election consumer disconnected");
+                    // A session waits on the broker in places (stats, heartbeats): resigning
+                    // drops it wherever it is, then closes its consumer and producer.
+                    let resigned = {
+                        let running = session.run(&self, &topic, &mut seq);
+                        tokio::select! {
+                            () = self.resign.cancelled() => true,
+                            () = running => false,
+                        }
+                    };
+                    if resigned {
+                        session.close().await;
+                        break;
                     }
+                    self.step_down("the election consumer disconnected");
                 }
                 Err(error) => {
                     let delay = backoff.next_delay();
@@ -153,6 +163,25 @@ impl Session {
         Ok(Self { consumer, producer })
     }
 
+    /// Closes the consumer first, which hands the role over at once, then the producer. Both
+    /// are bounded: a broker that does not answer drops them with the connection anyway.
+    async fn close(mut self) {
+        match tokio::time::timeout(CLOSE_BOUND, self.consumer.close()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                debug!(%error, "closing the election consumer failed; the broker drops it with the connection");
+            }
+            Err(_) => {
+                debug!(
+                    "closing the election consumer timed out; the broker drops it with the connection"
+                );
+            }
+        }
+        let _ = tokio::time::timeout(CLOSE_BOUND, self.producer.close()).await;
+    }
+
+    /// Heartbeats and watches the subscription until the session fails; never returns while
+    /// it works, so the caller ends it by dropping it.
     async fn run(&mut self, task: &ElectionTask, topic: &str, seq: &mut u64) {
         let config = &task.config;
         let mut beat = tokio::time::interval(config.heartbeat_interval);
@@ -169,18 +198,6 @@ impl Session {
             let lease_end = lease_until.unwrap_or_else(Instant::now);
             tokio::select! {
                 biased;
-                () = task.resign.cancelled() => {
-                    // Closing the consumer first is what hands the role over at once. Both
-                    // closes are bounded: a broker that does not answer drops them with the
-                    // connection anyway.
-                    match tokio::time::timeout(CLOSE_BOUND, self.consumer.close()).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(error)) => debug!(%error, "closing the election consumer failed; the broker drops it with the connection"),
-                        Err(_) => debug!("closing the election consumer timed out; the broker drops it with the connection"),
-                    }
-                    let _ = tokio::time::timeout(CLOSE_BOUND, self.producer.close()).await;
-                    return;
-                }
                 () = tokio::time::sleep_until(lease_end), if leading => {
                     lease_until = None;
                     task.lease.set(None);
