@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use leader_jobs::singleton_job;
-use leader_jobs_tests::chaos::broker::{DedicatedBroker, XTASK_VAR};
+use leader_jobs_tests::dedicated_broker::{DedicatedBroker, XTASK_VAR};
 
 use crate::report::Row;
 use crate::stats::{Summary, seconds, summarize};

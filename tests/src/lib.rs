@@ -5,7 +5,7 @@
 
 pub mod broker;
 pub mod cluster;
-pub mod own_broker;
+pub mod dedicated_broker;
 
 pub mod run_log;
 

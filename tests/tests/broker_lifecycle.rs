@@ -16,23 +16,23 @@ use chrono::{TimeZone, Utc};
 use leader_jobs::backend::{Backend, Claim, ClaimVerdict, RunOutcome};
 use leader_jobs::{PulsarBackend, PulsarConfig};
 use leader_jobs_tests::cluster::{BrokerUrls, Cluster, unique_name};
-use leader_jobs_tests::own_broker::OwnBroker;
+use leader_jobs_tests::dedicated_broker::{DedicatedBroker, XTASK_VAR};
 use leader_jobs_tests::run_log;
 
 const NODE: &str = env!("CARGO_BIN_EXE_test-node");
 
-fn backend(broker: &OwnBroker, prefix: &str) -> PulsarBackend {
-    let config = PulsarConfig::new(&broker.service_url())
-        .and_then(|c| c.with_admin_url(&broker.admin_url()))
+fn backend(broker: &DedicatedBroker, prefix: &str) -> PulsarBackend {
+    let config = PulsarConfig::new(&broker.urls().service)
+        .and_then(|c| c.with_admin_url(&broker.urls().admin))
         .and_then(|c| c.topic_prefix(prefix))
         .unwrap();
     PulsarBackend::new(config).unwrap()
 }
 
-fn topic_exists(broker: &OwnBroker, name: &str) -> bool {
+fn topic_exists(broker: &DedicatedBroker, name: &str) -> bool {
     let url = format!(
         "{}/admin/v2/persistent/public/default/{name}/stats",
-        broker.admin_url()
+        broker.urls().admin
     );
     match ureq::get(&url).call() {
         Ok(_) => true,
@@ -43,16 +43,22 @@ fn topic_exists(broker: &OwnBroker, name: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ledger_outlives_its_nodes_and_the_cluster_survives_a_broker_restart() {
-    let broker = OwnBroker::new(
-        "lifecycle",
+    let xtask = std::env::var_os(XTASK_VAR).expect(
+        "this test runs a broker of its own through the xtask binary: run the tests with \
+         `cargo xtask test`, or set LEADER_JOBS_XTASK to a built xtask binary",
+    );
+    let broker = DedicatedBroker::new(
+        std::path::Path::new(&xtask),
+        &std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("lifecycle-broker"),
         6660,
         8060,
-        &[
-            "brokerDeleteInactiveTopicsFrequencySeconds=5",
-            "brokerDeleteInactiveTopicsMaxInactiveDurationSeconds=5",
-        ],
-    );
-    broker.start().expect("start the test's own broker");
+    )
+    .with_settings(&[
+        "brokerDeleteInactiveTopicsFrequencySeconds=5",
+        "brokerDeleteInactiveTopicsMaxInactiveDurationSeconds=5",
+    ]);
+    let _stop = broker.stop_on_drop();
+    broker.start_fresh().expect("start the test's own broker");
 
     // 1. Every node gone: the ledger stays, a topic without subscription does not.
     let prefix = format!("lifecycle-{}", Utc::now().timestamp_millis());
@@ -73,7 +79,7 @@ async fn the_ledger_outlives_its_nodes_and_the_cluster_survives_a_broker_restart
     first.close().await;
 
     let control = format!("{prefix}.control");
-    let client = pulsar::Pulsar::builder(broker.service_url(), pulsar::TokioExecutor)
+    let client = pulsar::Pulsar::builder(broker.urls().service, pulsar::TokioExecutor)
         .build()
         .await
         .unwrap();
@@ -122,8 +128,8 @@ async fn the_ledger_outlives_its_nodes_and_the_cluster_survives_a_broker_restart
     let name = unique_name("broker-restart");
     let dir = std::env::temp_dir().join("leader-jobs-tests").join(&name);
     let urls = BrokerUrls {
-        service: broker.service_url(),
-        admin: broker.admin_url(),
+        service: broker.urls().service,
+        admin: broker.urls().admin,
     };
     let mut cluster = Cluster::on_broker(NODE.as_ref(), &dir, &name, urls).unwrap();
     for node in ["node-a", "node-b", "node-c"] {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use leader_jobs::backend::{Backend, Leadership};
 use leader_jobs::{PulsarBackend, PulsarConfig};
-use leader_jobs_tests::chaos::broker::{DedicatedBroker, XTASK_VAR};
+use leader_jobs_tests::dedicated_broker::{DedicatedBroker, XTASK_VAR};
 
 /// Ports apart from every other broker of the tests.
 const SERVICE_PORT: u16 = 6682;
@@ -38,6 +38,7 @@ fn the_ledger_begins_terms_again_after_the_broker_was_killed() {
         SERVICE_PORT,
         HTTP_PORT,
     );
+    let _stop = broker.stop_on_drop();
     broker.start_fresh().expect("starting the test's broker");
     let urls = broker.urls();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");

@@ -12,9 +12,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use leader_jobs_tests::chaos::broker::{DedicatedBroker, XTASK_VAR};
 use leader_jobs_tests::chaos::campaign::{self, CampaignConfig};
 use leader_jobs_tests::chaos::check::{self, Evidence};
+use leader_jobs_tests::dedicated_broker::{DedicatedBroker, XTASK_VAR};
 
 const FAULTS: usize = 20;
 const MAX_HOLD: Duration = Duration::from_secs(8);

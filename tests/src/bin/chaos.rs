@@ -11,9 +11,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use leader_jobs_tests::chaos::broker::{DedicatedBroker, XTASK_VAR};
 use leader_jobs_tests::chaos::campaign::{self, CampaignConfig};
 use leader_jobs_tests::chaos::check::{self, Evidence};
+use leader_jobs_tests::dedicated_broker::{DedicatedBroker, XTASK_VAR};
 
 /// A seeded fault campaign against leader-jobs on a broker of its own.
 #[derive(Debug, Parser)]

@@ -16,11 +16,11 @@ use chrono::{DateTime, Utc};
 
 use super::app;
 use super::bridge::{self, Route};
-use super::broker::{BrokerError, DedicatedBroker};
 use super::faults::{self, FaultKind, FaultRecord};
 use super::inject;
 use super::proxy::FaultProxy;
 use crate::cluster::{Cluster, Network};
+use crate::dedicated_broker::{BrokerError, DedicatedBroker};
 use crate::run_log::RunLogWriter;
 
 /// How long the cluster may take to have a leader for every lock again after a fault before

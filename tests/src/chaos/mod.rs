@@ -8,7 +8,6 @@
 
 pub mod app;
 pub mod bridge;
-pub mod broker;
 pub mod campaign;
 pub mod check;
 pub mod faults;

@@ -1,6 +1,6 @@
-//! A broker of the campaign's own: started, stopped, killed and restarted through the project's
-//! broker tooling (the `xtask` binary), in a directory and on ports no other broker uses, so
-//! that the faults it suffers disturb nobody else.
+//! A broker of one test's or campaign's own: started, stopped, killed and restarted through the
+//! project's broker tooling (the `xtask` binary), in a directory and on ports no other broker
+//! uses, so that what it suffers disturbs nobody else.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,13 +41,14 @@ pub enum BrokerError {
     Survived(i32),
 }
 
-/// A standalone broker owned by the campaign.
+/// A standalone broker owned by one test or campaign.
 #[derive(Debug, Clone)]
 pub struct DedicatedBroker {
     xtask: PathBuf,
     dir: PathBuf,
     service_port: u16,
     http_port: u16,
+    settings: Vec<String>,
 }
 
 impl DedicatedBroker {
@@ -58,7 +59,18 @@ impl DedicatedBroker {
             dir: dir.to_owned(),
             service_port,
             http_port,
+            settings: Vec::new(),
         }
+    }
+
+    /// The same broker with broker configuration overrides (`key=value`), applied at every start.
+    #[must_use]
+    pub fn with_settings(mut self, settings: &[&str]) -> Self {
+        self.settings = settings
+            .iter()
+            .map(|setting| (*setting).to_owned())
+            .collect();
+        self
     }
 
     /// Where clients reach it.
@@ -96,18 +108,27 @@ impl DedicatedBroker {
     /// Starts the broker and waits until it is ready; returns how long that took.
     pub fn start(&self) -> Result<Duration, BrokerError> {
         let started = Instant::now();
-        self.xtask(&[
+        let (dir, port, http_port) = (
+            self.dir.to_string_lossy(),
+            self.service_port.to_string(),
+            self.http_port.to_string(),
+        );
+        let mut args = vec![
             "pulsar",
             "start",
             "--dir",
-            &self.dir.to_string_lossy(),
+            &dir,
             "--port",
-            &self.service_port.to_string(),
+            &port,
             "--http-port",
-            &self.http_port.to_string(),
+            &http_port,
             "--timeout",
             "180",
-        ])?;
+        ];
+        for setting in &self.settings {
+            args.extend(["--set", setting]);
+        }
+        self.xtask(&args)?;
         Ok(started.elapsed())
     }
 
@@ -116,6 +137,12 @@ impl DedicatedBroker {
         let started = Instant::now();
         self.xtask(&["pulsar", "stop", "--dir", &self.dir.to_string_lossy()])?;
         Ok(started.elapsed())
+    }
+
+    /// A guard that stops the broker when dropped, so that a failing test does not leave it
+    /// running.
+    pub fn stop_on_drop(&self) -> StopOnDrop {
+        StopOnDrop(self.clone())
     }
 
     /// SIGKILL to the broker's process group: it dies without closing anything.
@@ -172,5 +199,17 @@ impl DedicatedBroker {
                 String::from_utf8_lossy(&output.stderr)
             ),
         })
+    }
+}
+
+/// Stops its broker when dropped; see [`DedicatedBroker::stop_on_drop`].
+#[derive(Debug)]
+pub struct StopOnDrop(DedicatedBroker);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        // Stopping a broker that is already stopped succeeds; a failure here has no one to
+        // report to but the log the tooling wrote.
+        let _ = self.0.stop();
     }
 }
