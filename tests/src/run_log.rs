@@ -93,6 +93,29 @@ impl Verdict {
     pub fn is_clean(&self) -> bool {
         self.duplicates.is_empty() && self.stale_terms.is_empty() && self.lost.is_empty()
     }
+
+    /// Fails the calling test, naming what broke and where the logs are, unless the verdict is
+    /// clean.
+    pub fn assert_clean(&self, logs: &std::path::Path) {
+        assert!(
+            self.duplicates.is_empty(),
+            "ticks ran twice: {:?} (logs in {})",
+            self.duplicates,
+            logs.display()
+        );
+        assert!(
+            self.stale_terms.is_empty(),
+            "runs under stale terms: {:?} (logs in {})",
+            self.stale_terms,
+            logs.display()
+        );
+        assert!(
+            self.lost.is_empty(),
+            "ticks lost: {:?} (logs in {})",
+            self.lost,
+            logs.display()
+        );
+    }
 }
 
 /// Checks the run log: no tick started twice, no run under a stale term, and every tick that

@@ -13,7 +13,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{LOCK, NODE, NODES, assert_clean, first_leader, start_all, summary, trials, verdict};
+use common::{LOCK, NODE, NODES, first_leader, start_all, summary, trials, verdict};
 use leader_jobs_tests::cluster::Cluster;
 
 /// A fault injected into the leader of [`LOCK`].
@@ -75,7 +75,9 @@ async fn fault_trials(name: &str, fault: Fault, trials: usize) {
             .expect("terminate");
     }
     summary(&format!("takeover after {fault:?}"), takeovers);
-    assert_clean(&verdict(&cluster).await, &cluster);
+    let verdict = verdict(&cluster).await;
+    println!("runs per node: {:?}", verdict.runs_per_node);
+    verdict.assert_clean(cluster.dir());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -91,28 +91,6 @@ pub(crate) fn first_leader(cluster: &Cluster) -> (String, u64) {
     (node, term)
 }
 
-pub(crate) fn assert_clean(verdict: &Verdict, cluster: &Cluster) {
-    println!("runs per node: {:?}", verdict.runs_per_node);
-    assert!(
-        verdict.duplicates.is_empty(),
-        "ticks ran twice: {:?} (logs in {})",
-        verdict.duplicates,
-        cluster.dir().display()
-    );
-    assert!(
-        verdict.stale_terms.is_empty(),
-        "runs under stale terms: {:?} (logs in {})",
-        verdict.stale_terms,
-        cluster.dir().display()
-    );
-    assert!(
-        verdict.lost.is_empty(),
-        "ticks lost: {:?} (logs in {})",
-        verdict.lost,
-        cluster.dir().display()
-    );
-}
-
 pub(crate) fn summary(name: &str, mut takeovers: Vec<Duration>) {
     takeovers.sort();
     let p50 = takeovers[takeovers.len() / 2];
