@@ -210,12 +210,11 @@ pub(crate) fn plain_broker_at(
             service: service.unwrap_or(default_urls.service),
             admin: admin.unwrap_or(default_urls.admin),
         };
-        if !pulsar::admin_ready(&urls.admin, None) {
+        if let Err(lacking) = pulsar::admin_ready(&urls.admin, None) {
             bail!(
-                "no Pulsar admin API answers at {} for the broker {}: start that broker, or name \
+                "the Pulsar broker {} is not ready ({lacking}): start that broker, or name \
                  none ({SERVICE_URL_VAR} / {ADMIN_URL_VAR} unset) so that this command starts a \
                  local one",
-                urls.admin,
                 urls.service
             );
         }
@@ -225,7 +224,7 @@ pub(crate) fn plain_broker_at(
         );
         return Ok((env(&urls), None));
     }
-    if pulsar::admin_ready(&default_urls.admin, None) {
+    if pulsar::admin_ready(&default_urls.admin, None).is_ok() {
         println!(
             "Using the Pulsar broker already answering at {}",
             default_urls.admin

@@ -66,6 +66,14 @@ pub(crate) fn broker_config(settings: &BrokerSettings) -> String {
         ("managedLedgerDefaultEnsembleSize", "1".to_owned()),
         ("managedLedgerDefaultWriteQuorum", "1".to_owned()),
         ("managedLedgerDefaultAckQuorum", "1".to_owned()),
+        // The bookie judges the whole filesystem it shares with the checkout, the build and
+        // everything else: by default it turns read-only at 95 % used (90 % warns), and every
+        // topic creation then fails with "Not enough non-faulty bookies available" although
+        // the broker answers. CI met that on a machine with gigabytes free; so did a broker here
+        // with 11 GB of 252 GB free. A development broker should write while there is room.
+        ("diskUsageThreshold", "0.9999".to_owned()),
+        ("diskUsageWarnThreshold", "0.999".to_owned()),
+        ("diskUsageLwmThreshold", "0.999".to_owned()),
         // Production defaults, kept so tests meet the broker users run.
         ("brokerDeleteInactiveTopicsEnabled", "true".to_owned()),
         ("defaultRetentionTimeInMinutes", "0".to_owned()),

@@ -5,6 +5,7 @@
 //! on a first start it takes a free port (so several brokers never collide) and its data (the
 //! BookKeeper cookie) keeps that port for later starts.
 
+mod bookie_disk;
 mod bookie_loop;
 mod config;
 mod layout;
@@ -182,13 +183,12 @@ fn adopt_running(
         );
     }
     let deadline = Instant::now() + settings.ready_timeout;
-    while !ready(&urls, &dir) {
+    while let Err(lacking) = ready(&urls, &dir) {
         if Instant::now() >= deadline || interrupt::interrupted() {
             bail!(
-                "the broker of {} (pid {pid}) runs but its admin API {} does not answer; \
-                 see {} or restart it with `cargo xtask pulsar stop{}`",
+                "the broker of {} (pid {pid}) runs but is not ready ({lacking}); see {} or \
+                 restart it with `cargo xtask pulsar stop{}`",
                 dir.root().display(),
-                urls.admin,
                 dir.log().display(),
                 dir_flag(settings)
             );
@@ -241,9 +241,10 @@ fn wait_until_ready(
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     loop {
-        if ready(urls, dir) {
-            return Ok(());
-        }
+        let lacking = match ready(urls, dir) {
+            Ok(()) => return Ok(()),
+            Err(lacking) => lacking,
+        };
         if let Some(status) = broker.exit_status() {
             bail!(
                 "the broker exited during start ({status}); last lines of {}:\n{}",
@@ -255,9 +256,15 @@ fn wait_until_ready(
             bail!("interrupted while the broker was starting; it has been stopped");
         }
         if Instant::now() >= deadline {
+            if let Some(hint) = bookie_disk::full_disk_hint(dir) {
+                bail!(
+                    "the broker was not ready after {} s: {hint}",
+                    timeout.as_secs()
+                );
+            }
             bail!(
-                "the broker was not ready after {} s (admin API {} or namespace public/default \
-                 missing), so it has been stopped; last lines of {}:\n{}",
+                "the broker was not ready after {} s, so it has been stopped; its admin API {} \
+                 last said: {lacking}; last lines of {}:\n{}",
                 timeout.as_secs(),
                 urls.admin,
                 dir.log().display(),
@@ -296,24 +303,26 @@ pub(crate) fn status(dir: &Path) -> anyhow::Result<ExitCode> {
     let config = fs::read_to_string(dir.config())
         .with_context(|| format!("could not read {}", dir.config().display()))?;
     let urls = urls_of(&config)?;
-    if ready(&urls, &dir) {
-        println!("running and ready (pid {pid})");
-        println!("  service URL: {}", urls.service);
-        println!("  admin URL:   {}", urls.admin);
-        Ok(ExitCode::SUCCESS)
-    } else {
-        println!(
-            "running (pid {pid}) but the admin API {} does not answer yet: starting, or stuck \
-             (see {})",
-            urls.admin,
-            dir.log().display()
-        );
-        Ok(ExitCode::FAILURE)
+    match ready(&urls, &dir) {
+        Ok(()) => {
+            println!("running and ready (pid {pid})");
+            println!("  service URL: {}", urls.service);
+            println!("  admin URL:   {}", urls.admin);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(lacking) => {
+            println!(
+                "running (pid {pid}) but not ready: starting, or stuck (see {}); {lacking}",
+                dir.log().display()
+            );
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 
-/// Whether the broker of `dir` is ready, asked with its super-user token if it has one.
-fn ready(urls: &BrokerUrls, dir: &BrokerDir) -> bool {
+/// Whether the broker of `dir` is ready (else what it lacks), asked with its super-user token
+/// if it has one.
+fn ready(urls: &BrokerUrls, dir: &BrokerDir) -> Result<(), String> {
     let token = fs::read_to_string(dir.admin_token()).ok();
     admin_ready(&urls.admin, token.as_deref().map(str::trim))
 }

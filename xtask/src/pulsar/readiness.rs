@@ -2,7 +2,7 @@
 
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, TcpListener};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::bail;
 
@@ -24,54 +24,99 @@ impl BrokerUrls {
     }
 }
 
-/// Whether the admin API answers, the standalone has created `public/default` (its last
-/// start-up step) and a topic there can be looked up, which makes the broker take ownership of
-/// the namespace's bundle: the first client then subscribes at once instead of waiting for that
-/// (CI once saw a first subscription wait more than 10 s). A broker with authentication needs
-/// `token` (a super-user's).
-pub(crate) fn admin_ready(admin_url: &str, token: Option<&str>) -> bool {
+/// Whether the broker is ready for clients; if not, what it still lacks.
+///
+/// Ready means: the admin API answers, the standalone has created `public/default` (its last
+/// start-up step), a topic there can be looked up, which makes the broker take ownership of the
+/// namespace's bundle (CI once saw a first subscription wait more than 10 s for that), and a topic
+/// can be created, which takes a ledger on the bookie. A broker answers every read while its
+/// bookie refuses writes (CI met one whose bookie had turned read-only on a nearly full disk), and
+/// then every test fails with "Not enough non-faulty bookies available". A broker with
+/// authentication needs `token` (a super-user's).
+pub(crate) fn admin_ready(admin_url: &str, token: Option<&str>) -> Result<(), String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(2)))
+        .timeout_global(Some(Duration::from_secs(5)))
         .http_status_as_error(false)
         .proxy(None)
         .build()
         .into();
-    let admin_url = admin_url.trim_end_matches('/');
+    let admin = Admin {
+        agent,
+        url: admin_url.trim_end_matches('/'),
+        token,
+    };
     // Asking for the tenant's namespaces before the tenant exists puts an ERROR line in the
     // broker's log on every poll; asking for the tenant list does not.
-    body_contains(
-        &agent,
-        &format!("{admin_url}/admin/v2/tenants"),
-        token,
-        "\"public\"",
-    ) && body_contains(
-        &agent,
-        &format!("{admin_url}/admin/v2/namespaces/public"),
-        token,
+    admin.expect(Method::Get, "/admin/v2/tenants", "\"public\"")?;
+    admin.expect(
+        Method::Get,
+        "/admin/v2/namespaces/public",
         "\"public/default\"",
-    ) && body_contains(
-        &agent,
-        &format!("{admin_url}/lookup/v2/topic/persistent/public/default/{READINESS_TOPIC}"),
-        token,
+    )?;
+    admin.expect(
+        Method::Get,
+        &format!("/lookup/v2/topic/persistent/public/default/{LOOKUP_TOPIC}"),
         "\"brokerUrl\"",
-    )
+    )?;
+    // A name of its own each time: creating a topic that exists proves nothing.
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    let written = format!("/admin/v2/persistent/public/default/{WRITE_TOPIC_PREFIX}-{nanos}");
+    admin.expect(Method::Put, &written, "")?;
+    // Tidying up is a courtesy: the broker deletes an unused topic after a minute anyway.
+    let _ = admin.expect(Method::Delete, &written, "");
+    Ok(())
 }
 
 /// The topic looked up by the readiness check; it is never written to.
-const READINESS_TOPIC: &str = "leader-jobs-readiness";
+const LOOKUP_TOPIC: &str = "leader-jobs-readiness";
+/// The readiness check creates (and deletes) a topic named by this and a timestamp.
+const WRITE_TOPIC_PREFIX: &str = "leader-jobs-readiness-write";
 
-/// Whether `GET url` answers 200 with a body containing `needle`.
-fn body_contains(agent: &ureq::Agent, url: &str, token: Option<&str>, needle: &str) -> bool {
-    let mut request = agent.get(url);
-    if let Some(token) = token {
-        request = request.header("Authorization", format!("Bearer {token}"));
+#[derive(Debug, Clone, Copy)]
+enum Method {
+    Get,
+    Put,
+    Delete,
+}
+
+/// The admin API of one broker, asked with a short timeout.
+struct Admin<'a> {
+    agent: ureq::Agent,
+    url: &'a str,
+    token: Option<&'a str>,
+}
+
+impl Admin<'_> {
+    /// Succeeds when `method path` answers 2xx with a body containing `needle`; otherwise
+    /// says what it got.
+    fn expect(&self, method: Method, path: &str, needle: &str) -> Result<(), String> {
+        let url = format!("{}{path}", self.url);
+        let bearer = self.token.map(|token| format!("Bearer {token}"));
+        let answer = match method {
+            Method::Get => with_auth(self.agent.get(&url), bearer.as_deref()).call(),
+            Method::Delete => with_auth(self.agent.delete(&url), bearer.as_deref()).call(),
+            Method::Put => with_auth(self.agent.put(&url), bearer.as_deref())
+                .content_type("application/json")
+                .send(""),
+        };
+        let what = format!("{} {path}", format!("{method:?}").to_uppercase());
+        let mut response = answer.map_err(|error| format!("{what}: {error}"))?;
+        let status = response.status();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        if status.is_success() && body.contains(needle) {
+            return Ok(());
+        }
+        let body: String = body.chars().take(300).collect();
+        Err(format!("{what} answered {status}: {body}"))
     }
-    match request.call() {
-        Ok(mut response) if response.status() == 200 => response
-            .body_mut()
-            .read_to_string()
-            .is_ok_and(|body| body.contains(needle)),
-        _ => false,
+}
+
+fn with_auth<B>(request: ureq::RequestBuilder<B>, bearer: Option<&str>) -> ureq::RequestBuilder<B> {
+    match bearer {
+        Some(bearer) => request.header("Authorization", bearer),
+        None => request,
     }
 }
 
