@@ -49,6 +49,7 @@ pub struct DedicatedBroker {
     service_port: u16,
     http_port: u16,
     settings: Vec<String>,
+    ready_timeout: Duration,
 }
 
 impl DedicatedBroker {
@@ -60,7 +61,15 @@ impl DedicatedBroker {
             service_port,
             http_port,
             settings: Vec::new(),
+            ready_timeout: Duration::from_secs(180),
         }
+    }
+
+    /// The same broker, given `timeout` (instead of 180 s) to become ready at each start.
+    #[must_use]
+    pub fn with_ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = timeout;
+        self
     }
 
     /// The same broker with broker configuration overrides (`key=value`), applied at every start.
@@ -108,10 +117,11 @@ impl DedicatedBroker {
     /// Starts the broker and waits until it is ready; returns how long that took.
     pub fn start(&self) -> Result<Duration, BrokerError> {
         let started = Instant::now();
-        let (dir, port, http_port) = (
+        let (dir, port, http_port, timeout) = (
             self.dir.to_string_lossy(),
             self.service_port.to_string(),
             self.http_port.to_string(),
+            self.ready_timeout.as_secs().to_string(),
         );
         let mut args = vec![
             "pulsar",
@@ -123,7 +133,7 @@ impl DedicatedBroker {
             "--http-port",
             &http_port,
             "--timeout",
-            "180",
+            &timeout,
         ];
         for setting in &self.settings {
             args.extend(["--set", setting]);

@@ -14,3 +14,39 @@ pub mod secure;
 pub mod oauth2_issuer;
 
 pub mod chaos;
+
+use std::future::Future;
+use std::time::Duration;
+
+/// How long any one test that talks to a broker may take. The longest pass in well under two
+/// minutes; a test past this waits on something that will not come.
+pub const TEST_BOUND: Duration = Duration::from_secs(300);
+
+/// Runs a test's body and fails the test once it has run for [`TEST_BOUND`]. Without it a test
+/// left waiting on a broker that cannot write held a CI run until the run's own limit cut it off,
+/// with none of the later tests run or reported.
+///
+/// # Panics
+///
+/// When the body has not finished within [`TEST_BOUND`].
+pub async fn bounded<T>(body: impl Future<Output = T>) -> T {
+    bounded_by(TEST_BOUND, body).await
+}
+
+/// [`bounded`] with a bound of the test's own, for a test whose length the environment sets.
+///
+/// # Panics
+///
+/// When the body has not finished within `limit`.
+#[allow(clippy::panic, reason = "failing the test is the point")]
+pub async fn bounded_by<T>(limit: Duration, body: impl Future<Output = T>) -> T {
+    // On the heap: a test's whole body as one future overflowed the test thread's stack in
+    // debug builds once wrapped in the timeout.
+    match tokio::time::timeout(limit, Box::pin(body)).await {
+        Ok(outcome) => outcome,
+        Err(_) => panic!(
+            "the test did not finish within {limit:?}: it waits on something that does not come \
+             (the broker's log under target/ may say why)"
+        ),
+    }
+}

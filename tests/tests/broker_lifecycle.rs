@@ -43,140 +43,143 @@ fn topic_exists(broker: &DedicatedBroker, name: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ledger_outlives_its_nodes_and_the_cluster_survives_a_broker_restart() {
-    let xtask = std::env::var_os(XTASK_VAR).expect(
-        "this test runs a broker of its own through the xtask binary: run the tests with \
+    leader_jobs_tests::bounded(async {
+        let xtask = std::env::var_os(XTASK_VAR).expect(
+            "this test runs a broker of its own through the xtask binary: run the tests with \
          `cargo xtask test`, or set LEADER_JOBS_XTASK to a built xtask binary",
-    );
-    let broker = DedicatedBroker::new(
-        std::path::Path::new(&xtask),
-        &std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("lifecycle-broker"),
-        6660,
-        8060,
-    )
-    .with_settings(&[
-        "brokerDeleteInactiveTopicsFrequencySeconds=5",
-        "brokerDeleteInactiveTopicsMaxInactiveDurationSeconds=5",
-    ]);
-    let _stop = broker.stop_on_drop();
-    broker.start_fresh().expect("start the test's own broker");
-
-    // 1. Every node gone: the ledger stays, a topic without subscription does not.
-    let prefix = format!("lifecycle-{}", Utc::now().timestamp_millis());
-    let tick = |s| Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, s).unwrap();
-    let claim = |s| Claim {
-        job: "job".into(),
-        tick: tick(s),
-        term: 1,
-        node: "a".into(),
-    };
-    let first = backend(&broker, &prefix);
-    let ledger = first.ledger("lock", "a").await.unwrap();
-    assert_eq!(ledger.begin_term("a").await.unwrap().term, 1);
-    assert_eq!(ledger.claim(&claim(0)).await.unwrap(), ClaimVerdict::Won);
-    ledger.record(&claim(0), RunOutcome::Ok).await.unwrap();
-    assert_eq!(ledger.claim(&claim(1)).await.unwrap(), ClaimVerdict::Won);
-    drop(ledger);
-    first.close().await;
-
-    let control = format!("{prefix}.control");
-    let client = pulsar::Pulsar::builder(broker.urls().service, pulsar::TokioExecutor)
-        .build()
-        .await
-        .unwrap();
-    let mut producer = client
-        .producer()
-        .with_topic(format!("persistent://public/default/{control}"))
-        .build()
-        .await
-        .unwrap();
-    producer
-        .send_non_blocking(b"gone soon".to_vec())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    producer.close().await.unwrap();
-    drop(client);
-    assert!(topic_exists(&broker, &control));
-
-    tokio::time::sleep(Duration::from_secs(20)).await;
-    assert!(
-        !topic_exists(&broker, &control),
-        "the broker did not delete an inactive topic: this test proves nothing on it"
-    );
-    assert!(
-        topic_exists(&broker, &format!("{prefix}.lock.ledger")),
-        "the ledger topic was deleted"
-    );
-    let second = backend(&broker, &prefix);
-    let start = second
-        .ledger("lock", "b")
-        .await
-        .unwrap()
-        .begin_term("b")
-        .await
-        .unwrap();
-    assert_eq!(
-        start.term, 2,
-        "the new leader's term follows the old history"
-    );
-    assert_eq!(start.history.last_claimed.get("job"), Some(&tick(1)));
-    assert_eq!(start.history.abandoned, vec![claim(1)]);
-    second.close().await;
-
-    // 2. Nodes running through a broker restart.
-    let name = unique_name("broker-restart");
-    let dir = std::env::temp_dir().join("leader-jobs-tests").join(&name);
-    let urls = BrokerUrls {
-        service: broker.urls().service,
-        admin: broker.urls().admin,
-    };
-    let mut cluster = Cluster::on_broker(NODE.as_ref(), &dir, &name, urls).unwrap();
-    for node in ["node-a", "node-b", "node-c"] {
-        cluster.start(node).unwrap();
-    }
-    let lock = "every-second";
-    cluster
-        .wait_for_new_leader(
-            lock,
-            None,
-            chrono::DateTime::<Utc>::MIN_UTC,
-            Duration::from_secs(30),
+        );
+        let broker = DedicatedBroker::new(
+            std::path::Path::new(&xtask),
+            &std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("lifecycle-broker"),
+            6660,
+            8060,
         )
-        .unwrap()
-        .expect("no leader before the restart");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    broker.stop().expect("stop the broker");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    broker.start().expect("restart the broker");
-    let restarted = Utc::now();
-    let (node, term, at) = cluster
-        .wait_for_new_leader(lock, None, restarted, Duration::from_secs(90))
-        .unwrap()
-        .expect("no node led within 90 s of the broker's restart");
-    println!(
-        "after the broker restart {node} leads with term {term}, {:?} after it was ready",
-        at - restarted
-    );
-    tokio::time::sleep(Duration::from_secs(8)).await;
-    let leaders: Vec<_> = ["every-second", "every-other-second"]
-        .into_iter()
-        .map(|lock| (lock, cluster.leader(lock).unwrap()))
-        .collect();
-    for node in ["node-a", "node-b", "node-c"] {
-        cluster.terminate(node, Duration::from_secs(15)).unwrap();
-    }
-    println!("leaders at the end: {leaders:?}");
-    let runs = cluster.runs().unwrap();
-    // No tick is expected here, so only duplicates and stale terms can fail it.
-    run_log::check(&runs, |_| Vec::new()).assert_clean(cluster.dir());
-    let after_restart = runs
-        .iter()
-        .filter(|r| r.event == "start" && r.at > restarted)
-        .count();
-    assert!(
-        after_restart > 0,
-        "no job ran after the broker restart (logs in {})",
-        cluster.dir().display()
-    );
+        .with_settings(&[
+            "brokerDeleteInactiveTopicsFrequencySeconds=5",
+            "brokerDeleteInactiveTopicsMaxInactiveDurationSeconds=5",
+        ]);
+        let _stop = broker.stop_on_drop();
+        broker.start_fresh().expect("start the test's own broker");
+
+        // 1. Every node gone: the ledger stays, a topic without subscription does not.
+        let prefix = format!("lifecycle-{}", Utc::now().timestamp_millis());
+        let tick = |s| Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, s).unwrap();
+        let claim = |s| Claim {
+            job: "job".into(),
+            tick: tick(s),
+            term: 1,
+            node: "a".into(),
+        };
+        let first = backend(&broker, &prefix);
+        let ledger = first.ledger("lock", "a").await.unwrap();
+        assert_eq!(ledger.begin_term("a").await.unwrap().term, 1);
+        assert_eq!(ledger.claim(&claim(0)).await.unwrap(), ClaimVerdict::Won);
+        ledger.record(&claim(0), RunOutcome::Ok).await.unwrap();
+        assert_eq!(ledger.claim(&claim(1)).await.unwrap(), ClaimVerdict::Won);
+        drop(ledger);
+        first.close().await;
+
+        let control = format!("{prefix}.control");
+        let client = pulsar::Pulsar::builder(broker.urls().service, pulsar::TokioExecutor)
+            .build()
+            .await
+            .unwrap();
+        let mut producer = client
+            .producer()
+            .with_topic(format!("persistent://public/default/{control}"))
+            .build()
+            .await
+            .unwrap();
+        producer
+            .send_non_blocking(b"gone soon".to_vec())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        producer.close().await.unwrap();
+        drop(client);
+        assert!(topic_exists(&broker, &control));
+
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        assert!(
+            !topic_exists(&broker, &control),
+            "the broker did not delete an inactive topic: this test proves nothing on it"
+        );
+        assert!(
+            topic_exists(&broker, &format!("{prefix}.lock.ledger")),
+            "the ledger topic was deleted"
+        );
+        let second = backend(&broker, &prefix);
+        let start = second
+            .ledger("lock", "b")
+            .await
+            .unwrap()
+            .begin_term("b")
+            .await
+            .unwrap();
+        assert_eq!(
+            start.term, 2,
+            "the new leader's term follows the old history"
+        );
+        assert_eq!(start.history.last_claimed.get("job"), Some(&tick(1)));
+        assert_eq!(start.history.abandoned, vec![claim(1)]);
+        second.close().await;
+
+        // 2. Nodes running through a broker restart.
+        let name = unique_name("broker-restart");
+        let dir = std::env::temp_dir().join("leader-jobs-tests").join(&name);
+        let urls = BrokerUrls {
+            service: broker.urls().service,
+            admin: broker.urls().admin,
+        };
+        let mut cluster = Cluster::on_broker(NODE.as_ref(), &dir, &name, urls).unwrap();
+        for node in ["node-a", "node-b", "node-c"] {
+            cluster.start(node).unwrap();
+        }
+        let lock = "every-second";
+        cluster
+            .wait_for_new_leader(
+                lock,
+                None,
+                chrono::DateTime::<Utc>::MIN_UTC,
+                Duration::from_secs(30),
+            )
+            .unwrap()
+            .expect("no leader before the restart");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        broker.stop().expect("stop the broker");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        broker.start().expect("restart the broker");
+        let restarted = Utc::now();
+        let (node, term, at) = cluster
+            .wait_for_new_leader(lock, None, restarted, Duration::from_secs(90))
+            .unwrap()
+            .expect("no node led within 90 s of the broker's restart");
+        println!(
+            "after the broker restart {node} leads with term {term}, {:?} after it was ready",
+            at - restarted
+        );
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        let leaders: Vec<_> = ["every-second", "every-other-second"]
+            .into_iter()
+            .map(|lock| (lock, cluster.leader(lock).unwrap()))
+            .collect();
+        for node in ["node-a", "node-b", "node-c"] {
+            cluster.terminate(node, Duration::from_secs(15)).unwrap();
+        }
+        println!("leaders at the end: {leaders:?}");
+        let runs = cluster.runs().unwrap();
+        // No tick is expected here, so only duplicates and stale terms can fail it.
+        run_log::check(&runs, |_| Vec::new()).assert_clean(cluster.dir());
+        let after_restart = runs
+            .iter()
+            .filter(|r| r.event == "start" && r.at > restarted)
+            .count();
+        assert!(
+            after_restart > 0,
+            "no job ran after the broker restart (logs in {})",
+            cluster.dir().display()
+        );
+    })
+    .await;
 }

@@ -28,8 +28,14 @@ enum Fault {
 }
 
 /// Starts three nodes, injects `fault` into the leader `trials` times, prints the takeover
-/// times, and checks the external run log.
+/// times, and checks the external run log; fails once it has taken longer than the slowest
+/// trials could (each waits at most about 55 s).
 async fn fault_trials(name: &str, fault: Fault, trials: usize) {
+    let bound = Duration::from_secs(60) * u32::try_from(trials + 1).unwrap_or(u32::MAX);
+    leader_jobs_tests::bounded_by(bound, fault_trials_unbounded(name, fault, trials)).await;
+}
+
+async fn fault_trials_unbounded(name: &str, fault: Fault, trials: usize) {
     let mut cluster = Cluster::new(NODE.as_ref(), name).expect("cluster");
     start_all(&mut cluster);
     let mut leader = first_leader(&cluster).0;

@@ -4,13 +4,13 @@
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
 use crate::pulsar::secure;
 use crate::pulsar::{self, BrokerSettings, BrokerUrls, ReadyBroker};
-use crate::{interrupt, launch, protoc};
+use crate::{bounded, interrupt, launch, protoc};
 
 const SERVICE_URL_VAR: &str = "PULSAR_URL";
 const ADMIN_URL_VAR: &str = "PULSAR_ADMIN_URL";
@@ -20,7 +20,14 @@ struct Step {
     what: &'static str,
     args: Vec<String>,
     env: Vec<(&'static str, OsString)>,
+    /// How long the step may run before it counts as hung and is stopped.
+    bound: Option<Duration>,
 }
+
+/// How long the test step (building included) may run. A clean run here takes about 11 minutes;
+/// each test has its own bound, and this one catches whatever slips past them, so that a hang
+/// ends in a report rather than in CI's own time limit with nothing said.
+const TESTS_BOUND: Duration = Duration::from_secs(45 * 60);
 
 /// `cargo xtask test`: every test target and the doc tests, against a plain broker and a
 /// secured one (token authentication, authorization, TLS) that answer.
@@ -41,6 +48,7 @@ pub(crate) fn test(extra_args: &[String]) -> anyhow::Result<ExitCode> {
             what: "selected tests",
             args: with_extra(&["test", "--workspace"]),
             env: broker_env,
+            bound: Some(TESTS_BOUND),
         }]
     } else {
         vec![
@@ -49,11 +57,13 @@ pub(crate) fn test(extra_args: &[String]) -> anyhow::Result<ExitCode> {
                 // Every test binary runs even after one fails, so one report shows all failures.
                 args: with_extra(&["test", "--workspace", "--all-targets", "--no-fail-fast"]),
                 env: broker_env.clone(),
+                bound: Some(TESTS_BOUND),
             },
             Step {
                 what: "doc tests",
                 args: with_extra(&["test", "--workspace", "--doc"]),
                 env: broker_env,
+                bound: Some(TESTS_BOUND),
             },
         ]
     };
@@ -99,6 +109,7 @@ pub(crate) fn lint() -> anyhow::Result<ExitCode> {
             what: "rustfmt",
             args: args(&["fmt", "--all", "--check"]),
             env: Vec::new(),
+            bound: None,
         },
         Step {
             what: "clippy",
@@ -111,11 +122,13 @@ pub(crate) fn lint() -> anyhow::Result<ExitCode> {
                 "warnings",
             ]),
             env: Vec::new(),
+            bound: None,
         },
         Step {
             what: "rustdoc",
             args: args(&["doc", "--workspace", "--no-deps"]),
             env: vec![("RUSTDOCFLAGS", OsString::from("-Dwarnings"))],
+            bound: None,
         },
     ];
     run_steps(&steps, &protoc)
@@ -285,13 +298,17 @@ fn run_steps(steps: &[Step], protoc: &Path) -> anyhow::Result<ExitCode> {
         if interrupt::interrupted() {
             break;
         }
-        let status = cargo()
+        let mut command = cargo();
+        command
             .args(&step.args)
             .env("PROTOC", protoc)
             .env(launch::XTASK_VAR, &xtask)
-            .envs(step.env.iter().map(|(key, value)| (key, value)))
-            .status()
-            .with_context(|| format!("could not run cargo {}", step.args.join(" ")))?;
+            .envs(step.env.iter().map(|(key, value)| (key, value)));
+        let status = match step.bound {
+            None => command.status(),
+            Some(bound) => bounded::status(command, bound, step.what),
+        }
+        .with_context(|| format!("could not run cargo {}", step.args.join(" ")))?;
         if !status.success() {
             failed.push((step.what, status));
         }

@@ -8,6 +8,7 @@
     reason = "a command-line tool reports to its user on stdout"
 )]
 
+mod bounded;
 mod cargo_runner;
 mod cli;
 mod demo;

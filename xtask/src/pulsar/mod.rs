@@ -255,13 +255,11 @@ fn wait_until_ready(
         if interrupt::interrupted() {
             bail!("interrupted while the broker was starting; it has been stopped");
         }
+        // Waiting longer would not help: the bookie stays read-only until the disk has room.
+        if let Some(hint) = bookie_disk::full_disk_hint(dir) {
+            bail!("the broker cannot write, so it has been stopped: {hint}");
+        }
         if Instant::now() >= deadline {
-            if let Some(hint) = bookie_disk::full_disk_hint(dir) {
-                bail!(
-                    "the broker was not ready after {} s: {hint}",
-                    timeout.as_secs()
-                );
-            }
             bail!(
                 "the broker was not ready after {} s, so it has been stopped; its admin API {} \
                  last said: {lacking}; last lines of {}:\n{}",

@@ -29,6 +29,7 @@ use super::admin::AdminClient;
 use super::backoff::Backoff;
 use super::diagnose::explain_failure;
 use super::records::Heartbeat;
+use super::slow_open;
 use super::{Client, PulsarConfig};
 use crate::backend::Leadership;
 
@@ -87,7 +88,9 @@ impl ElectionTask {
             // not wait for them.
             let opened = tokio::select! {
                 () = self.resign.cancelled() => break,
-                opened = Session::open(&self, &topic) => opened,
+                opened = slow_open::warn_while_waiting(
+                    Session::open(&self, &topic), &self.lock, &topic, "join the election"
+                ) => opened,
             };
             match opened {
                 Ok(mut session) => {

@@ -25,6 +25,7 @@ use tracing::{debug, warn};
 
 use super::permissions::operation_failure;
 use super::records::{self, Undecodable};
+use super::slow_open;
 use super::{Client, PulsarConfig};
 use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::{Applied, LedgerState};
@@ -62,7 +63,7 @@ impl PulsarLedger {
         lock: &str,
     ) -> Result<Self, BackendError> {
         let topic = config.topic(lock, "ledger");
-        let mut anchor = client
+        let anchor = client
             .consumer()
             .with_topic(&topic)
             .with_subscription(HISTORY_SUBSCRIPTION)
@@ -72,7 +73,8 @@ impl PulsarLedger {
                     .with_initial_position(InitialPosition::Earliest)
                     .with_receiver_queue_size(1),
             )
-            .build::<Vec<u8>>()
+            .build::<Vec<u8>>();
+        let mut anchor = slow_open::warn_while_waiting(anchor, lock, &topic, "open the ledger")
             .await
             .map_err(|e| pulsar_error(&topic, "create the history subscription on", e))?;
         // The subscription outlives the consumer; closing it keeps the broker from dispatching.

@@ -30,6 +30,7 @@ mod ledger;
 mod oauth2;
 mod permissions;
 mod records;
+mod slow_open;
 mod tls;
 
 use std::sync::Arc;
