@@ -14,6 +14,9 @@ use super::{LockScheduler, misfire, timer};
 use crate::backend::{Leadership, LedgerHistory, TermStart};
 use crate::job::MisfirePolicy;
 
+/// How often a term whose lease ran out checks whether the election renewed it or said so.
+const LEASE_RECHECK: Duration = Duration::from_millis(20);
+
 /// Why a term ended.
 pub(super) enum TermEnd {
     /// The runtime is shutting down.
@@ -180,11 +183,31 @@ impl Term<'_> {
                     }
                 }
                 () = timer::sleep_until(&*clock, deadline) => {
+                    if !self.lock.election.leading_now() {
+                        if let Some(end) = self.await_lease_verdict().await {
+                            return end;
+                        }
+                        continue;
+                    }
                     if self.fire_due().await.is_err() {
                         return TermEnd::Fenced;
                     }
                 }
             }
+        }
+    }
+
+    /// Waits a moment for the election to act on a lease that ran out without its saying so
+    /// yet, as in a process resumed from a freeze, whose timers fire before its election task
+    /// looks. Claiming then would win ticks this node must not run (the fault campaign saw a
+    /// fire_once catch-up claimed and dropped, losing the ticks it stood for); ticks left due
+    /// fire late if the lease is renewed, or the next term catches them up from the ledger.
+    async fn await_lease_verdict(&mut self) -> Option<TermEnd> {
+        tokio::select! {
+            biased;
+            () = self.lock.env.shutdown.cancelled() => Some(TermEnd::Shutdown),
+            changed = self.leadership.changed() => Some(changed_end(changed)),
+            () = tokio::time::sleep(LEASE_RECHECK) => None,
         }
     }
 

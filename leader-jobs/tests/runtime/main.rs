@@ -6,6 +6,7 @@
 
 mod building;
 mod failover;
+mod lease;
 mod misfire;
 mod outcomes;
 mod overlap;

@@ -43,8 +43,10 @@ impl Term<'_> {
     /// policy lets them run.
     pub(super) async fn pump(&mut self, index: usize) -> Result<(), Fenced> {
         let overlap = self.lock.plan.jobs[index].descriptor.overlap();
-        while overlap == OverlapPolicy::Allow
-            || self.lock.running[index].load(Ordering::SeqCst) == 0
+        // On a lapsed lease the ticks wait in their queues (see `await_lease_verdict`).
+        while self.lock.election.leading_now()
+            && (overlap == OverlapPolicy::Allow
+                || self.lock.running[index].load(Ordering::SeqCst) == 0)
         {
             let ticks = &mut self.jobs[index];
             if ticks.catch_up.is_empty() && self.lock.running[index].load(Ordering::SeqCst) == 0 {
@@ -73,6 +75,12 @@ impl Term<'_> {
         if self.ended.is_cancelled() || *self.leadership.borrow() != Leadership::Leading {
             // Leadership is ending; the next leader's misfire policy covers this tick.
             return Ok(());
+        }
+        if !self.lock.election.leading_now() {
+            // The lease ran out between the caller's look and now. A claim would win a tick
+            // this node must not run; ending the term leaves the tick unclaimed for the next
+            // term, whoever begins it, to catch up from the ledger.
+            return Err(Fenced);
         }
         let claim = Claim {
             job: descriptor.name().to_owned(),
