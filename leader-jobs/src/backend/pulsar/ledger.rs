@@ -14,6 +14,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::Either;
+use tokio::time::Instant;
+
 use async_trait::async_trait;
 use futures::StreamExt;
 use pulsar::consumer::{ConsumerOptions, InitialPosition};
@@ -38,12 +41,22 @@ const HISTORY_SUBSCRIPTION: &str = "leader-jobs-history";
 /// forever; the operation fails and the scheduler treats the tick as not claimed.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long a term start on the producer and reader kept from earlier operations may go without
+/// any answer from the broker before they are taken for dead and the term start begins again on
+/// new ones. A node frozen for longer than its lease keeps handles whose connection the broker
+/// dropped meanwhile; in the fault campaign their first term start then waited out all of
+/// [`OPERATION_TIMEOUT`], the longest part of a takeover after a long freeze. A healthy broker
+/// answers in milliseconds, and a long fold of records answers all along.
+const KEPT_HANDLE_PATIENCE: Duration = Duration::from_secs(3);
+
 /// A lock's ledger on Pulsar.
 pub(crate) struct PulsarLedger {
     client: Client,
     topic: String,
     lock: String,
     inner: Mutex<Inner>,
+    /// When the broker last answered anything; see [`KEPT_HANDLE_PATIENCE`].
+    last_answer: std::sync::Mutex<Instant>,
 }
 
 #[derive(Default)]
@@ -84,6 +97,7 @@ impl PulsarLedger {
             topic,
             lock: lock.to_owned(),
             inner: Mutex::new(Inner::default()),
+            last_answer: std::sync::Mutex::new(Instant::now()),
         })
     }
 
@@ -100,6 +114,7 @@ impl PulsarLedger {
                 .build()
                 .await
                 .map_err(|e| pulsar_error(&self.topic, "create a producer on", e))?;
+            self.answered();
             inner.producer = Some(producer);
         }
         let Some(producer) = inner.producer.as_mut() else {
@@ -119,6 +134,7 @@ impl PulsarLedger {
                 return Err(pulsar_error(&self.topic, "append to", e));
             }
         };
+        self.answered();
         receipt.message_id.map(|id| position(&id)).ok_or_else(|| {
             BackendError::new(format!(
                 "the broker's receipt for {} had no message id",
@@ -145,6 +161,7 @@ impl PulsarLedger {
             // A fresh reader starts at the beginning: fold everything again.
             inner.state = LedgerState::default();
             inner.position = None;
+            self.answered();
             inner.reader = Some(reader);
         }
         inner
@@ -190,6 +207,7 @@ impl PulsarLedger {
                     None
                 }
             };
+            self.answered();
             inner.position = Some(at);
             if at >= target {
                 return Ok(applied);
@@ -204,11 +222,62 @@ impl PulsarLedger {
             .get_last_message_id()
             .await
             .map_err(|e| pulsar_error(&self.topic, "find the end of", e))?;
+        self.answered();
         // An empty topic reports entry id -1.
         if last.entry_id == u64::MAX || i64::try_from(last.entry_id).is_err() {
             return Ok(());
         }
         self.read_until(inner, position(&last)).await.map(|_| ())
+    }
+
+    /// Begins a term on the handles there are, or, when they were kept from earlier operations
+    /// and the broker stays silent on them for [`KEPT_HANDLE_PATIENCE`], on new ones.
+    async fn begin_term_anew_if_stale(&self, node: &str) -> Result<TermStart, BackendError> {
+        let kept = {
+            let inner = self.inner.lock().await;
+            inner.reader.is_some() || inner.producer.is_some()
+        };
+        if kept {
+            self.answered();
+            // Boxed: the attempt holds the `pulsar` crate's large futures, and two term starts
+            // inline overflowed a Tokio worker's stack in debug builds.
+            let attempt = Box::pin(self.begin_term_inner(node));
+            let silence = Box::pin(self.silence_of(KEPT_HANDLE_PATIENCE));
+            let error = match futures::future::select(attempt, silence).await {
+                Either::Left((Ok(start), _)) => return Ok(start),
+                Either::Left((Err(error), _)) => error.to_string(),
+                Either::Right(((), _)) => format!("no answer within {KEPT_HANDLE_PATIENCE:?}"),
+            };
+            // The attempt may have appended its term start; the next one reads it and takes the
+            // term after it, so a term number is skipped, never shared.
+            debug!(lock = %self.lock, %error, "term start on kept handles failed; again on new ones");
+            let mut inner = self.inner.lock().await;
+            inner.producer = None;
+            inner.reader = None;
+        }
+        Box::pin(self.begin_term_inner(node)).await
+    }
+
+    /// Notes that the broker answered.
+    fn answered(&self) {
+        *self
+            .last_answer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+    }
+
+    /// Completes once the broker has not answered for `patience`.
+    async fn silence_of(&self, patience: Duration) {
+        loop {
+            let last = *self
+                .last_answer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.elapsed() >= patience {
+                return;
+            }
+            tokio::time::sleep_until(last + patience).await;
+        }
     }
 
     async fn begin_term_inner(&self, node: &str) -> Result<TermStart, BackendError> {
@@ -252,7 +321,7 @@ impl PulsarLedger {
 #[async_trait]
 impl Ledger for PulsarLedger {
     async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError> {
-        self.bounded(self.begin_term_inner(node)).await
+        self.bounded(self.begin_term_anew_if_stale(node)).await
     }
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
