@@ -92,11 +92,6 @@ impl Run {
                     "run dropped: still going a grace period after leadership ended"
                 ),
             }
-            if !lapsed {
-                if let Err(err) = self.ledger.record(&self.claim, outcome).await {
-                    tracing::error!(error = %err, "could not record the run's outcome in the ledger");
-                }
-            }
             let tick = self.claim.tick;
             let kind = self.kind;
             self.status
@@ -121,9 +116,18 @@ impl Run {
                         error,
                     });
                 });
+            // The job is done: the next tick may start while the outcome is being recorded. The
+            // fault campaign, with 250 ms added to each trip to the broker, saw an every-second
+            // job lose every other tick to the overlap policy while a finished run's outcome was
+            // still on its way to the ledger.
             self.running.fetch_sub(1, Ordering::SeqCst);
             // The scheduler is gone once it shut down; then nobody waits for the job to be free.
             let _ = self.finished.send(self.job_index);
+            if !lapsed {
+                if let Err(err) = self.ledger.record(&self.claim, outcome).await {
+                    tracing::error!(error = %err, "could not record the run's outcome in the ledger");
+                }
+            }
         }
         .instrument(span)
         .await;

@@ -10,5 +10,6 @@ mod lease;
 mod misfire;
 mod outcomes;
 mod overlap;
+mod slow_record;
 mod support;
 mod ticks;
