@@ -224,8 +224,18 @@ impl Session {
                             return;
                         }
                     };
-                    if let Err(error) = self.consumer.ack(&message).await {
-                        debug!(%error, "acknowledging a heartbeat failed");
+                    // Bounded like a heartbeat's send: while this waits, the lease's expiry is not
+                    // polled, and the scheduler then holds its ticks (it claims nothing on a
+                    // lapsed lease) without the election ever reporting the loss. The fault
+                    // campaign saw a restarted node's locks sit still for up to 12 s, leading in
+                    // the election's last report, and this was the one unbounded wait there.
+                    match tokio::time::timeout(config.heartbeat_interval, self.consumer.ack(&message)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(error)) => debug!(%error, "acknowledging a heartbeat failed"),
+                        Err(_) => {
+                            warn!(lock = %task.lock, "acknowledging a heartbeat took too long; rejoining");
+                            return;
+                        }
                     }
                     let Some(heartbeat) = Heartbeat::decode(&message.payload.data) else { continue };
                     if heartbeat.node != task.node {
