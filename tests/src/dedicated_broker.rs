@@ -15,6 +15,19 @@ use crate::cluster::BrokerUrls;
 /// for the campaign).
 pub const XTASK_VAR: &str = "LEADER_JOBS_XTASK";
 
+/// The `xtask` binary that [`XTASK_VAR`] names, for a test that runs a broker of its own.
+///
+/// # Panics
+///
+/// When the variable is unset, naming the command that sets it.
+#[allow(clippy::expect_used, reason = "a test without its tool cannot run")]
+pub fn xtask_for_tests() -> PathBuf {
+    std::env::var_os(XTASK_VAR).map(PathBuf::from).expect(
+        "this test runs a broker of its own through the xtask binary: run the tests with \
+         `cargo xtask test`, or set LEADER_JOBS_XTASK to a built xtask binary",
+    )
+}
+
 /// Why the broker could not be controlled.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use leader_jobs_tests::dedicated_broker::{BrokerError, DedicatedBroker, XTASK_VAR};
+use leader_jobs_tests::dedicated_broker::{BrokerError, DedicatedBroker, xtask_for_tests};
 
 /// Ports apart from every other broker of the tests.
 const SERVICE_PORT: u16 = 6664;
@@ -18,10 +18,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[test]
 fn a_broker_whose_bookie_cannot_write_is_refused_naming_the_disk() {
-    let xtask = std::env::var_os(XTASK_VAR).map(PathBuf::from).expect(
-        "this test runs a broker of its own through the xtask binary: run the tests with \
-         `cargo xtask test`, or set LEADER_JOBS_XTASK to a built xtask binary",
-    );
+    let xtask = xtask_for_tests();
     let broker = DedicatedBroker::new(
         &xtask,
         &PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("full-disk-broker"),

@@ -16,7 +16,7 @@ use chrono::{TimeZone, Utc};
 use leader_jobs::backend::{Backend, Claim, ClaimVerdict, RunOutcome};
 use leader_jobs::{PulsarBackend, PulsarConfig};
 use leader_jobs_tests::cluster::{BrokerUrls, Cluster, unique_name};
-use leader_jobs_tests::dedicated_broker::{DedicatedBroker, XTASK_VAR};
+use leader_jobs_tests::dedicated_broker::{DedicatedBroker, xtask_for_tests};
 use leader_jobs_tests::run_log;
 
 const NODE: &str = env!("CARGO_BIN_EXE_test-node");
@@ -44,12 +44,9 @@ fn topic_exists(broker: &DedicatedBroker, name: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ledger_outlives_its_nodes_and_the_cluster_survives_a_broker_restart() {
     leader_jobs_tests::bounded(async {
-        let xtask = std::env::var_os(XTASK_VAR).expect(
-            "this test runs a broker of its own through the xtask binary: run the tests with \
-         `cargo xtask test`, or set LEADER_JOBS_XTASK to a built xtask binary",
-        );
+        let xtask = xtask_for_tests();
         let broker = DedicatedBroker::new(
-            std::path::Path::new(&xtask),
+            &xtask,
             &std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("lifecycle-broker"),
             6660,
             8060,

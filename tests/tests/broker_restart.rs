@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use leader_jobs::backend::{Backend, Leadership};
 use leader_jobs::{PulsarBackend, PulsarConfig};
-use leader_jobs_tests::dedicated_broker::{DedicatedBroker, XTASK_VAR};
+use leader_jobs_tests::dedicated_broker::{DedicatedBroker, xtask_for_tests};
 
 /// Ports apart from every other broker of the tests.
 const SERVICE_PORT: u16 = 6682;
@@ -28,10 +28,7 @@ const RECOVERY: Duration = Duration::from_secs(45);
 
 #[test]
 fn the_ledger_begins_terms_again_after_the_broker_was_killed() {
-    let xtask = std::env::var_os(XTASK_VAR).map(PathBuf::from).expect(
-        "this test runs a broker of its own through the xtask binary: run the tests with \
-         `cargo xtask test`, or set LEADER_JOBS_XTASK to a built xtask binary",
-    );
+    let xtask = xtask_for_tests();
     let broker = DedicatedBroker::new(
         &xtask,
         &PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("restart-broker"),

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use leader_jobs_tests::chaos::campaign::{self, CampaignConfig};
 use leader_jobs_tests::chaos::check::{self, Evidence};
-use leader_jobs_tests::dedicated_broker::{DedicatedBroker, XTASK_VAR};
+use leader_jobs_tests::dedicated_broker::{DedicatedBroker, xtask_for_tests};
 
 const FAULTS: usize = 20;
 const MAX_HOLD: Duration = Duration::from_secs(8);
@@ -25,10 +25,7 @@ const HTTP_PORT: u16 = 8180;
 
 #[test]
 fn a_short_fault_campaign_breaks_no_guarantee() {
-    let xtask = std::env::var_os(XTASK_VAR).map(PathBuf::from).expect(
-        "the fault campaign runs a broker of its own through the xtask binary: run the tests \
-         with `cargo xtask test`, or set LEADER_JOBS_XTASK to a built xtask binary",
-    );
+    let xtask = xtask_for_tests();
     let seed = std::env::var("CHAOS_SEED")
         .ok()
         .and_then(|seed| seed.parse().ok())

@@ -14,16 +14,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::Either;
-use tokio::time::Instant;
-
 use async_trait::async_trait;
 use futures::StreamExt;
+use futures::future::{self, Either};
 use pulsar::consumer::{ConsumerOptions, InitialPosition};
 use pulsar::proto::MessageIdData;
 use pulsar::reader::Reader;
 use pulsar::{Producer, SubType, TokioExecutor};
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::permissions::operation_failure;
@@ -243,7 +242,7 @@ impl PulsarLedger {
             // inline overflowed a Tokio worker's stack in debug builds.
             let attempt = Box::pin(self.begin_term_inner(node));
             let silence = Box::pin(self.silence_of(KEPT_HANDLE_PATIENCE));
-            let error = match futures::future::select(attempt, silence).await {
+            let error = match future::select(attempt, silence).await {
                 Either::Left((Ok(start), _)) => return Ok(start),
                 Either::Left((Err(error), _)) => error.to_string(),
                 Either::Right(((), _)) => format!("no answer within {KEPT_HANDLE_PATIENCE:?}"),
