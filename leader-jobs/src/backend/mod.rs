@@ -141,6 +141,15 @@ pub trait Election: Send + Sync {
         *self.leadership().borrow() == Leadership::Leading
     }
 
+    /// Waits until this node's leadership is confirmed recently enough that no other node can
+    /// have begun a newer term yet, and says whether it was: `false` once the lease ends or
+    /// about a lease has passed without such a confirmation. Asked right before a claim and
+    /// right before a run starts. The default answers [`leading_now`](Self::leading_now) at
+    /// once, which suits a backend whose leadership changes only when it says so.
+    async fn confirm(&self) -> bool {
+        self.leading_now()
+    }
+
     /// Leaves the election so another node takes over at once (graceful handoff).
     async fn resign(&self);
 }

@@ -67,8 +67,10 @@ impl Run {
             // The claim was won, but if the lease ran out before the job began (typically a
             // process frozen between claim and start), starting now would act on a stale term
             // while another node may already lead. The claim is left without an outcome, so the
-            // next leader reports the tick as abandoned instead of it being silently lost.
-            let lapsed = self.term_ended.is_cancelled() || !self.election.leading_now();
+            // next leader reports the tick as abandoned instead of it being silently lost. A
+            // lease that holds is not enough: the run starts only on a recent confirmation from
+            // the broker, so that it starts before any newer term can have begun.
+            let lapsed = self.term_ended.is_cancelled() || !self.election.confirm().await;
             let (outcome, error) = if lapsed {
                 tracing::warn!("run not started: leadership lapsed between the claim and the start");
                 (

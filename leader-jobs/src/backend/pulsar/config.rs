@@ -83,6 +83,8 @@ pub struct PulsarConfig {
     pub(crate) heartbeat_interval: Duration,
     pub(crate) lease: Duration,
     pub(crate) stall_grace: Duration,
+    pub(crate) confirmation_window: Duration,
+    pub(crate) cold_start_window: Duration,
     pub(crate) reconnect_backoff: (Duration, Duration),
     pub(crate) credentials: Option<Credentials>,
     pub(crate) tls: TlsTrust,
@@ -117,6 +119,8 @@ impl PulsarConfig {
             heartbeat_interval: Duration::from_millis(500),
             lease: Duration::from_secs(3),
             stall_grace: Duration::from_secs(5),
+            confirmation_window: Duration::from_millis(750),
+            cold_start_window: Duration::from_secs(5),
             reconnect_backoff: (Duration::from_millis(100), Duration::from_secs(5)),
             credentials: None,
             tls: TlsTrust::default(),
@@ -177,6 +181,31 @@ impl PulsarConfig {
     /// keepalive drops it, about 56 s.
     pub fn stall_grace(mut self, grace: Duration) -> Self {
         self.stall_grace = grace;
+        self
+    }
+
+    /// How recent the broker's last confirmation of this node's leadership must be for a claim or
+    /// a run to start (default 750 ms): a heartbeat of its own, sent at most this long ago, came
+    /// back through the failover subscription. A leader whose confirmation is older asks for one
+    /// at once and waits for it.
+    ///
+    /// This is what keeps terms from going backwards. The broker hands the subscription to
+    /// another consumer no sooner than its `activeConsumerFailoverDelayTimeMillis` (1000 ms by
+    /// default) after it stopped delivering to the old one, and every heartbeat the old leader
+    /// receives was sent before that moment; so every run of a term starts before another node
+    /// can even learn that it leads. Keep the window below the broker's failover delay and above
+    /// the heartbeat interval.
+    pub fn confirmation_window(mut self, window: Duration) -> Self {
+        self.confirmation_window = window;
+        self
+    }
+
+    /// How long after a node starts it leaves its locks open to being taken over by nodes that
+    /// start with it (default 5 s), so that the locks of a cluster started all at once spread
+    /// over its nodes. After that window a leader moves its consumer to the leader's priority
+    /// level, and a node that joins or rejoins stays a follower while it lives.
+    pub fn cold_start_window(mut self, window: Duration) -> Self {
+        self.cold_start_window = window;
         self
     }
 
@@ -279,6 +308,14 @@ impl PulsarConfig {
                 self.lease, self.heartbeat_interval
             )));
         }
+        if self.confirmation_window <= self.heartbeat_interval
+            || self.confirmation_window >= self.lease
+        {
+            return Err(PulsarConfigError::Timing(format!(
+                "the confirmation window ({:?}) must be longer than the heartbeat interval ({:?}), or every run waits for an extra heartbeat, and shorter than the lease ({:?}); keep it below the broker's activeConsumerFailoverDelayTimeMillis (1 s by default)",
+                self.confirmation_window, self.heartbeat_interval, self.lease
+            )));
+        }
         if self.stall_grace < self.lease {
             return Err(PulsarConfigError::Timing(format!(
                 "the stall grace ({:?}) must be at least the lease ({:?}), so a stalled leader has stepped down before followers unload it",
@@ -369,5 +406,19 @@ mod tests {
             .unwrap()
             .lease(Duration::from_millis(600));
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn a_confirmation_window_outside_heartbeat_and_lease_is_rejected() {
+        let base = PulsarConfig::new("pulsar://127.0.0.1:6650").unwrap();
+        assert!(base.validate().is_ok());
+        let short = base.clone().confirmation_window(Duration::from_millis(400));
+        let err = short.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("activeConsumerFailoverDelayTimeMillis"),
+            "{err}"
+        );
+        let long = base.confirmation_window(Duration::from_secs(3));
+        assert!(long.validate().is_err());
     }
 }

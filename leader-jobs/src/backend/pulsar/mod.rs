@@ -68,6 +68,8 @@ pub struct PulsarBackend {
     unload_permission: UnloadPermissionCheck,
     elections: TaskTracker,
     shutdown: CancellationToken,
+    /// When this node started, for the cold-start window.
+    started: tokio::time::Instant,
 }
 
 impl PulsarBackend {
@@ -82,6 +84,7 @@ impl PulsarBackend {
             unload_permission: UnloadPermissionCheck::default(),
             elections: TaskTracker::new(),
             shutdown: CancellationToken::new(),
+            started: tokio::time::Instant::now(),
         })
     }
 
@@ -106,6 +109,7 @@ impl std::fmt::Debug for PulsarBackend {
 struct PulsarElection {
     leadership: watch::Receiver<Leadership>,
     lease: Arc<election::Lease>,
+    config: Arc<PulsarConfig>,
     resign: CancellationToken,
     tracker: TaskTracker,
 }
@@ -118,6 +122,12 @@ impl Election for PulsarElection {
 
     fn leading_now(&self) -> bool {
         self.lease.holds()
+    }
+
+    async fn confirm(&self) -> bool {
+        self.lease
+            .confirm(self.config.confirmation_window, self.config.lease)
+            .await
     }
 
     async fn resign(&self) {
@@ -143,6 +153,7 @@ impl Backend for PulsarBackend {
             config: Arc::clone(&self.config),
             lock: lock.to_owned(),
             node: node.to_owned(),
+            node_started: self.started,
             leadership: tx,
             lease: Arc::clone(&lease),
             resign: resign.clone(),
@@ -151,6 +162,7 @@ impl Backend for PulsarBackend {
         Ok(Arc::new(PulsarElection {
             leadership: rx,
             lease,
+            config: Arc::clone(&self.config),
             resign,
             tracker,
         }))

@@ -76,10 +76,11 @@ impl Term<'_> {
             // Leadership is ending; the next leader's misfire policy covers this tick.
             return Ok(());
         }
-        if !self.lock.election.leading_now() {
-            // The lease ran out between the caller's look and now. A claim would win a tick
-            // this node must not run; ending the term leaves the tick unclaimed for the next
-            // term, whoever begins it, to catch up from the ledger.
+        if !self.lock.election.confirm().await {
+            // The lease ran out between the caller's look and now, or the broker has not
+            // confirmed this node's leadership for about a lease. A claim would win a tick this
+            // node must not run; ending the term leaves the tick unclaimed for the next term,
+            // whoever begins it, to catch up from the ledger.
             return Err(Fenced);
         }
         let claim = Claim {

@@ -1,0 +1,431 @@
+//! One connected session on a lock's election topic: a consumer (two for a moment while it moves
+//! to the leader's priority level), a producer, and the loop that heartbeats and watches.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures::StreamExt;
+use pulsar::consumer::ConsumerOptions;
+use pulsar::{Consumer, Producer, SubType, TokioExecutor};
+use tokio::sync::oneshot;
+use tokio::time::{Instant, MissedTickBehavior};
+use tracing::{debug, info, warn};
+
+use super::stall::StallDetector;
+use super::{Client, ElectionTask, FOLLOWER_LEVEL, LEADER_LEVEL, SUBSCRIPTION};
+use crate::backend::pulsar::records::Heartbeat;
+
+/// How often followers sample the subscription's backlog to spot a stalled leader.
+const STALL_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+/// How long resigning waits for the broker to confirm each close.
+const CLOSE_BOUND: Duration = Duration::from_secs(2);
+/// The least time between two heartbeats sent because a confirmation was wanted.
+const NUDGE_SPACING: Duration = Duration::from_millis(50);
+/// How long a leader waits before trying again to move to the leader's level.
+const PROMOTION_RETRY: Duration = Duration::from_secs(2);
+
+type ElectionConsumer = Consumer<Vec<u8>, TokioExecutor>;
+
+/// Why a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SessionEnd {
+    /// The node resigned (graceful shutdown).
+    Resigned,
+    /// The consumer's stream ended or failed, or a heartbeat could not be handed over.
+    Disconnected,
+    /// No heartbeat of ours came back within the lease. The session ends so that the node
+    /// rejoins at the follower level: a consumer left at the leader's level would take the role
+    /// back from whoever leads now.
+    LeaseLapsed,
+}
+
+impl SessionEnd {
+    pub(super) fn reason(self) -> &'static str {
+        match self {
+            Self::Resigned => "resigned",
+            Self::Disconnected => "the election consumer disconnected",
+            Self::LeaseLapsed => "lease expired: no heartbeat of ours came back in time",
+        }
+    }
+}
+
+pub(super) struct Session {
+    consumer: ElectionConsumer,
+    producer: Producer<TokioExecutor>,
+    level: i32,
+    opened_at: Instant,
+}
+
+async fn subscribe(
+    client: &Client,
+    topic: &str,
+    node: &str,
+    level: i32,
+) -> Result<ElectionConsumer, pulsar::Error> {
+    client
+        .consumer()
+        .with_topic(topic)
+        .with_subscription(SUBSCRIPTION)
+        .with_subscription_type(SubType::Failover)
+        .with_consumer_name(node.to_owned())
+        // A small queue: messages dispatched to a consumer that then stalls count as backlog
+        // anyway, and a short queue keeps redelivery after failover cheap.
+        .with_options(
+            ConsumerOptions::default()
+                .with_receiver_queue_size(64)
+                .with_priority_level(level),
+        )
+        .build::<Vec<u8>>()
+        .await
+}
+
+/// Closes a consumer within [`CLOSE_BOUND`]; a broker that does not answer drops it with the
+/// connection anyway.
+async fn close_consumer(mut consumer: ElectionConsumer) {
+    match tokio::time::timeout(CLOSE_BOUND, consumer.close()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            debug!(%error, "closing an election consumer failed; the broker drops it with the connection");
+        }
+        Err(_) => {
+            debug!(
+                "closing an election consumer timed out; the broker drops it with the connection"
+            );
+        }
+    }
+}
+
+/// Subscribes a consumer at the leader's level in a task of its own, which closes it again if
+/// the session is gone by the time the broker answers. Dropping a subscription mid-way could
+/// leave it registered with no one reading it, and at the leader's level it would hold the role.
+fn promote(task: &ElectionTask, topic: &str) -> Promotion {
+    let (sender, receiver) = oneshot::channel();
+    let (client, topic, node) = (task.client.clone(), topic.to_owned(), task.node.clone());
+    tokio::spawn(async move {
+        let subscribed = subscribe(&client, &topic, &node, LEADER_LEVEL).await;
+        if let Err(Ok(consumer)) = sender.send(subscribed) {
+            close_consumer(consumer).await;
+        }
+    });
+    receiver
+}
+
+/// What the session loop knows of its own leadership between events.
+struct Standing {
+    /// The lease's end, while one holds.
+    lease_until: Option<Instant>,
+    /// Leadership was reported to the scheduler in this session.
+    reported: bool,
+    /// A gain waiting to be reported (see [`Session::on_own_heartbeat`]).
+    report_at: Option<Instant>,
+    /// When to move to the leader's level.
+    promote_at: Option<Instant>,
+}
+
+type Promotion = oneshot::Receiver<Result<ElectionConsumer, pulsar::Error>>;
+
+impl Session {
+    pub(super) async fn open(task: &ElectionTask, topic: &str) -> Result<Self, pulsar::Error> {
+        let consumer = subscribe(&task.client, topic, &task.node, FOLLOWER_LEVEL).await?;
+        let producer = task.client.producer().with_topic(topic).build().await?;
+        Ok(Self {
+            consumer,
+            producer,
+            level: FOLLOWER_LEVEL,
+            opened_at: Instant::now(),
+        })
+    }
+
+    /// Closes the consumer first, which hands the role over at once, then the producer. Both
+    /// are bounded: a broker that does not answer drops them with the connection anyway.
+    pub(super) async fn close(self) {
+        close_consumer(self.consumer).await;
+        let mut producer = self.producer;
+        let _ = tokio::time::timeout(CLOSE_BOUND, producer.close()).await;
+    }
+
+    /// Heartbeats and watches the subscription until the session ends. Resigning drops this
+    /// future wherever it waits.
+    pub(super) async fn run(
+        &mut self,
+        task: &ElectionTask,
+        topic: &str,
+        seq: &mut u64,
+    ) -> SessionEnd {
+        let config = &task.config;
+        let mut beat = tokio::time::interval(config.heartbeat_interval);
+        beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut sample = tokio::time::interval(STALL_SAMPLE_INTERVAL);
+        sample.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut sent: VecDeque<(u64, Instant)> = VecDeque::new();
+        let mut stall = StallDetector::new(config.stall_grace, config.heartbeat_interval);
+        let mut last_unload: Option<Instant> = None;
+        let mut standing = Standing {
+            lease_until: None,
+            reported: false,
+            report_at: None,
+            promote_at: None,
+        };
+        let mut promotion: Option<Promotion> = None;
+        let far = || Instant::now() + Duration::from_secs(3600);
+
+        loop {
+            let holding = standing.lease_until.is_some();
+            tokio::select! {
+                biased;
+                () = tokio::time::sleep_until(standing.lease_until.unwrap_or_else(far)), if holding => {
+                    return SessionEnd::LeaseLapsed;
+                }
+                () = tokio::time::sleep_until(standing.report_at.unwrap_or_else(far)), if standing.report_at.is_some() => {
+                    standing.report_at = None;
+                    self.report_gained(task, &mut standing);
+                }
+                promoted = async {
+                    match promotion.as_mut() {
+                        Some(pending) => pending.await,
+                        None => std::future::pending().await,
+                    }
+                }, if promotion.is_some() => {
+                    promotion = None;
+                    self.on_promoted(task, &mut standing, promoted);
+                }
+                () = tokio::time::sleep_until(standing.promote_at.unwrap_or_else(far)), if standing.promote_at.is_some() && promotion.is_none() => {
+                    standing.promote_at = None;
+                    promotion = Some(promote(task, topic));
+                }
+                _ = beat.tick() => {
+                    // While leading, a heartbeat stuck in the client must not outlast the lease.
+                    let limit = standing.lease_until.map_or(config.lease, |until| {
+                        until.saturating_duration_since(Instant::now())
+                    });
+                    if self.send_heartbeat(task, seq, &mut sent, limit).await.is_err() {
+                        return SessionEnd::Disconnected;
+                    }
+                }
+                () = task.lease.nudged(), if holding => {
+                    let spaced = sent.back().is_none_or(|(_, at)| at.elapsed() >= NUDGE_SPACING);
+                    let limit = standing.lease_until.map_or(config.lease, |until| {
+                        until.saturating_duration_since(Instant::now())
+                    });
+                    if spaced && self.send_heartbeat(task, seq, &mut sent, limit).await.is_err() {
+                        return SessionEnd::Disconnected;
+                    }
+                }
+                message = self.consumer.next() => {
+                    let Some(message) = message else { return SessionEnd::Disconnected };
+                    let message = match message {
+                        Ok(message) => message,
+                        Err(error) => {
+                            warn!(lock = %task.lock, %error, "election consumer failed; rejoining");
+                            return SessionEnd::Disconnected;
+                        }
+                    };
+                    // Bounded like a heartbeat's send: while this waits, the lease's expiry is not
+                    // polled, and the scheduler then holds its ticks (it claims nothing on a
+                    // lapsed lease) without the election ever reporting the loss. The fault
+                    // campaign saw a restarted node's locks sit still for up to 12 s, leading in
+                    // the election's last report, and this was the one unbounded wait there.
+                    match tokio::time::timeout(config.heartbeat_interval, self.consumer.ack(&message)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(error)) => debug!(%error, "acknowledging a heartbeat failed"),
+                        Err(_) => {
+                            warn!(lock = %task.lock, "acknowledging a heartbeat took too long; rejoining");
+                            return SessionEnd::Disconnected;
+                        }
+                    }
+                    let Some(heartbeat) = Heartbeat::decode(&message.payload.data) else { continue };
+                    if heartbeat.node != task.node {
+                        // Someone else's heartbeat reached us, so we may have just become the
+                        // active consumer: confirm it with a heartbeat of our own now rather
+                        // than at the next interval.
+                        if !holding
+                            && self.send_heartbeat(task, seq, &mut sent, config.lease).await.is_err()
+                        {
+                            return SessionEnd::Disconnected;
+                        }
+                        continue;
+                    }
+                    let Some(sent_at) = take_sent(&mut sent, heartbeat.seq) else { continue };
+                    let until = sent_at + config.lease;
+                    if until <= Instant::now() {
+                        continue;
+                    }
+                    standing.lease_until = Some(standing.lease_until.map_or(until, |current| current.max(until)));
+                    task.lease.renew(sent_at, until);
+                    stall.reset();
+                    self.on_own_heartbeat(task, &mut standing);
+                }
+                _ = sample.tick(), if !holding => {
+                    self.check_for_stalled_leader(task, topic, &mut stall, &mut last_unload).await;
+                }
+            }
+        }
+    }
+
+    /// One of our heartbeats came back, so the broker made us the active consumer. A session
+    /// younger than a lease may have taken the role from a leader that is still alive (the
+    /// broker can move it on a join); that leader starts no run once its last confirmation is a
+    /// confirmation window old, so the gain is reported only after that window. A session that
+    /// has been in place longer gained the role because the leader's consumer went away.
+    fn on_own_heartbeat(&self, task: &ElectionTask, standing: &mut Standing) {
+        if standing.reported || standing.report_at.is_some() {
+            return;
+        }
+        if self.opened_at.elapsed() < task.config.lease {
+            standing.report_at = Some(Instant::now() + task.config.confirmation_window);
+        } else {
+            self.report_gained(task, standing);
+        }
+    }
+
+    fn report_gained(&self, task: &ElectionTask, standing: &mut Standing) {
+        if standing
+            .lease_until
+            .is_none_or(|until| until <= Instant::now())
+        {
+            return;
+        }
+        standing.reported = true;
+        task.report_gained();
+        if self.level != LEADER_LEVEL {
+            let spread_until = task.node_started + task.config.cold_start_window;
+            standing.promote_at = Some(Instant::now().max(spread_until));
+        }
+    }
+
+    fn on_promoted(
+        &mut self,
+        task: &ElectionTask,
+        standing: &mut Standing,
+        promoted: Result<Result<ElectionConsumer, pulsar::Error>, oneshot::error::RecvError>,
+    ) {
+        match promoted {
+            Ok(Ok(consumer)) => {
+                // The broker moved the role to the new consumer when it subscribed; our
+                // heartbeats come back through it after the broker's failover delay, well
+                // within the lease.
+                let follower = std::mem::replace(&mut self.consumer, consumer);
+                self.level = LEADER_LEVEL;
+                tokio::spawn(close_consumer(follower));
+                info!(lock = %task.lock, node = %task.node, "moved to the leader's priority level: a node that joins now stays a follower");
+            }
+            Ok(Err(error)) => {
+                warn!(lock = %task.lock, %error, retry_in = ?PROMOTION_RETRY, "could not move to the leader's priority level; a node that joins may take the lock over");
+                standing.promote_at = Some(Instant::now() + PROMOTION_RETRY);
+            }
+            Err(_) => standing.promote_at = Some(Instant::now() + PROMOTION_RETRY),
+        }
+    }
+
+    /// Sends one heartbeat, giving up after `limit`: the client's send waits while it re-creates
+    /// a producer whose connection died, up to its operation timeout (30 s), and meanwhile this
+    /// session's loop, and with it the lease's expiry, is not polled. Measured in the fault
+    /// campaign: leaders of a killed broker kept reporting leadership for 30 s.
+    async fn send_heartbeat(
+        &mut self,
+        task: &ElectionTask,
+        seq: &mut u64,
+        sent: &mut VecDeque<(u64, Instant)>,
+        limit: Duration,
+    ) -> Result<(), HeartbeatFailed> {
+        *seq += 1;
+        let now = Instant::now();
+        while sent
+            .front()
+            .is_some_and(|(_, at)| now.duration_since(*at) > task.config.lease)
+        {
+            sent.pop_front();
+        }
+        sent.push_back((*seq, now));
+        let payload = Heartbeat::new(&task.node, *seq).encode();
+        // The receipt is not awaited: what matters is whether the heartbeat comes back to us.
+        match tokio::time::timeout(limit, self.producer.send_non_blocking(payload)).await {
+            Ok(Ok(_receipt)) => Ok(()),
+            Ok(Err(error)) => {
+                warn!(lock = %task.lock, %error, "sending a heartbeat failed; rejoining");
+                Err(HeartbeatFailed)
+            }
+            Err(_) => {
+                warn!(lock = %task.lock, ?limit, "a heartbeat could not be sent in time; rejoining");
+                Err(HeartbeatFailed)
+            }
+        }
+    }
+
+    async fn check_for_stalled_leader(
+        &mut self,
+        task: &ElectionTask,
+        topic: &str,
+        stall: &mut StallDetector,
+        last_unload: &mut Option<Instant>,
+    ) {
+        let backlog = match self.consumer.get_stats().await {
+            Ok(stats) => stats
+                .iter()
+                .filter_map(|s| s.msg_backlog)
+                .max()
+                .unwrap_or(0),
+            Err(error) => {
+                debug!(%error, "reading subscription stats failed");
+                return;
+            }
+        };
+        let now = Instant::now();
+        if !stall.observe(backlog, now) {
+            return;
+        }
+        if last_unload.is_some_and(|at| now.duration_since(at) < task.config.stall_grace) {
+            return;
+        }
+        *last_unload = Some(now);
+        warn!(
+            lock = %task.lock,
+            node = %task.node,
+            backlog,
+            "the leader stopped acknowledging heartbeats for {:?}; unloading {topic} so the broker picks another leader",
+            task.config.stall_grace
+        );
+        match task.admin.unload(topic).await {
+            Ok(()) => stall.reset(),
+            Err(error) if error.is_permanent() => warn!(lock = %task.lock, %error),
+            Err(error) => warn!(lock = %task.lock, %error, "unloading failed; will retry"),
+        }
+    }
+}
+
+/// A heartbeat could not be handed to the broker: the session is over.
+struct HeartbeatFailed;
+
+/// Removes and returns the send time of our heartbeat `seq`, dropping older entries: heartbeats
+/// come back in order, so anything before `seq` was lost.
+fn take_sent(sent: &mut VecDeque<(u64, Instant)>, seq: u64) -> Option<Instant> {
+    while let Some(&(front, at)) = sent.front() {
+        if front > seq {
+            return None;
+        }
+        sent.pop_front();
+        if front == seq {
+            return Some(at);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeats_are_matched_in_order() {
+        let now = Instant::now();
+        let mut sent: VecDeque<(u64, Instant)> = (1..=4)
+            .map(|seq| (seq, now + Duration::from_millis(seq)))
+            .collect();
+        assert_eq!(
+            take_sent(&mut sent, 2),
+            Some(now + Duration::from_millis(2))
+        );
+        assert_eq!(take_sent(&mut sent, 1), None);
+        assert_eq!(sent.len(), 2);
+    }
+}
