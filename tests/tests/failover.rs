@@ -13,7 +13,10 @@ mod common;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{LOCK, NODE, NODES, first_leader, start_all, summary, trials, verdict};
+use common::{
+    LOCK, NODE, NODES, assert_keeps_leading, first_leader, start_all, summary, trials, verdict,
+    wait_for_run,
+};
 use leader_jobs_tests::cluster::Cluster;
 
 /// A fault injected into the leader of [`LOCK`].
@@ -35,13 +38,19 @@ async fn fault_trials(name: &str, fault: Fault, trials: usize) {
     leader_jobs_tests::bounded_by(bound, fault_trials_unbounded(name, fault, trials)).await;
 }
 
+/// How long a restarted or resumed node is watched for taking the lock back: well past its
+/// start, the broker's failover delay and a confirmation window.
+const REJOIN_WATCH: Duration = Duration::from_secs(6);
+
 async fn fault_trials_unbounded(name: &str, fault: Fault, trials: usize) {
     let mut cluster = Cluster::new(NODE.as_ref(), name).expect("cluster");
+    cluster.set_env("TEST_NODE_COLD_START_MS", "0");
     start_all(&mut cluster);
-    let mut leader = first_leader(&cluster).0;
+    let (mut leader, mut term) = first_leader(&cluster);
     let mut takeovers = Vec::new();
     for _ in 0..trials {
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        // The fault strikes a leader that is running its ticks.
+        wait_for_run(&cluster, &leader, term, Duration::from_secs(30)).await;
         let injected_at = Utc::now();
         match fault {
             Fault::Kill => cluster.kill(&leader).expect("SIGKILL"),
@@ -56,24 +65,24 @@ async fn fault_trials_unbounded(name: &str, fault: Fault, trials: usize) {
         let taken = cluster
             .wait_for_new_leader(LOCK, Some(&leader), injected_at, Duration::from_secs(30))
             .expect("events");
+        let Some((next, next_term, at)) = taken else {
+            panic!("nobody took over within 30 s of {fault:?}")
+        };
+        takeovers.push((at - injected_at).to_std().unwrap_or_default());
+        if let Fault::Freeze = fault {
+            // Thaw it once the new leader runs under its newer term, so that the resumed
+            // node's stale view meets it.
+            wait_for_run(&cluster, &next, next_term, Duration::from_secs(30)).await;
+        }
+        let back_at = Utc::now();
         match fault {
-            Fault::Freeze => {
-                // Keep it frozen a little past the takeover so its stale view meets a newer term.
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                cluster.thaw(&leader).expect("SIGCONT");
-            }
+            Fault::Freeze => cluster.thaw(&leader).expect("SIGCONT"),
             Fault::Kill | Fault::Terminate => cluster.start(&leader).expect("restart"),
         }
-        let (next, _, at) =
-            taken.unwrap_or_else(|| panic!("nobody took over within 30 s of {fault:?}"));
-        takeovers.push((at - injected_at).to_std().unwrap_or_default());
-        // The restarted or resumed node may take the role back (same name, same place on the
-        // hash ring): find out who leads before the next fault.
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        leader = cluster
-            .leader(LOCK)
-            .expect("events")
-            .map_or(next, |(node, _)| node);
+        // The node that came back has the old leader's place on the hash ring; it must wait
+        // as a follower all the same.
+        assert_keeps_leading(&cluster, &next, back_at, REJOIN_WATCH).await;
+        (leader, term) = (next, next_term);
     }
     for node in NODES {
         cluster

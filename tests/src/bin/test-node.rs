@@ -2,7 +2,7 @@
 //! run to an external log, and which reports every leadership change it sees to an events file.
 //!
 //! Usage: `test-node <node-id> <out-dir> <topic-prefix>`; the broker comes from `PULSAR_URL` /
-//! `PULSAR_ADMIN_URL`. Runs until SIGTERM or SIGINT (graceful shutdown), or until killed.
+//! `PULSAR_ADMIN_URL`; `TEST_NODE_COLD_START_MS` sets the cold-start window. Runs until SIGTERM or SIGINT (graceful shutdown), or until killed.
 
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
@@ -11,10 +11,14 @@ use std::time::Duration;
 use chrono::Utc;
 use leader_jobs::{JobContext, PulsarConfig, Runtime, singleton_job};
 use leader_jobs_tests::broker;
+use leader_jobs_tests::chaos::bridge;
 use leader_jobs_tests::cluster;
 use leader_jobs_tests::run_log::{RunEvent, RunLogWriter};
 
 static RUN_LOG: OnceLock<Mutex<RunLogWriter>> = OnceLock::new();
+
+/// Milliseconds of [`PulsarConfig::cold_start_window`], when set.
+const COLD_START_VAR: &str = "TEST_NODE_COLD_START_MS";
 
 fn record(ctx: &JobContext, event: &str) -> std::io::Result<()> {
     let entry = RunEvent {
@@ -72,14 +76,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
+    // In a network namespace of its own (a test's slow or cut link), the broker is reached
+    // through the bridge.
+    if let Ok(routes) = std::env::var(bridge::BRIDGE_VAR) {
+        bridge::serve(bridge::parse_routes(&routes)?).await?;
+    }
     let writer = RunLogWriter::open(&dir.join(format!("{node}.jsonl")))?;
     RUN_LOG
         .set(Mutex::new(writer))
         .map_err(|_| "run log opened twice")?;
 
-    let config = PulsarConfig::new(&broker::service_url())?
+    let mut config = PulsarConfig::new(&broker::service_url())?
         .with_admin_url(&broker::admin_url())?
         .topic_prefix(&prefix)?;
+    // Tests that inject faults into "the leader" want leadership settled from the first gain
+    // on, rather than moving while the nodes are within their cold-start window.
+    if let Ok(millis) = std::env::var(COLD_START_VAR) {
+        config = config.cold_start_window(Duration::from_millis(millis.parse()?));
+    }
     let handle = Runtime::builder()
         .node_id(node.clone())
         .pulsar_config(config)

@@ -100,3 +100,51 @@ pub(crate) fn summary(name: &str, mut takeovers: Vec<Duration>) {
         takeovers.len()
     );
 }
+
+/// Waits up to `limit` until `node` has started a run of [`JOB`] under `term`.
+pub(crate) async fn wait_for_run(cluster: &Cluster, node: &str, term: u64, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let runs = cluster.runs().expect("run log");
+        if runs
+            .iter()
+            .any(|r| r.event == "start" && r.job == JOB && r.node == node && r.term == term)
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{node} started no run under term {term} within {limit:?} (logs in {})",
+            cluster.dir().display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Watches the nodes' reports for `window` and fails if any node but `leader` reports leading
+/// [`LOCK`] after `since`, or `leader` reports that it stopped: a node that joins or rejoins
+/// must stay a follower while the leader lives.
+pub(crate) async fn assert_keeps_leading(
+    cluster: &Cluster,
+    leader: &str,
+    since: DateTime<Utc>,
+    window: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + window;
+    loop {
+        let changed =
+            cluster.events().expect("events").into_iter().find(|e| {
+                e.lock == LOCK && e.at > since && ((e.node == leader) == e.term.is_none())
+            });
+        if let Some(event) = changed {
+            panic!(
+                "{leader} did not keep {LOCK}: {event:?} (logs in {})",
+                cluster.dir().display()
+            );
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

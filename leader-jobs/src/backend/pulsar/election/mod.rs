@@ -48,6 +48,9 @@ const SUBSCRIPTION: &str = "leader-jobs";
 const LEADER_LEVEL: i32 = 0;
 /// The priority level every node joins at.
 const FOLLOWER_LEVEL: i32 = 1;
+/// The priority level a node rejoins at after its heartbeats were too slow to lead: the broker
+/// prefers every other follower, and still picks it when it is the only node left.
+const SLOW_LEVEL: i32 = 2;
 
 /// Everything one lock's election task needs.
 pub(crate) struct ElectionTask {
@@ -73,13 +76,14 @@ impl ElectionTask {
         let topic = self.config.topic(&self.lock, "election");
         let mut backoff = Backoff::new(self.config.reconnect_backoff);
         let mut seq = 0_u64;
+        let mut level = FOLLOWER_LEVEL;
         while !self.resign.is_cancelled() {
             // Joining and diagnosing wait on the broker, which may not answer: resigning must
             // not wait for them.
             let opened = tokio::select! {
                 () = self.resign.cancelled() => break,
                 opened = slow_open::warn_while_waiting(
-                    Session::open(&self, &topic), &self.lock, &topic, "join the election"
+                    Session::open(&self, &topic, level), &self.lock, &topic, "join the election"
                 ) => opened,
             };
             match opened {
@@ -101,6 +105,11 @@ impl ElectionTask {
                     if end == SessionEnd::Resigned {
                         break;
                     }
+                    level = if end == SessionEnd::TooSlow {
+                        SLOW_LEVEL
+                    } else {
+                        FOLLOWER_LEVEL
+                    };
                 }
                 Err(error) => {
                     let delay = backoff.next_delay();

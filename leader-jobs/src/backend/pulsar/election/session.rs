@@ -12,7 +12,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
 
 use super::stall::StallDetector;
-use super::{Client, ElectionTask, FOLLOWER_LEVEL, LEADER_LEVEL, SUBSCRIPTION};
+use super::{Client, ElectionTask, LEADER_LEVEL, SUBSCRIPTION};
+#[cfg(doc)]
+use super::{FOLLOWER_LEVEL, SLOW_LEVEL};
 use crate::backend::pulsar::records::Heartbeat;
 
 /// How often followers sample the subscription's backlog to spot a stalled leader.
@@ -37,6 +39,10 @@ pub(super) enum SessionEnd {
     /// rejoins at the follower level: a consumer left at the leader's level would take the role
     /// back from whoever leads now.
     LeaseLapsed,
+    /// For a whole lease, every heartbeat of ours took longer than the confirmation window to
+    /// come back, so no run could start. The node rejoins below the followers, so that one of
+    /// them takes the lock over.
+    TooSlow,
 }
 
 impl SessionEnd {
@@ -45,6 +51,9 @@ impl SessionEnd {
             Self::Resigned => "resigned",
             Self::Disconnected => "the election consumer disconnected",
             Self::LeaseLapsed => "lease expired: no heartbeat of ours came back in time",
+            Self::TooSlow => {
+                "heartbeats take longer than the confirmation window to come back: handing over"
+            }
         }
     }
 }
@@ -120,18 +129,28 @@ struct Standing {
     report_at: Option<Instant>,
     /// When to move to the leader's level.
     promote_at: Option<Instant>,
+    /// A move to the leader's level is under way.
+    promoting: bool,
+    /// Since when every heartbeat of ours took longer than the confirmation window to return.
+    slow_since: Option<Instant>,
 }
 
 type Promotion = oneshot::Receiver<Result<ElectionConsumer, pulsar::Error>>;
 
 impl Session {
-    pub(super) async fn open(task: &ElectionTask, topic: &str) -> Result<Self, pulsar::Error> {
-        let consumer = subscribe(&task.client, topic, &task.node, FOLLOWER_LEVEL).await?;
+    /// Joins at `level`: [`FOLLOWER_LEVEL`], or [`SLOW_LEVEL`] after a session that was too
+    /// slow to lead.
+    pub(super) async fn open(
+        task: &ElectionTask,
+        topic: &str,
+        level: i32,
+    ) -> Result<Self, pulsar::Error> {
+        let consumer = subscribe(&task.client, topic, &task.node, level).await?;
         let producer = task.client.producer().with_topic(topic).build().await?;
         Ok(Self {
             consumer,
             producer,
-            level: FOLLOWER_LEVEL,
+            level,
             opened_at: Instant::now(),
         })
     }
@@ -165,6 +184,8 @@ impl Session {
             reported: false,
             report_at: None,
             promote_at: None,
+            promoting: false,
+            slow_since: None,
         };
         let mut promotion: Option<Promotion> = None;
         let far = || Instant::now() + Duration::from_secs(3600);
@@ -187,10 +208,12 @@ impl Session {
                     }
                 }, if promotion.is_some() => {
                     promotion = None;
+                    standing.promoting = false;
                     self.on_promoted(task, &mut standing, promoted);
                 }
                 () = tokio::time::sleep_until(standing.promote_at.unwrap_or_else(far)), if standing.promote_at.is_some() && promotion.is_none() => {
                     standing.promote_at = None;
+                    standing.promoting = true;
                     promotion = Some(promote(task, topic));
                 }
                 _ = beat.tick() => {
@@ -253,6 +276,12 @@ impl Session {
                     standing.lease_until = Some(standing.lease_until.map_or(until, |current| current.max(until)));
                     task.lease.renew(sent_at, until);
                     stall.reset();
+                    if sent_at.elapsed() < config.confirmation_window {
+                        standing.slow_since = None;
+                    } else if standing.slow_since.get_or_insert_with(Instant::now).elapsed() >= config.lease {
+                        warn!(lock = %task.lock, node = %task.node, round_trip = ?sent_at.elapsed(), "{}", SessionEnd::TooSlow.reason());
+                        return SessionEnd::TooSlow;
+                    }
                     self.on_own_heartbeat(task, &mut standing);
                 }
                 _ = sample.tick(), if !holding => {
@@ -268,6 +297,11 @@ impl Session {
     /// confirmation window old, so the gain is reported only after that window. A session that
     /// has been in place longer gained the role because the leader's consumer went away.
     fn on_own_heartbeat(&self, task: &ElectionTask, standing: &mut Standing) {
+        if self.level != LEADER_LEVEL && standing.promote_at.is_none() && !standing.promoting {
+            // Moving up early keeps the time in which a joining node could take the role short.
+            let spread_until = task.node_started + task.config.cold_start_window;
+            standing.promote_at = Some(Instant::now().max(spread_until));
+        }
         if standing.reported || standing.report_at.is_some() {
             return;
         }
@@ -287,10 +321,6 @@ impl Session {
         }
         standing.reported = true;
         task.report_gained();
-        if self.level != LEADER_LEVEL {
-            let spread_until = task.node_started + task.config.cold_start_window;
-            standing.promote_at = Some(Instant::now().max(spread_until));
-        }
     }
 
     fn on_promoted(
