@@ -20,6 +20,8 @@ const TICK: Duration = Duration::from_millis(200);
 
 /// A live step before its total is known, e.g. `   Resolving Apache Pulsar 4.0.7 ⠋ 3 s`.
 const SPINNER_TEMPLATE: &str = "{prefix:>12} {msg} {spinner} {seconds}";
+/// A live step with a total: `   Resolving [=====>    ] 212/317 jars, 160.3 MB fetched, 34 s`.
+const BAR_TEMPLATE: &str = "{prefix:>12} [{bar:30}] {pos}/{len} {msg}, {seconds}";
 
 struct Console {
     /// Every live line of the process, so that two steps running side by side (the plain and the
@@ -82,6 +84,13 @@ pub(crate) fn seconds(duration: Duration) -> String {
     format!("{:.1} s", duration.as_secs_f64())
 }
 
+/// A size in decimal megabytes, as Maven gives them: `245.0 MB`.
+pub(crate) fn megabytes(bytes: u64) -> String {
+    // Lossless for any size a disk holds: f64 is exact up to 2^53 bytes.
+    let megabytes = bytes as f64 / 1_000_000.0;
+    format!("{megabytes:.1} MB")
+}
+
 /// One long step of a command: on a terminal a live line (what it does, its progress, how long
 /// it has taken so far) that [`Step::finish`] turns into its result; elsewhere a line at its
 /// start and one at its end.
@@ -128,6 +137,18 @@ impl Step {
         }
     }
 
+    /// Turns the live line into a bar of `done` out of `total`, followed by `text`.
+    pub(crate) fn set_progress(&self, done: u64, total: u64, text: String) {
+        if let Some(bar) = &self.bar {
+            if bar.length() != Some(total) {
+                bar.set_style(bar_style());
+                bar.set_length(total);
+            }
+            bar.set_position(done);
+            bar.set_message(text);
+        }
+    }
+
     /// How long the step has taken so far.
     pub(crate) fn elapsed(&self) -> Duration {
         self.started.elapsed()
@@ -161,6 +182,13 @@ fn spinner_style() -> ProgressStyle {
         .with_key("seconds", write_seconds)
 }
 
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template(BAR_TEMPLATE)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key("seconds", write_seconds)
+        .progress_chars("=> ")
+}
+
 /// The live line's elapsed time in whole seconds: tenths would flicker.
 fn write_seconds(state: &ProgressState, out: &mut dyn std::fmt::Write) {
     let _ = write!(out, "{} s", state.elapsed().as_secs());
@@ -184,13 +212,16 @@ mod tests {
     }
 
     #[test]
-    fn durations_read_as_the_report_gives_them() {
+    fn durations_and_sizes_read_as_the_report_gives_them() {
         assert_eq!(seconds(Duration::from_millis(22_440)), "22.4 s");
         assert_eq!(seconds(Duration::from_millis(40)), "0.0 s");
+        assert_eq!(megabytes(244_978_000), "245.0 MB");
+        assert_eq!(megabytes(49_000), "0.0 MB");
     }
 
     #[test]
     fn the_live_line_templates_are_valid() {
         assert!(ProgressStyle::with_template(SPINNER_TEMPLATE).is_ok());
+        assert!(ProgressStyle::with_template(BAR_TEMPLATE).is_ok());
     }
 }

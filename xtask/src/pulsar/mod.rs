@@ -24,6 +24,7 @@ use anyhow::{Context as _, bail};
 
 pub(crate) use self::config::ConfigOverride;
 use self::layout::BrokerDir;
+pub(crate) use self::maven::MavenOptions;
 pub(crate) use self::process::StartedBroker;
 pub(crate) use self::readiness::{BrokerUrls, admin_ready};
 use crate::report::{self, Step};
@@ -44,6 +45,8 @@ pub(crate) struct BrokerSettings {
     pub(crate) http_port: u16,
     pub(crate) overrides: Vec<ConfigOverride>,
     pub(crate) ready_timeout: Duration,
+    /// The Maven settings and local repository the broker is resolved with.
+    pub(crate) maven: MavenOptions,
 }
 
 impl BrokerSettings {
@@ -55,6 +58,7 @@ impl BrokerSettings {
             http_port: 8080,
             overrides: Vec::new(),
             ready_timeout: Duration::from_secs(120),
+            maven: MavenOptions::default(),
         }
     }
 }
@@ -128,7 +132,7 @@ pub(crate) fn ensure_running(settings: &BrokerSettings) -> anyhow::Result<ReadyB
         let _one_at_a_time = MAVEN
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        maven::resolve_classpath(&dir, &mvn)?
+        maven::resolve_classpath(&dir, &mvn, &settings.maven)?
     };
     write(&dir.config(), &config::broker_config(settings))?;
     write(&dir.log4j_config(), config::log4j_config())?;
