@@ -10,6 +10,7 @@ use anyhow::{Context as _, bail};
 
 use crate::pulsar::secure;
 use crate::pulsar::{self, BrokerSettings, BrokerUrls, ReadyBroker};
+use crate::report;
 use crate::{bounded, interrupt, launch, protoc};
 
 const SERVICE_URL_VAR: &str = "PULSAR_URL";
@@ -72,9 +73,9 @@ pub(crate) fn test(extra_args: &[String]) -> anyhow::Result<ExitCode> {
     let stopped = brokers.stop();
     let code = outcome?;
     stopped?;
-    println!(
-        "cargo xtask test finished in {:.1} s",
-        started.elapsed().as_secs_f64()
+    report::status(
+        "Finished",
+        &format!("cargo xtask test in {}", report::seconds(started.elapsed())),
     );
     Ok(code)
 }
@@ -178,7 +179,7 @@ fn brokers_for_tests() -> anyhow::Result<TestBrokers> {
             if let Some(broker) = started {
                 // The run is off: do not leave the other broker behind.
                 if let Err(stop_error) = broker.stop_if_started_here() {
-                    eprintln!("warning: {stop_error:#}");
+                    report::warn(&format!("warning: {stop_error:#}"));
                 }
             }
             Err(error)
@@ -231,16 +232,19 @@ pub(crate) fn plain_broker_at(
                 urls.service
             );
         }
-        println!(
-            "Using the Pulsar broker at {} ({})",
-            urls.service, urls.admin
+        report::status(
+            "Using",
+            &format!("the Pulsar broker at {} ({})", urls.service, urls.admin),
         );
         return Ok((env(&urls), None));
     }
     if pulsar::admin_ready(&default_urls.admin, None).is_ok() {
-        println!(
-            "Using the Pulsar broker already answering at {}",
-            default_urls.admin
+        report::status(
+            "Using",
+            &format!(
+                "the Pulsar broker already answering at {}",
+                default_urls.admin
+            ),
         );
         return Ok((env(&default_urls), None));
     }
@@ -273,7 +277,10 @@ fn secure_broker() -> anyhow::Result<Found> {
                 missing.join(", ")
             );
         }
-        println!("Using the secured Pulsar broker the PULSAR_SECURE_* variables name");
+        report::status(
+            "Using",
+            "the secured Pulsar broker the PULSAR_SECURE_* variables name",
+        );
         let env = given
             .into_iter()
             .filter_map(|(var, value)| value.map(|value| (var, value)))
@@ -298,6 +305,10 @@ fn run_steps(steps: &[Step], protoc: &Path) -> anyhow::Result<ExitCode> {
         if interrupt::interrupted() {
             break;
         }
+        let announced = report::Step::announce(
+            "Running",
+            &format!("{}: cargo {}", step.what, step.args.join(" ")),
+        );
         let mut command = cargo();
         command
             .args(&step.args)
@@ -309,7 +320,11 @@ fn run_steps(steps: &[Step], protoc: &Path) -> anyhow::Result<ExitCode> {
             Some(bound) => bounded::status(command, bound, step.what),
         }
         .with_context(|| format!("could not run cargo {}", step.args.join(" ")))?;
-        if !status.success() {
+        let took = report::seconds(announced.elapsed());
+        if status.success() {
+            announced.finish("Finished", &format!("{} in {took}", step.what));
+        } else {
+            announced.finish("Failed", &format!("{} in {took} ({status})", step.what));
             failed.push((step.what, status));
         }
     }

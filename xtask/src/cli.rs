@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::demo::DemoSettings;
-use crate::pulsar::{self, BrokerSettings, ConfigOverride};
+use crate::pulsar::{self, BrokerSettings, ConfigOverride, MavenOptions};
 
 /// Project tooling for leader-jobs.
 #[derive(Debug, Parser)]
@@ -129,6 +129,14 @@ pub(crate) struct StartArgs {
     /// How long to wait for the broker to become ready, in seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
+    /// Resolve the broker with this Maven settings file instead of `~/.m2/settings.xml`
+    /// (mirrors, proxies).
+    #[arg(long, value_name = "FILE")]
+    maven_settings: Option<PathBuf>,
+    /// Resolve the broker into this local Maven repository instead of the configured one
+    /// (`~/.m2/repository` unless settings or `MAVEN_OPTS` say otherwise).
+    #[arg(long, value_name = "DIR")]
+    maven_repo: Option<PathBuf>,
 }
 
 impl StartArgs {
@@ -139,6 +147,10 @@ impl StartArgs {
             http_port: self.http_port,
             overrides: self.overrides,
             ready_timeout: Duration::from_secs(self.timeout),
+            maven: MavenOptions {
+                settings: self.maven_settings,
+                local_repository: self.maven_repo,
+            },
         }
     }
 }

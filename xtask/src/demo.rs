@@ -12,6 +12,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context as _, bail};
 
 use crate::cargo_runner::{cargo, plain_broker_at};
+use crate::report::{self, Step};
 use crate::{interrupt, protoc};
 
 /// What `cargo xtask demo` was asked for.
@@ -37,7 +38,8 @@ pub(crate) fn run(settings: &DemoSettings) -> anyhow::Result<ExitCode> {
     }
     let protoc = protoc::locate()?;
     let target = target_dir();
-    println!("Building the email_digest example and the demo driver ...");
+    const BUILT: &str = "the email_digest example and the demo driver";
+    let step = Step::announce("Building", &format!("{BUILT} (cargo build)"));
     let build = cargo()
         .args([
             "build",
@@ -59,6 +61,8 @@ pub(crate) fn run(settings: &DemoSettings) -> anyhow::Result<ExitCode> {
     if !build.success() {
         bail!("building the demo failed ({build})");
     }
+    let took = report::seconds(step.elapsed());
+    step.finish("Built", &format!("{BUILT} in {took}"));
 
     let (service, admin) = match &settings.pulsar {
         Some(url) => {

@@ -11,7 +11,7 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 pub(crate) fn install() -> anyhow::Result<()> {
     ctrlc::set_handler(|| {
         if !INTERRUPTED.swap(true, Ordering::SeqCst) {
-            eprintln!("interrupted: cleaning up what this command started");
+            crate::report::warn("interrupted: cleaning up what this command started");
         }
     })
     .context("could not install the Ctrl-C handler")

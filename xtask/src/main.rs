@@ -17,6 +17,7 @@ mod interrupt;
 mod launch;
 mod protoc;
 mod pulsar;
+mod report;
 
 use std::process::ExitCode;
 

@@ -149,6 +149,7 @@ mod tests {
                 .collect::<Result<_, _>>()
                 .unwrap(),
             ready_timeout: Duration::from_secs(1),
+            maven: crate::pulsar::MavenOptions::default(),
         }
     }
 

@@ -26,7 +26,19 @@ impl BrokerDir {
         self.root.join("pom.xml")
     }
 
-    /// The resolved classpath, cached until the pom changes or a jar disappears from `~/.m2`.
+    /// The jars the pom resolves to, as Maven's `dependency:collect` lists them: the total of
+    /// the live line of a resolution, cached until the pom changes.
+    pub(crate) fn dependencies(&self) -> PathBuf {
+        self.root.join("dependencies.txt")
+    }
+
+    /// Maven's whole output of the latest resolution, named by any error about it.
+    pub(crate) fn maven_log(&self) -> PathBuf {
+        self.root.join("maven.log")
+    }
+
+    /// The resolved classpath, cached until the pom changes or a jar disappears from Maven's
+    /// local repository.
     pub(crate) fn classpath(&self) -> PathBuf {
         self.root.join("classpath.txt")
     }

@@ -24,8 +24,10 @@ use anyhow::{Context as _, bail};
 
 pub(crate) use self::config::ConfigOverride;
 use self::layout::BrokerDir;
+pub(crate) use self::maven::MavenOptions;
 pub(crate) use self::process::StartedBroker;
 pub(crate) use self::readiness::{BrokerUrls, admin_ready};
+use crate::report::{self, Step};
 use crate::{executables, interrupt};
 
 /// How many log lines an error about a failed start shows.
@@ -43,6 +45,8 @@ pub(crate) struct BrokerSettings {
     pub(crate) http_port: u16,
     pub(crate) overrides: Vec<ConfigOverride>,
     pub(crate) ready_timeout: Duration,
+    /// The Maven settings and local repository the broker is resolved with.
+    pub(crate) maven: MavenOptions,
 }
 
 impl BrokerSettings {
@@ -54,6 +58,7 @@ impl BrokerSettings {
             http_port: 8080,
             overrides: Vec::new(),
             ready_timeout: Duration::from_secs(120),
+            maven: MavenOptions::default(),
         }
     }
 }
@@ -81,10 +86,13 @@ impl ReadyBroker {
     pub(crate) fn stop_if_started_here(self) -> anyhow::Result<()> {
         if let Some(broker) = self.started_here {
             let took = process::stop(broker.pid(), &self.dir)?;
-            println!(
-                "Stopped the Pulsar broker this command started (pid {}) in {:.1} s",
-                broker.pid(),
-                took.as_secs_f64()
+            report::status(
+                "Stopped",
+                &format!(
+                    "the Pulsar broker this command started (pid {}) in {}",
+                    broker.pid(),
+                    report::seconds(took)
+                ),
             );
         }
         Ok(())
@@ -124,16 +132,31 @@ pub(crate) fn ensure_running(settings: &BrokerSettings) -> anyhow::Result<ReadyB
         let _one_at_a_time = MAVEN
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        maven::resolve_classpath(&dir, &mvn)?
+        maven::resolve_classpath(&dir, &mvn, &settings.maven)?
     };
     write(&dir.config(), &config::broker_config(settings))?;
     write(&dir.log4j_config(), config::log4j_config())?;
 
-    let started_at = Instant::now();
     let urls = BrokerUrls::on_loopback(settings.service_port, settings.http_port);
+    let address = format!("127.0.0.1:{}", settings.service_port);
+    let step = Step::live(
+        "Starting",
+        &format!(
+            "Apache Pulsar {} on {address} (files in {})",
+            maven::PULSAR_VERSION,
+            dir.root().display()
+        ),
+    );
     let mut attempt = 1;
     let broker = loop {
-        let broker = spawn_until_ready(&java, &classpath, &dir, &urls, settings.ready_timeout)?;
+        let broker = spawn_until_ready(
+            &java,
+            &classpath,
+            &dir,
+            &urls,
+            settings.ready_timeout,
+            &step,
+        )?;
         if !bookie_loop::is_looping(&dir) {
             break broker;
         }
@@ -148,16 +171,20 @@ pub(crate) fn ensure_running(settings: &BrokerSettings) -> anyhow::Result<ReadyB
                 dir.root().display()
             );
         }
-        eprintln!(
+        report::warn(
             "note: the broker's embedded bookie keeps re-registering itself (a Pulsar standalone \
-             fault after an unclean stop, which a clean restart ends): stopped it, starting again"
+             fault after an unclean stop, which a clean restart ends): stopped it, starting again",
         );
         attempt += 1;
     };
-    println!(
-        "Pulsar broker ready {:.1} s after start (pid {})",
-        started_at.elapsed().as_secs_f64(),
-        broker.pid()
+    let took = report::seconds(step.elapsed());
+    step.finish(
+        "Started",
+        &format!(
+            "Apache Pulsar {} on {address} in {took} (pid {})",
+            maven::PULSAR_VERSION,
+            broker.pid()
+        ),
     );
     Ok(ReadyBroker {
         urls,
@@ -176,11 +203,11 @@ fn adopt_running(
         .with_context(|| format!("could not read {}", dir.config().display()))?;
     let urls = urls_of(&running_config)?;
     if running_config != config::broker_config(settings) {
-        eprintln!(
+        report::warn(&format!(
             "warning: the running broker was started with other settings than these; \
              `cargo xtask pulsar stop{}` first to apply them",
             dir_flag(settings)
-        );
+        ));
     }
     let deadline = Instant::now() + settings.ready_timeout;
     while let Err(lacking) = ready(&urls, &dir) {
@@ -195,9 +222,13 @@ fn adopt_running(
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-    println!(
-        "Pulsar broker already running (pid {pid}, {})",
-        dir.root().display()
+    report::status(
+        "Using",
+        &format!(
+            "the Pulsar broker already running on {} (pid {pid}, files in {})",
+            urls.service.trim_start_matches("pulsar://"),
+            dir.root().display()
+        ),
     );
     Ok(ReadyBroker {
         urls,
@@ -213,14 +244,15 @@ fn spawn_until_ready(
     dir: &BrokerDir,
     urls: &BrokerUrls,
     timeout: Duration,
+    step: &Step,
 ) -> anyhow::Result<StartedBroker> {
     let broker = process::spawn(java, classpath, dir)?;
-    println!(
-        "Starting Apache Pulsar {} (pid {}) in {} ...",
+    step.set_message(format!(
+        "Apache Pulsar {} on {} (pid {})",
         maven::PULSAR_VERSION,
-        broker.pid(),
-        dir.root().display()
-    );
+        urls.service.trim_start_matches("pulsar://"),
+        broker.pid()
+    ));
     if let Err(error) = wait_until_ready(&broker, urls, dir, timeout) {
         if broker.exit_status().is_some() {
             process::remove_pid_file(dir);
@@ -280,12 +312,15 @@ pub(crate) fn stop(dir: &Path) -> anyhow::Result<()> {
     match process::running_pid(&dir) {
         Some(pid) => {
             let took = process::stop(pid, &dir)?;
-            println!(
-                "Stopped the Pulsar broker (pid {pid}) in {:.1} s",
-                took.as_secs_f64()
+            report::status(
+                "Stopped",
+                &format!("the Pulsar broker (pid {pid}) in {}", report::seconds(took)),
             );
         }
-        None => println!("No Pulsar broker of {} is running", dir.root().display()),
+        None => report::line(&format!(
+            "No Pulsar broker of {} is running",
+            dir.root().display()
+        )),
     }
     Ok(())
 }

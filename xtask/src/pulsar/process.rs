@@ -161,10 +161,10 @@ pub(crate) fn stop(pid: u32, dir: &BrokerDir) -> anyhow::Result<Duration> {
     // The JVM's shutdown hook closes the broker, which releases its ports and flushes its data.
     signal_group(group, Signal::SIGTERM)?;
     if !wait_until_gone(pid, dir, GRACEFUL_STOP) {
-        eprintln!(
+        crate::report::warn(&format!(
             "broker (pid {pid}) still runs {} s after SIGTERM: killing it",
             GRACEFUL_STOP.as_secs()
-        );
+        ));
         signal_group(group, Signal::SIGKILL)?;
         if !wait_until_gone(pid, dir, FORCED_STOP) {
             bail!("broker (pid {pid}) survived SIGKILL; check `ps -o pid,stat,args -g {pid}`");

@@ -136,6 +136,7 @@ pub(crate) fn settings(dir: &Path, ready_timeout: Duration) -> anyhow::Result<Br
         http_port: HTTP_PORT,
         overrides,
         ready_timeout,
+        maven: super::MavenOptions::default(),
     })
 }
 
