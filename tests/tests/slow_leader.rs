@@ -1,10 +1,12 @@
-//! A leader that is alive but slow, deposed by an unload of its election topic (what followers
-//! do to a leader that stops acknowledging): it must start no run under its old term once the
-//! new leader has begun a newer one. Its lease still holds then, since its own heartbeats keep
-//! coming back, late; only the confirmation window keeps it from starting runs.
+//! Leaders that are alive but slow, deposed by unloads of their election topic (what followers
+//! do to a leader that stops acknowledging): no run may start under a term lower than one another
+//! node has already begun. A deposed leader's lease still holds for a while, since its own
+//! heartbeats keep coming back, late; only the confirmation window keeps it from starting runs.
 //!
-//! The slow node runs in a network namespace of its own (`unshare`, needs root, as the fault
-//! campaign does) and reaches the broker through a proxy that delays every byte.
+//! Every node runs in a network namespace of its own (`unshare`, needs root, as the fault
+//! campaign does) and reaches the broker through a proxy that delays every byte. One round
+//! catches a stale start only when the new term lands between a claim of the old leader and its
+//! verdict, about one one-way delay in every second, so the test makes several rounds.
 #![allow(
     clippy::expect_used,
     clippy::panic,
@@ -17,16 +19,18 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use common::{LOCK, NODE, first_leader, verdict, wait_for_run};
+use common::{LOCK, NODE, NODES, first_leader, verdict};
 use leader_jobs_tests::chaos::proxy::{FaultProxy, LinkMode};
 use leader_jobs_tests::cluster::{Cluster, Network};
+use leader_jobs_tests::run_log::RunEvent;
 
-/// Added to every byte each way: a round trip of 600 ms, within the confirmation window, so the
+/// Added to every byte each way: a round trip of 600 ms, within the confirmation window, so a
 /// slow leader still runs its ticks until it is deposed.
 const DELAY: Duration = Duration::from_millis(300);
-/// Longer than the slow leader's lease, so every stale attempt it could make falls inside.
-const STALE_WATCH: Duration = Duration::from_secs(5);
+/// Unloads, each deposing whoever leads then.
+const ROUNDS: usize = 6;
+/// Longer than a lease (3 s).
+const LEASE_WATCH: Duration = Duration::from_secs(4);
 
 fn loopback(url: &str) -> SocketAddr {
     let port = url
@@ -37,18 +41,20 @@ fn loopback(url: &str) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
-/// Waits until `node` has started a run whose start time is after `after`.
-async fn wait_for_run_after(cluster: &Cluster, node: &str, after: DateTime<Utc>) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !cluster
-        .runs()
-        .expect("run log")
-        .iter()
-        .any(|r| r.event == "start" && r.node == node && r.at > after)
-    {
+/// Waits up to a minute for a run of [`LOCK`] under a term above `term`, and returns the first.
+async fn wait_for_run_above(cluster: &Cluster, term: u64) -> RunEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let runs = cluster.runs().expect("run log");
+        if let Some(run) = runs
+            .into_iter()
+            .find(|r| r.event == "start" && r.lock == LOCK && r.term > term)
+        {
+            return run;
+        }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{node} started no run after {after} within 30 s (logs in {})",
+            "no run under a term above {term} within 60 s (logs in {})",
             cluster.dir().display()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -56,86 +62,104 @@ async fn wait_for_run_after(cluster: &Cluster, node: &str, after: DateTime<Utc>)
 }
 
 #[test]
-fn an_unloaded_slow_leader_starts_nothing_after_the_new_term() {
+fn deposed_slow_leaders_start_nothing_after_a_newer_term_began() {
     let mut cluster = Cluster::new(NODE.as_ref(), "slow-leader").expect("cluster");
     cluster.set_env("TEST_NODE_COLD_START_MS", "0");
-    let (service, admin) = (
+    let targets = [
         loopback(&cluster.broker().service),
         loopback(&cluster.broker().admin),
-    );
-    let sockets = [
-        (cluster.dir().join("service.sock"), service),
-        (cluster.dir().join("admin.sock"), admin),
     ];
-    // The proxy owns a runtime, which may only be dropped outside of one: it lives out here.
-    let proxy = FaultProxy::start(&sockets).expect("fault proxy");
-    let routes = sockets
-        .iter()
-        .map(|(socket, addr)| format!("{addr}={}", socket.display()))
-        .collect::<Vec<_>>()
-        .join(",");
+    // The proxies own runtimes, which may only be dropped outside of one: they live out here.
+    let mut proxies = Vec::new();
+    let mut networks = Vec::new();
+    for node in NODES {
+        let sockets: Vec<_> = targets
+            .iter()
+            .map(|addr| {
+                (
+                    cluster.dir().join(format!("{node}-{}.sock", addr.port())),
+                    *addr,
+                )
+            })
+            .collect();
+        proxies.push(FaultProxy::start(&sockets).expect("fault proxy"));
+        let routes = sockets
+            .iter()
+            .map(|(socket, addr)| format!("{addr}={}", socket.display()))
+            .collect::<Vec<_>>()
+            .join(",");
+        networks.push(Network::Isolated { routes });
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(leader_jobs_tests::bounded(deposed_while_slow(
+    runtime.block_on(leader_jobs_tests::bounded(depose_slow_leaders(
         &mut cluster,
-        &proxy,
-        routes,
+        &proxies,
+        &networks,
     )));
 }
 
-async fn deposed_while_slow(cluster: &mut Cluster, proxy: &FaultProxy, routes: String) {
-    cluster
-        .start_on("node-a", &Network::Isolated { routes })
-        .expect("start node-a");
-    let (leader, term) = first_leader(cluster);
-    assert_eq!(leader, "node-a", "node-a started alone");
-    wait_for_run(cluster, "node-a", term, Duration::from_secs(30)).await;
-    let joined = Utc::now();
-    cluster.start("node-b").expect("start node-b");
-    cluster.start("node-c").expect("start node-c");
-
-    proxy.set(LinkMode::Delay(DELAY));
-    let slowed = Utc::now();
-    // Still leading, and running, through the slow link.
-    wait_for_run_after(cluster, "node-a", slowed.max(joined)).await;
-
-    let topic = format!(
+async fn depose_slow_leaders(cluster: &mut Cluster, proxies: &[FaultProxy], networks: &[Network]) {
+    for (node, network) in NODES.iter().zip(networks) {
+        cluster.start_on(node, network).expect("start node");
+    }
+    let (_, first_term) = first_leader(cluster);
+    for proxy in proxies {
+        proxy.set(LinkMode::Delay(DELAY));
+    }
+    let unload = format!(
         "{}/admin/v2/persistent/public/default/{}.{LOCK}.election/unload",
         cluster.broker().admin.trim_end_matches('/'),
         cluster.prefix()
     );
-    let unloaded = Utc::now();
-    ureq::put(&topic)
-        .send_empty()
-        .expect("unload the election topic");
-    let (next, next_term, began) = cluster
-        .wait_for_new_leader(LOCK, Some("node-a"), unloaded, Duration::from_secs(30))
-        .expect("events")
-        .unwrap_or_else(|| panic!("nobody took over within 30 s of the unload"));
-    println!(
-        "{next} began term {next_term} {:?} after the unload",
-        (began - unloaded).to_std()
-    );
-    tokio::time::sleep(STALE_WATCH).await;
-    proxy.set(LinkMode::Pass);
-    for node in ["node-a", "node-b", "node-c"] {
+    // The leader runs its ticks through the slow link before it is deposed.
+    let mut leading = wait_for_run_above(cluster, first_term - 1).await;
+    for round in 0..ROUNDS {
+        let unloaded = chrono::Utc::now();
+        ureq::put(&unload)
+            .send_empty()
+            .expect("unload the election topic");
+        let next = wait_for_run_above(cluster, leading.term).await;
+        println!(
+            "round {round}: {} (term {}) unloaded; {} ran under term {} {:?} later",
+            leading.node,
+            leading.term,
+            next.node,
+            next.term,
+            (next.at - unloaded).to_std()
+        );
+        leading = next;
+    }
+    // Watch past the last deposed leader's lease, so whatever it could still start is logged.
+    tokio::time::sleep(LEASE_WATCH).await;
+    for proxy in proxies {
+        proxy.set(LinkMode::Pass);
+    }
+    for node in NODES {
         cluster
             .terminate(node, Duration::from_secs(15))
             .expect("terminate");
     }
 
-    let stale: Vec<_> = cluster
+    let events = cluster.events().expect("events");
+    let stale: Vec<RunEvent> = cluster
         .runs()
         .expect("run log")
         .into_iter()
-        .filter(|r| r.event == "start" && r.lock == LOCK && r.term < next_term && r.at >= began)
+        .filter(|run| {
+            run.event == "start"
+                && run.lock == LOCK
+                && events.iter().any(|e| {
+                    e.lock == LOCK && e.term.is_some_and(|t| t > run.term) && e.at <= run.at
+                })
+        })
         .collect();
     assert!(
         stale.is_empty(),
-        "runs started under a term below {next_term} after it began at {began}: {stale:?} (logs in {})",
+        "runs started under a term lower than one already begun: {stale:?} (logs in {})",
         cluster.dir().display()
     );
     verdict(cluster).await.assert_clean(cluster.dir());

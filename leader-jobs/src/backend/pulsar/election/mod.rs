@@ -101,7 +101,13 @@ impl ElectionTask {
                     // The lease ends before the consumer closes: the role may pass to another
                     // node as soon as it has, and no run of ours may start after that.
                     self.step_down(end.reason());
-                    session.close().await;
+                    if end == SessionEnd::Disconnected {
+                        // Its connection is gone: dropping it is enough, and waiting for the
+                        // broker to confirm closes on a dead connection would delay rejoining.
+                        drop(session);
+                    } else {
+                        session.close().await;
+                    }
                     if end == SessionEnd::Resigned {
                         break;
                     }
