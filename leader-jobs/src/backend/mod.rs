@@ -150,6 +150,11 @@ pub trait Election: Send + Sync {
         self.leading_now()
     }
 
+    /// Asks for a new confirmation to be on its way now, without waiting for it: called as a
+    /// claim is sent, so that the confirmation comes back with the claim's verdict and the run
+    /// starts without a second wait. The default does nothing.
+    fn refresh(&self) {}
+
     /// Leaves the election so another node takes over at once (graceful handoff).
     async fn resign(&self);
 }

@@ -124,6 +124,10 @@ impl Election for PulsarElection {
         self.lease.holds()
     }
 
+    fn refresh(&self) {
+        self.lease.nudge();
+    }
+
     async fn confirm(&self) -> bool {
         self.lease
             .confirm(self.config.confirmation_window, self.config.lease)

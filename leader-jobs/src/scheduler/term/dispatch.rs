@@ -90,8 +90,14 @@ impl Term<'_> {
             node: self.lock.env.node.to_string(),
         };
         let status = &self.lock.env.status;
+        self.lock.election.refresh();
         match self.lock.ledger.claim(&claim).await {
             Ok(ClaimVerdict::Won) => {
+                // The run confirms leadership again before it starts. Waiting for that here, if
+                // it must wait (the role just moved between this node's own consumers), delays
+                // the next tick instead of making it meet the overlap policy; the run's own look
+                // then answers at once.
+                let _ = self.lock.election.confirm().await;
                 self.spawn_run(index, claim, kind);
                 Ok(())
             }

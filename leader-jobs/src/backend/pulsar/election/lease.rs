@@ -69,6 +69,11 @@ impl Lease {
         self.until().is_some()
     }
 
+    /// Asks the election task for a heartbeat now.
+    pub(crate) fn nudge(&self) {
+        self.nudge.notify_one();
+    }
+
     /// Resolves when someone wants a fresh confirmation.
     pub(super) async fn nudged(&self) {
         self.nudge.notified().await;
@@ -91,7 +96,7 @@ impl Lease {
             if now >= give_up {
                 return false;
             }
-            self.nudge.notify_one();
+            self.nudge();
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { return false },
                 () = tokio::time::sleep_until(until.min(give_up)) => {}
