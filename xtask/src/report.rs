@@ -3,7 +3,7 @@
 //! where a step's line shows its progress and then becomes its result, and plain in a log (CI),
 //! where a step says when it starts and when it is done.
 //!
-//! Lines that may be printed while another thread's step is live go through [`line`] and
+//! Lines that may be printed while another thread's step is live go through [`line()`] and
 //! [`warn`], which print above the live lines instead of through them.
 
 use std::io::IsTerminal as _;
