@@ -42,8 +42,11 @@ struct JobTicks {
     next: Option<DateTime<Utc>>,
     /// Missed ticks waiting to run, oldest first.
     catch_up: VecDeque<DateTime<Utc>>,
-    /// The one tick waiting for the current run to end (overlap policy `queue`).
+    /// The one tick waiting for the current run to end (overlap policy `queue`, or a tick that
+    /// came due before the current run began).
     queued: Option<DateTime<Utc>>,
+    /// When this term last started a run of the job.
+    last_started: Option<DateTime<Utc>>,
     /// Catch-up runs are pending or going: ticks that come due meanwhile join the catch-up queue
     /// instead of meeting the overlap policy, which is about a run overlapping the next tick,
     /// not about a backlog the misfire policy asked to run.
@@ -85,6 +88,7 @@ pub(super) async fn lead(
             next: None,
             catch_up: VecDeque::new(),
             queued: None,
+            last_started: None,
             draining: false,
         })
         .collect();

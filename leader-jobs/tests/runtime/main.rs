@@ -10,6 +10,6 @@ mod lease;
 mod misfire;
 mod outcomes;
 mod overlap;
-mod slow_record;
+mod slow_ledger;
 mod support;
 mod ticks;

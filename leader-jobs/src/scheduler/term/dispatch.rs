@@ -23,7 +23,12 @@ impl Term<'_> {
             return self.start(index, tick, RunKind::Scheduled).await;
         }
         let ticks = &mut self.jobs[index];
-        if overlap == OverlapPolicy::Queue && ticks.queued.is_none() {
+        // A run that began only after this tick came due did not overlap it: the tick is late
+        // because claiming the one before took that long (a slow link to the broker), and it
+        // waits for that run instead of meeting the overlap policy. The slow-leader test, with
+        // 300 ms each way to the broker, saw an every-second job of 50 ms skip ticks that way.
+        let late = ticks.last_started.is_some_and(|started| started >= tick);
+        if (overlap == OverlapPolicy::Queue || late) && ticks.queued.is_none() {
             ticks.queued = Some(tick);
             return Ok(());
         }
@@ -155,6 +160,7 @@ impl Term<'_> {
             // A child token, so a job cancelling its own token stops nothing else.
             cancellation: self.ended.child_token(),
         };
+        self.jobs[index].last_started = Some(context.started_at);
         lock.running[index].fetch_add(1, Ordering::SeqCst);
         lock.env
             .status

@@ -1,0 +1,163 @@
+//! A slow ledger must not make ticks meet the overlap policy: a run overlaps the next tick only
+//! if it is still going when that tick comes due, not because a trip to the ledger took longer
+//! than the job's period. The fault campaign, with 250 ms added to every trip to the broker, saw
+//! an every-second job lose every other tick while outcomes were on their way; the slow-leader
+//! test, with 300 ms each way, saw it lose a tick while the claim before it was.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use leader_jobs::__private::{JobFuture, boxed};
+use leader_jobs::backend::memory::MemoryCluster;
+use leader_jobs::backend::{
+    Backend, BackendError, Claim, ClaimVerdict, Election, Ledger, LedgerRecord, RunOutcome,
+    TermStart,
+};
+use leader_jobs::clock::TestClock;
+use leader_jobs::{JobContext, JobDescriptor, MisfirePolicy, Runtime};
+
+use crate::support::{RunLog, Spec, advance_to, at, every};
+
+/// The in-process backend whose ledger sleeps before each claim and each outcome record.
+#[derive(Clone)]
+struct SlowLedger {
+    cluster: MemoryCluster,
+    claim_delay: Duration,
+    record_delay: Duration,
+}
+
+struct SlowLedgerHandle {
+    inner: Arc<dyn Ledger>,
+    delays: SlowLedger,
+}
+
+#[async_trait]
+impl Ledger for SlowLedgerHandle {
+    async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError> {
+        self.inner.begin_term(node).await
+    }
+
+    async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
+        tokio::time::sleep(self.delays.claim_delay).await;
+        self.inner.claim(claim).await
+    }
+
+    async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
+        tokio::time::sleep(self.delays.record_delay).await;
+        self.inner.record(claim, outcome).await
+    }
+}
+
+#[async_trait]
+impl Backend for SlowLedger {
+    async fn election(&self, lock: &str, node: &str) -> Result<Arc<dyn Election>, BackendError> {
+        self.cluster.election(lock, node).await
+    }
+
+    async fn ledger(&self, lock: &str, node: &str) -> Result<Arc<dyn Ledger>, BackendError> {
+        Ok(Arc::new(SlowLedgerHandle {
+            inner: self.cluster.ledger(lock, node).await?,
+            delays: self.clone(),
+        }))
+    }
+}
+
+/// Runs `job` (every second, overlap policy `skip`) on `backend` for ten seconds and then
+/// `settle`, and returns how many ticks it skipped.
+async fn skipped_in_ten_seconds(
+    backend: SlowLedger,
+    job: &'static JobDescriptor,
+    settle: Duration,
+) -> u64 {
+    let clock = TestClock::starting_at(at(0, 0, 0));
+    let handle = Runtime::builder()
+        .node_id("slow-ledger")
+        .backend(backend)
+        .clock(clock.clone())
+        .jobs([job])
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    advance_to(&clock, at(0, 0, 10)).await;
+    tokio::time::sleep(settle).await;
+    let status = handle.status();
+    handle.shutdown().await.unwrap();
+    status.job(job.name()).unwrap().counts.skipped
+}
+
+static SLOW_RECORD_RUNS: RunLog = RunLog::new();
+fn slow_record_job(ctx: JobContext) -> JobFuture {
+    SLOW_RECORD_RUNS.record(&ctx);
+    boxed(async { Ok(()) })
+}
+static SLOW_RECORD_JOB: JobDescriptor =
+    Spec::new("slow-record", "* * * * * *", slow_record_job).build();
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_outcome_record_does_not_make_the_next_tick_an_overlap() {
+    let backend = SlowLedger {
+        cluster: MemoryCluster::new(),
+        claim_delay: Duration::ZERO,
+        record_delay: Duration::from_millis(1500),
+    };
+    let skipped = skipped_in_ten_seconds(
+        backend.clone(),
+        &SLOW_RECORD_JOB,
+        Duration::from_millis(500),
+    )
+    .await;
+
+    assert_eq!(skipped, 0);
+    assert_eq!(
+        SLOW_RECORD_RUNS.ticks(),
+        every(1, at(0, 0, 0), at(0, 0, 10))
+    );
+    let outcomes = backend
+        .cluster
+        .records("tests")
+        .into_iter()
+        .filter(|record| matches!(record, LedgerRecord::Outcome { .. }))
+        .count();
+    assert_eq!(outcomes, 10, "every outcome still reaches the ledger");
+}
+
+static SLOW_CLAIM_RUNS: RunLog = RunLog::new();
+fn slow_claim_job(ctx: JobContext) -> JobFuture {
+    SLOW_CLAIM_RUNS.record(&ctx);
+    boxed(async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Ok(())
+    })
+}
+/// Catches up every missed tick, as the slow-leader test's job does: runs that fall behind a
+/// period wake late enough for the misfire policy to see the next tick due too.
+static SLOW_CLAIM_JOB: JobDescriptor = Spec {
+    misfire: MisfirePolicy::FireAll,
+    ..Spec::new("slow-claim", "* * * * * *", slow_claim_job)
+}
+.build();
+
+#[tokio::test(start_paused = true)]
+async fn a_claim_slower_than_the_period_delays_ticks_instead_of_skipping_them() {
+    let backend = SlowLedger {
+        cluster: MemoryCluster::new(),
+        claim_delay: Duration::from_millis(1100),
+        record_delay: Duration::ZERO,
+    };
+    let skipped = skipped_in_ten_seconds(backend, &SLOW_CLAIM_JOB, Duration::from_secs(3)).await;
+
+    assert_eq!(skipped, 0);
+    let runs = SLOW_CLAIM_RUNS.runs();
+    let ticks: Vec<_> = runs.iter().map(|run| run.tick).collect();
+    // Each claim takes longer than a period, so the runs fall behind; none is lost.
+    assert_eq!(ticks, every(1, at(0, 0, 0), at(0, 0, runs.len() as u32)));
+    assert!(runs.len() >= 9, "only {} runs in 13 s", runs.len());
+    for pair in runs.windows(2) {
+        assert!(
+            pair[1].started_at >= pair[0].started_at + chrono::Duration::milliseconds(50),
+            "runs overlapped: {pair:?}"
+        );
+    }
+}
