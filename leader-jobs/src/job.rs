@@ -10,6 +10,10 @@ use crate::JobContext;
 pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'static>>;
 
 /// What happens when a tick arrives while the previous run of the same job is still going.
+///
+/// A run overlaps a tick only if it was already going when the tick came due: a tick that fell
+/// due while the run before it was still being claimed (a slow link to the broker) is not
+/// skipped: it waits for that run to end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OverlapPolicy {
     /// The tick is skipped and recorded as skipped (the default).
