@@ -11,9 +11,10 @@ pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 's
 
 /// What happens when a tick arrives while the previous run of the same job is still going.
 ///
-/// A run overlaps a tick only if it was already going when the tick came due: a tick that fell
-/// due while the run before it was still being claimed (a slow link to the broker) is not
-/// skipped: it waits for that run to end.
+/// A run overlaps the next tick if it lasts longer than the period between its own tick and that
+/// one, counted from when it started: a run that started late (its claim was slow to come back
+/// from the broker) and is still going when the next tick comes due makes that tick wait, and the
+/// tick is skipped only if the run is still going a whole period after it began.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OverlapPolicy {
     /// The tick is skipped and recorded as skipped (the default).

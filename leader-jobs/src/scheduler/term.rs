@@ -42,11 +42,14 @@ struct JobTicks {
     next: Option<DateTime<Utc>>,
     /// Missed ticks waiting to run, oldest first.
     catch_up: VecDeque<DateTime<Utc>>,
-    /// The one tick waiting for the current run to end (overlap policy `queue`, or a tick that
-    /// came due before the current run began).
+    /// The one tick waiting for the current run to end: under overlap policy `queue`, or under
+    /// `skip` until `skip_at`.
     queued: Option<DateTime<Utc>>,
-    /// When this term last started a run of the job.
-    last_started: Option<DateTime<Utc>>,
+    /// Under overlap policy `skip`, when the queued tick is skipped if the current run is still
+    /// going: once that run has run a whole period between ticks (see `offer`).
+    skip_at: Option<DateTime<Utc>>,
+    /// The tick of the run this term started last, and when it started.
+    last_run: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Catch-up runs are pending or going: ticks that come due meanwhile join the catch-up queue
     /// instead of meeting the overlap policy, which is about a run overlapping the next tick,
     /// not about a backlog the misfire policy asked to run.
@@ -88,7 +91,8 @@ pub(super) async fn lead(
             next: None,
             catch_up: VecDeque::new(),
             queued: None,
-            last_started: None,
+            skip_at: None,
+            last_run: None,
             draining: false,
         })
         .collect();
@@ -175,7 +179,12 @@ impl Term<'_> {
         }
         loop {
             self.publish_next_ticks();
-            let deadline = self.jobs.iter().filter_map(|job| job.next).min();
+            let deadline = self
+                .jobs
+                .iter()
+                .flat_map(|job| [job.next, job.skip_at])
+                .flatten()
+                .min();
             let clock = self.lock.env.clock.clone();
             tokio::select! {
                 biased;
@@ -193,6 +202,7 @@ impl Term<'_> {
                         }
                         continue;
                     }
+                    self.skip_overlapped();
                     if self.fire_due().await.is_err() {
                         return TermEnd::Fenced;
                     }

@@ -22,16 +22,48 @@ impl Term<'_> {
         if overlap == OverlapPolicy::Allow || self.lock.running[index].load(Ordering::SeqCst) == 0 {
             return self.start(index, tick, RunKind::Scheduled).await;
         }
+        let now = self.lock.env.clock.now();
         let ticks = &mut self.jobs[index];
-        // A run that began only after this tick came due did not overlap it: the tick is late
-        // because claiming the one before took that long (a slow link to the broker), and it
-        // waits for that run instead of meeting the overlap policy. The slow-leader test, with
-        // 300 ms each way to the broker, saw an every-second job of 50 ms skip ticks that way.
-        let late = ticks.last_started.is_some_and(|started| started >= tick);
-        if (overlap == OverlapPolicy::Queue || late) && ticks.queued.is_none() {
+        if overlap == OverlapPolicy::Skip {
+            // The run going overlaps this tick if it lasts longer than the period between its
+            // tick and this one. Whether it does is known at once only when it started on time;
+            // one that started late (its claim was slow to come back: the slow-leader test, with
+            // 300 ms each way, saw a 50 ms job skip ticks that way) gets a whole period from its
+            // start, and the tick waits until then for it to end.
+            let skip_at = ticks
+                .last_run
+                .map(|(run_tick, started)| started + (tick - run_tick))
+                .filter(|at| *at > now && ticks.queued.is_none());
+            if skip_at.is_some() {
+                ticks.queued = Some(tick);
+                ticks.skip_at = skip_at;
+                return Ok(());
+            }
+        } else if ticks.queued.is_none() {
             ticks.queued = Some(tick);
             return Ok(());
         }
+        self.count_skipped(index, tick);
+        Ok(())
+    }
+
+    /// Skips the ticks waiting under overlap policy `skip` whose run before them has now run a
+    /// whole period and still goes.
+    pub(super) fn skip_overlapped(&mut self) {
+        let now = self.lock.env.clock.now();
+        for index in 0..self.jobs.len() {
+            let ticks = &mut self.jobs[index];
+            if ticks.skip_at.is_none_or(|at| at > now) {
+                continue;
+            }
+            ticks.skip_at = None;
+            if let Some(tick) = ticks.queued.take() {
+                self.count_skipped(index, tick);
+            }
+        }
+    }
+
+    fn count_skipped(&self, index: usize, tick: DateTime<Utc>) {
         tracing::info!(
             job = self.lock.plan.jobs[index].descriptor.name(),
             tick = %tick,
@@ -41,7 +73,6 @@ impl Term<'_> {
             .env
             .status
             .update_job(self.lock.lock_index, index, |job| job.counts.skipped += 1);
-        Ok(())
     }
 
     /// Starts waiting ticks (catch-ups first, oldest first; then the queued one) while the overlap
@@ -60,7 +91,10 @@ impl Term<'_> {
             let next = match ticks.catch_up.pop_front() {
                 Some(tick) => (tick, RunKind::CatchUp),
                 None => match ticks.queued.take() {
-                    Some(tick) => (tick, RunKind::Scheduled),
+                    Some(tick) => {
+                        ticks.skip_at = None;
+                        (tick, RunKind::Scheduled)
+                    }
                     None => break,
                 },
             };
@@ -160,7 +194,7 @@ impl Term<'_> {
             // A child token, so a job cancelling its own token stops nothing else.
             cancellation: self.ended.child_token(),
         };
-        self.jobs[index].last_started = Some(context.started_at);
+        self.jobs[index].last_run = Some((claim.tick, context.started_at));
         lock.running[index].fetch_add(1, Ordering::SeqCst);
         lock.env
             .status
