@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use crate::pulsar::secure;
 use crate::pulsar::{self, BrokerSettings, BrokerUrls, ReadyBroker};
 use crate::report;
-use crate::{bounded, interrupt, launch, protoc};
+use crate::{bounded, compile, interrupt, launch, protoc};
 
 const SERVICE_URL_VAR: &str = "PULSAR_URL";
 const ADMIN_URL_VAR: &str = "PULSAR_ADMIN_URL";
@@ -35,6 +35,15 @@ const TESTS_BOUND: Duration = Duration::from_secs(45 * 60);
 pub(crate) fn test(extra_args: &[String]) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let protoc = protoc::locate()?;
+    // Compiled first, as one line, so that a first run's hundreds of `Compiling` lines do not
+    // bury the report, and a build error shows before any broker is started.
+    let mut build = vec!["test", "--workspace"];
+    if !selects_targets(extra_args) {
+        build.push("--all-targets");
+    }
+    build.push("--no-run");
+    build.extend(extra_args.iter().map(String::as_str));
+    compile::compile("the tests", &build, &protoc)?;
     let brokers = brokers_for_tests()?;
     let broker_env = brokers.env.clone();
     let with_extra = |base: &[&str]| -> Vec<String> {

@@ -11,9 +11,8 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, bail};
 
-use crate::cargo_runner::{cargo, plain_broker_at};
-use crate::report::{self, Step};
-use crate::{interrupt, protoc};
+use crate::cargo_runner::plain_broker_at;
+use crate::{compile, interrupt, protoc};
 
 /// What `cargo xtask demo` was asked for.
 #[derive(Debug)]
@@ -38,10 +37,9 @@ pub(crate) fn run(settings: &DemoSettings) -> anyhow::Result<ExitCode> {
     }
     let protoc = protoc::locate()?;
     let target = target_dir();
-    const BUILT: &str = "the email_digest example and the demo driver";
-    let step = Step::announce("Building", &format!("{BUILT} (cargo build)"));
-    let build = cargo()
-        .args([
+    compile::compile(
+        "the email_digest example and the demo driver",
+        &[
             "build",
             "-p",
             "leader-jobs-examples",
@@ -51,18 +49,9 @@ pub(crate) fn run(settings: &DemoSettings) -> anyhow::Result<ExitCode> {
             "leader-jobs-tests",
             "--bin",
             "demo",
-        ])
-        .env("PROTOC", &protoc)
-        .status()
-        .context("could not run cargo build")?;
-    if interrupt::interrupted() {
-        bail!("interrupted");
-    }
-    if !build.success() {
-        bail!("building the demo failed ({build})");
-    }
-    let took = report::seconds(step.elapsed());
-    step.finish("Built", &format!("{BUILT} in {took}"));
+        ],
+        &protoc,
+    )?;
 
     let (service, admin) = match &settings.pulsar {
         Some(url) => {

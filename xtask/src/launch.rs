@@ -3,12 +3,12 @@
 //! (whose `pulsar` dependency needs protoc to build); this tool provides protoc, and its own path
 //! so that they can run brokers of their own with `xtask pulsar start|stop`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 
-use crate::cargo_runner::cargo;
+use crate::compile::{self, workspace_root};
 use crate::{interrupt, protoc, pulsar};
 
 /// The variable through which the campaign, the benchmarks and the tests find this tool.
@@ -50,26 +50,18 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<ExitCode> {
     )
 }
 
-fn workspace_root() -> PathBuf {
-    let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir.parent().unwrap_or(xtask_dir).to_owned()
-}
-
 fn launch(what: &Launch<'_>, args: &[String]) -> anyhow::Result<ExitCode> {
     let root = workspace_root();
     let protoc = protoc::locate()?;
-    let mut build = cargo();
-    build
-        .current_dir(&root)
-        .args(["build", "--release", "-p", what.package])
-        .env("PROTOC", &protoc);
+    let mut build = vec!["build", "--release", "-p", what.package];
     for bin in what.bins {
-        build.args(["--bin", bin]);
+        build.extend(["--bin", bin]);
     }
-    let status = build.status().context("could not run cargo build")?;
-    if !status.success() {
-        bail!("building {} failed ({status})", what.bins.join(", "));
-    }
+    compile::compile(
+        &format!("{} (release)", what.bins.join(", ")),
+        &build,
+        &protoc,
+    )?;
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let binary = target.join("release").join(what.run);

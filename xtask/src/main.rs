@@ -11,6 +11,7 @@
 mod bounded;
 mod cargo_runner;
 mod cli;
+mod compile;
 mod demo;
 mod executables;
 mod interrupt;
