@@ -61,11 +61,14 @@ pub(crate) fn workspace_root() -> PathBuf {
     xtask_dir.parent().unwrap_or(xtask_dir).to_owned()
 }
 
-/// Whether one of cargo's JSON messages says it compiled a crate (not one it found fresh).
+/// Whether one of cargo's JSON messages says it compiled a crate (not one it found fresh, nor a
+/// build script, which cargo's own `Compiling` line does not count apart from its package).
 /// cargo writes each message as one compact JSON object per line, so a substring test is exact
 /// enough and spares this crate a JSON parser.
 fn is_compiled_crate(message: &str) -> bool {
-    message.contains(r#""reason":"compiler-artifact""#) && message.contains(r#""fresh":false"#)
+    message.contains(r#""reason":"compiler-artifact""#)
+        && message.contains(r#""fresh":false"#)
+        && !message.contains(r#""kind":["custom-build"]"#)
 }
 
 #[cfg(test)]
@@ -77,7 +80,9 @@ mod tests {
         let built = r#"{"reason":"compiler-artifact","package_id":"registry+https://github.com/rust-lang/crates.io-index#syn@2.0.119","fresh":false}"#;
         let fresh = r#"{"reason":"compiler-artifact","package_id":"path+file:///w#leader-jobs@0.1.0","fresh":true}"#;
         let finished = r#"{"reason":"build-finished","success":true}"#;
+        let build_script = r#"{"reason":"compiler-artifact","package_id":"registry+https://github.com/rust-lang/crates.io-index#serde@1.0.229","target":{"kind":["custom-build"],"crate_types":["bin"],"name":"build-script-build"},"fresh":false}"#;
         assert!(is_compiled_crate(built));
+        assert!(!is_compiled_crate(build_script));
         assert!(!is_compiled_crate(fresh));
         assert!(!is_compiled_crate(finished));
     }
