@@ -25,6 +25,8 @@ use tracing_subscriber::fmt::MakeWriter;
 const UNLOAD_WARNING: &str = "lacks the permission to unload topics";
 /// What the backend logs when the role may unload.
 const UNLOAD_GRANTED: &str = "the role may unload election topics";
+/// What the ledger logs once it moved the history subscription to a checkpoint.
+const CHECKPOINT_MOVED: &str = "history subscription moved to a new checkpoint";
 
 /// Every log line of the process, kept in memory.
 #[derive(Clone, Default)]
@@ -92,7 +94,13 @@ async fn a_produce_consume_role_runs_warns_once_about_the_unload_and_leaks_no_to
         std::fs::write(&token_file, format!("{app_token}\n")).unwrap();
 
         let started = Instant::now();
-        let backend = PulsarBackend::new(tls_config(&broker, &ns).token_file(&token_file)).unwrap();
+        // A checkpoint every two records, so that the leader moves the history subscription.
+        let backend = PulsarBackend::new(
+            tls_config(&broker, &ns)
+                .token_file(&token_file)
+                .checkpoint_every(2),
+        )
+        .unwrap();
         let (email, report) = (unique("email"), unique("report"));
         let first = backend.election(&email, "node-a").await.unwrap();
         let second = backend.election(&report, "node-a").await.unwrap();
@@ -124,6 +132,18 @@ async fn a_produce_consume_role_runs_warns_once_about_the_unload_and_leaks_no_to
         };
         assert_eq!(ledger.claim(&claim).await.unwrap(), ClaimVerdict::Won);
         ledger.record(&claim, RunOutcome::Ok).await.unwrap();
+        let next = Claim {
+            tick: claim.tick + chrono::Duration::minutes(1),
+            ..claim.clone()
+        };
+        assert_eq!(ledger.claim(&next).await.unwrap(), ClaimVerdict::Won);
+        assert!(
+            capture
+                .wait_for(CHECKPOINT_MOVED, Duration::from_secs(10))
+                .await,
+            "the role could not move the history subscription to a checkpoint; logs:\n{}",
+            capture.text()
+        );
         let subscriptions = broker
             .admin(
                 "GET",

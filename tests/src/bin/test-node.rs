@@ -20,6 +20,9 @@ static RUN_LOG: OnceLock<Mutex<RunLogWriter>> = OnceLock::new();
 /// Milliseconds of [`PulsarConfig::cold_start_window`], when set.
 const COLD_START_VAR: &str = "TEST_NODE_COLD_START_MS";
 
+/// Records between checkpoints of each lock's ledger.
+const CHECKPOINT_EVERY: u64 = 40;
+
 fn record(ctx: &JobContext, event: &str) -> std::io::Result<()> {
     let entry = RunEvent {
         event: event.to_owned(),
@@ -88,7 +91,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut config = PulsarConfig::new(&broker::service_url())?
         .with_admin_url(&broker::admin_url())?
-        .topic_prefix(&prefix)?;
+        .topic_prefix(&prefix)?
+        // Far more often than the default 1 000, so that every fault test (a few hundred records
+        // per lock) crosses checkpoints: written, sought to, and read from by the next leader.
+        .checkpoint_every(CHECKPOINT_EVERY);
     // Tests that inject faults into "the leader" want leadership settled from the first gain
     // on, rather than moving while the nodes are within their cold-start window.
     if let Ok(millis) = std::env::var(COLD_START_VAR) {

@@ -3,10 +3,13 @@
 //! versions. A reader skips kinds it does not know (written by a newer version) instead of failing;
 //! a record with a higher `v` than [`VERSION`] is read as far as its known fields go.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::LedgerRecord;
+use crate::backend::ledger_state::LedgerSnapshot;
 use crate::backend::{Claim, RunOutcome};
 
 /// The record format version this build writes.
@@ -97,6 +100,53 @@ enum Wire {
         node: String,
         outcome: Outcome,
     },
+    /// The fold of every record before it (see `PulsarLedger`'s checkpoints); versions before
+    /// checkpoints skip it as a kind they do not know.
+    Checkpoint {
+        v: u32,
+        highest_term: u64,
+        term_holder: Option<String>,
+        last_claimed: BTreeMap<String, DateTime<Utc>>,
+        open: Vec<WireClaim>,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireClaim {
+    job: String,
+    tick: DateTime<Utc>,
+    term: u64,
+    node: String,
+}
+
+/// What one message of a ledger topic holds.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// A record of the ledger.
+    Record(LedgerRecord),
+    /// A checkpoint: the state after every record before it.
+    Checkpoint(LedgerSnapshot),
+}
+
+/// Encodes a checkpoint.
+pub(crate) fn encode_checkpoint(snapshot: &LedgerSnapshot) -> Vec<u8> {
+    let wire = Wire::Checkpoint {
+        v: VERSION,
+        highest_term: snapshot.highest_term,
+        term_holder: snapshot.term_holder.clone(),
+        last_claimed: snapshot.last_claimed.clone(),
+        open: snapshot
+            .open
+            .iter()
+            .map(|claim| WireClaim {
+                job: claim.job.clone(),
+                tick: claim.tick,
+                term: claim.term,
+                node: claim.node.clone(),
+            })
+            .collect(),
+    };
+    serde_json::to_vec(&wire).unwrap_or_default()
 }
 
 /// Encodes a ledger record.
@@ -147,51 +197,63 @@ pub(crate) enum Undecodable {
     Garbage(String),
 }
 
-/// Decodes a ledger record.
-pub(crate) fn decode(payload: &[u8]) -> Result<LedgerRecord, Undecodable> {
-    match serde_json::from_slice::<Wire>(payload) {
-        Ok(Wire::TermStart { term, node, .. }) => Ok(LedgerRecord::TermStart { term, node }),
-        Ok(Wire::Claim {
+/// Decodes a message of a ledger topic.
+pub(crate) fn decode(payload: &[u8]) -> Result<Entry, Undecodable> {
+    let wire = serde_json::from_slice::<Wire>(payload).map_err(|error| {
+        let kind = serde_json::from_slice::<serde_json::Value>(payload)
+            .ok()
+            .and_then(|value| value.get("kind")?.as_str().map(str::to_owned));
+        match kind {
+            Some(kind) if !KNOWN_KINDS.contains(&kind.as_str()) => Undecodable::UnknownKind(kind),
+            _ => Undecodable::Garbage(error.to_string()),
+        }
+    })?;
+    let claim = |job, tick, term, node| Claim {
+        job,
+        tick,
+        term,
+        node,
+    };
+    Ok(match wire {
+        Wire::TermStart { term, node, .. } => Entry::Record(LedgerRecord::TermStart { term, node }),
+        Wire::Claim {
             job,
             tick,
             term,
             node,
             ..
-        }) => Ok(LedgerRecord::Claim(Claim {
-            job,
-            tick,
-            term,
-            node,
-        })),
-        Ok(Wire::Outcome {
+        } => Entry::Record(LedgerRecord::Claim(claim(job, tick, term, node))),
+        Wire::Outcome {
             job,
             tick,
             term,
             node,
             outcome,
             ..
-        }) => Ok(LedgerRecord::Outcome {
-            claim: Claim {
-                job,
-                tick,
-                term,
-                node,
-            },
+        } => Entry::Record(LedgerRecord::Outcome {
+            claim: claim(job, tick, term, node),
             outcome: outcome.into(),
         }),
-        Err(error) => {
-            let kind = serde_json::from_slice::<serde_json::Value>(payload)
-                .ok()
-                .and_then(|value| value.get("kind")?.as_str().map(str::to_owned));
-            match kind {
-                Some(kind) if !["term_start", "claim", "outcome"].contains(&kind.as_str()) => {
-                    Err(Undecodable::UnknownKind(kind))
-                }
-                _ => Err(Undecodable::Garbage(error.to_string())),
-            }
-        }
-    }
+        Wire::Checkpoint {
+            highest_term,
+            term_holder,
+            last_claimed,
+            open,
+            ..
+        } => Entry::Checkpoint(LedgerSnapshot {
+            highest_term,
+            term_holder,
+            last_claimed,
+            open: open
+                .into_iter()
+                .map(|c| claim(c.job, c.tick, c.term, c.node))
+                .collect(),
+        }),
+    })
 }
+
+/// The kinds this version reads; any other was written by a newer version.
+const KNOWN_KINDS: [&str; 4] = ["term_start", "claim", "outcome", "checkpoint"];
 
 #[cfg(test)]
 mod tests {
@@ -221,7 +283,7 @@ mod tests {
             },
         ];
         for record in records {
-            assert_eq!(decode(&encode(&record)), Ok(record));
+            assert_eq!(decode(&encode(&record)), Ok(Entry::Record(record)));
         }
     }
 
@@ -237,11 +299,14 @@ mod tests {
     #[test]
     fn records_of_a_newer_version_are_read_or_skipped() {
         let newer_claim = br#"{"kind":"claim","v":2,"job":"j","tick":"2026-03-29T09:00:00Z","term":1,"node":"a","extra":true}"#;
-        assert!(matches!(decode(newer_claim), Ok(LedgerRecord::Claim(_))));
-        let newer_kind = br#"{"kind":"checkpoint","v":2}"#;
+        assert!(matches!(
+            decode(newer_claim),
+            Ok(Entry::Record(LedgerRecord::Claim(_)))
+        ));
+        let newer_kind = br#"{"kind":"retention_note","v":2}"#;
         assert_eq!(
             decode(newer_kind),
-            Err(Undecodable::UnknownKind("checkpoint".into()))
+            Err(Undecodable::UnknownKind("retention_note".into()))
         );
         assert!(matches!(decode(b"not json"), Err(Undecodable::Garbage(_))));
     }
@@ -250,5 +315,19 @@ mod tests {
     fn heartbeats_round_trip() {
         let beat = Heartbeat::new("node-a", 42);
         assert_eq!(Heartbeat::decode(&beat.encode()), Some(beat));
+    }
+
+    #[test]
+    fn checkpoints_round_trip() {
+        let snapshot = LedgerSnapshot {
+            highest_term: 9,
+            term_holder: Some("node-b".into()),
+            last_claimed: [("app::digest".to_owned(), claim().tick)].into(),
+            open: vec![claim()],
+        };
+        assert_eq!(
+            decode(&encode_checkpoint(&snapshot)),
+            Ok(Entry::Checkpoint(snapshot))
+        );
     }
 }

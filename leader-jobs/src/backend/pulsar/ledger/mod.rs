@@ -7,9 +7,13 @@
 //!
 //! Retention: the broker's defaults keep nothing that no durable subscription still needs, and
 //! delete topics without subscriptions. Opening the ledger therefore creates a durable
-//! subscription, `leader-jobs-history`, that nobody ever acknowledges on: the broker keeps the
-//! whole ledger, and the topic is never inactive, whatever the namespace's retention policy, and
-//! without the admin permission that setting a retention policy needs.
+//! subscription, `leader-jobs-history`, that nobody acknowledges on: the topic is never inactive,
+//! whatever the namespace's retention policy, and without the admin permission that setting a
+//! retention policy needs. The leader moves that subscription to each checkpoint it writes (see
+//! [`checkpoint`]), so the broker keeps what lies after the latest checkpoint, and a cold reader
+//! starts there instead of at the first record ever written.
+
+mod checkpoint;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,13 +24,13 @@ use futures::future::{self, Either};
 use pulsar::consumer::{ConsumerOptions, InitialPosition};
 use pulsar::proto::MessageIdData;
 use pulsar::reader::Reader;
-use pulsar::{Producer, SubType, TokioExecutor};
+use pulsar::{Producer, TokioExecutor};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::permissions::operation_failure;
-use super::records::{self, Undecodable};
+use super::records::{self, Entry, Undecodable};
 use super::slow_open;
 use super::{Client, PulsarConfig};
 use crate::backend::LedgerRecord;
@@ -56,6 +60,8 @@ pub(crate) struct PulsarLedger {
     inner: Mutex<Inner>,
     /// When the broker last answered anything; see [`KEPT_HANDLE_PATIENCE`].
     last_answer: std::sync::Mutex<Instant>,
+    /// See [`PulsarConfig::checkpoint_every`].
+    checkpoint_every: u64,
 }
 
 #[derive(Default)]
@@ -65,6 +71,10 @@ struct Inner {
     state: LedgerState,
     /// Position of the last record folded into `state`.
     position: Option<(u64, u64)>,
+    /// Position of the record folded before that one.
+    previous: Option<(u64, u64)>,
+    /// Records folded since the last checkpoint the fold met.
+    since_checkpoint: u64,
 }
 
 impl PulsarLedger {
@@ -75,17 +85,7 @@ impl PulsarLedger {
         lock: &str,
     ) -> Result<Self, BackendError> {
         let topic = config.topic(lock, "ledger");
-        let anchor = client
-            .consumer()
-            .with_topic(&topic)
-            .with_subscription(HISTORY_SUBSCRIPTION)
-            .with_subscription_type(SubType::Shared)
-            .with_options(
-                ConsumerOptions::default()
-                    .with_initial_position(InitialPosition::Earliest)
-                    .with_receiver_queue_size(1),
-            )
-            .build::<Vec<u8>>();
+        let anchor = checkpoint::subscribe_history(&client, &topic);
         let mut anchor = slow_open::warn_while_waiting(anchor, lock, &topic, "open the ledger")
             .await
             .map_err(|e| pulsar_error(&topic, "create the history subscription on", e))?;
@@ -97,6 +97,7 @@ impl PulsarLedger {
             lock: lock.to_owned(),
             inner: Mutex::new(Inner::default()),
             last_answer: std::sync::Mutex::new(Instant::now()),
+            checkpoint_every: config.checkpoint_every,
         })
     }
 
@@ -104,6 +105,14 @@ impl PulsarLedger {
         &self,
         inner: &mut Inner,
         record: &LedgerRecord,
+    ) -> Result<(u64, u64), BackendError> {
+        self.append_payload(inner, records::encode(record)).await
+    }
+
+    async fn append_payload(
+        &self,
+        inner: &mut Inner,
+        payload: Vec<u8>,
     ) -> Result<(u64, u64), BackendError> {
         if inner.producer.is_none() {
             let producer = self
@@ -119,13 +128,7 @@ impl PulsarLedger {
         let Some(producer) = inner.producer.as_mut() else {
             return Err(BackendError::new("ledger producer missing after creation"));
         };
-        let receipt = async {
-            producer
-                .send_non_blocking(records::encode(record))
-                .await?
-                .await
-        }
-        .await;
+        let receipt = async { producer.send_non_blocking(payload).await?.await }.await;
         let receipt = match receipt {
             Ok(receipt) => receipt,
             Err(e) => {
@@ -147,19 +150,30 @@ impl PulsarLedger {
         inner: &'a mut Inner,
     ) -> Result<&'a mut Reader<Vec<u8>, TokioExecutor>, BackendError> {
         if inner.reader.is_none() {
+            // A fresh reader starts at the latest checkpoint, or else at the beginning: fold
+            // everything after it again.
+            let (state, options) = match self.locate_checkpoint().await {
+                Some((snapshot, at)) => (
+                    LedgerState::from_snapshot(snapshot),
+                    ConsumerOptions::default().starting_on_message(at),
+                ),
+                None => (
+                    LedgerState::default(),
+                    ConsumerOptions::default().with_initial_position(InitialPosition::Earliest),
+                ),
+            };
             let reader = self
                 .client
                 .reader()
                 .with_topic(&self.topic)
-                .with_options(
-                    ConsumerOptions::default().with_initial_position(InitialPosition::Earliest),
-                )
+                .with_options(options)
                 .into_reader::<Vec<u8>>()
                 .await
                 .map_err(|e| pulsar_error(&self.topic, "read", e))?;
-            // A fresh reader starts at the beginning: fold everything again.
-            inner.state = LedgerState::default();
+            inner.state = state;
             inner.position = None;
+            inner.previous = None;
+            inner.since_checkpoint = 0;
             self.answered();
             inner.reader = Some(reader);
         }
@@ -196,7 +210,16 @@ impl PulsarLedger {
             };
             let at = position(message.message_id());
             let applied = match records::decode(&message.payload.data) {
-                Ok(record) => Some(inner.state.apply(&record)),
+                Ok(Entry::Record(record)) => {
+                    inner.since_checkpoint += 1;
+                    Some(inner.state.apply(&record))
+                }
+                // The state folded so far is exact already, whether it began at this checkpoint
+                // or at the first record.
+                Ok(Entry::Checkpoint(_)) => {
+                    inner.since_checkpoint = 0;
+                    None
+                }
                 Err(Undecodable::UnknownKind(kind)) => {
                     debug!(lock = %self.lock, kind, "skipping a ledger record of a newer version");
                     None
@@ -207,6 +230,7 @@ impl PulsarLedger {
                 }
             };
             self.answered();
+            inner.previous = inner.position;
             inner.position = Some(at);
             if at >= target {
                 return Ok(applied);
@@ -305,15 +329,19 @@ impl PulsarLedger {
         let at = self
             .append(&mut inner, &LedgerRecord::Claim(claim.clone()))
             .await?;
-        match self.read_until(&mut inner, at).await? {
-            Some(Applied::Claim(verdict)) => Ok(verdict),
+        let verdict = match self.read_until(&mut inner, at).await? {
+            Some(Applied::Claim(verdict)) => verdict,
             // Our own record was already folded (a reader rebuilt mid-call) or did not decode:
             // never run on an unknown verdict.
-            _ => Ok(ClaimVerdict::Lost {
+            _ => ClaimVerdict::Lost {
                 winner: None,
                 highest_term: inner.state.highest_term(),
-            }),
+            },
+        };
+        if verdict == ClaimVerdict::Won {
+            self.checkpoint_if_due(&mut inner, claim).await;
         }
+        Ok(verdict)
     }
 }
 

@@ -1,0 +1,157 @@
+//! Checkpoints: every [`PulsarConfig::checkpoint_every`] records (1 000 unless configured) the
+//! leader appends the state it has folded,
+//! and moves the history subscription to it. That does two things with consume permission only:
+//! the broker may delete what lies before the checkpoint (retention 0 keeps only what a durable
+//! subscription still needs), and the first message the subscription delivers to a new consumer
+//! is the checkpoint, which is how a cold reader finds it without folding the records before.
+//!
+//! Facts of Pulsar 4.0.7 this rests on, checked against the broker: seeking a durable shared
+//! subscription to a message moves its mark-delete position to just before it, and a consumer
+//! that subscribes afterwards gets that message first; a reader started on a message id gets that
+//! message first.
+//!
+//! A checkpoint is trusted only if nothing came between the state it records and itself: the
+//! writer reads its own checkpoint back and moves the subscription only if the record just before
+//! it is the last one its state had folded. A stale leader's outcome landing in between would
+//! otherwise be missing from the state a cold reader starts with. An old version skips the
+//! checkpoint's kind.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use pulsar::consumer::{ConsumerOptions, InitialPosition};
+use pulsar::proto::MessageIdData;
+use pulsar::{Consumer, SubType, TokioExecutor};
+use tracing::{debug, warn};
+
+use super::{HISTORY_SUBSCRIPTION, Inner, PulsarLedger, position};
+use crate::backend::Claim;
+use crate::backend::ledger_state::LedgerSnapshot;
+use crate::backend::pulsar::Client;
+#[cfg(doc)]
+use crate::backend::pulsar::PulsarConfig;
+use crate::backend::pulsar::records::{self, Entry};
+
+/// How long each step of a cold reader's lookup (subscribing, then the subscription's first
+/// message) may take before it reads from the first record instead. A healthy broker answers in
+/// milliseconds; no message comes when another node's lookup holds it at the same moment.
+const LOOKUP_PATIENCE: Duration = Duration::from_secs(1);
+
+/// A consumer on the history subscription, delivering one message at a time.
+pub(super) async fn subscribe_history(
+    client: &Client,
+    topic: &str,
+) -> Result<Consumer<Vec<u8>, TokioExecutor>, pulsar::Error> {
+    client
+        .consumer()
+        .with_topic(topic)
+        .with_subscription(HISTORY_SUBSCRIPTION)
+        .with_subscription_type(SubType::Shared)
+        .with_options(
+            ConsumerOptions::default()
+                .with_initial_position(InitialPosition::Earliest)
+                .with_receiver_queue_size(1),
+        )
+        .build::<Vec<u8>>()
+        .await
+}
+
+impl PulsarLedger {
+    /// The checkpoint a cold reader starts at and its message id, if the history subscription
+    /// has been moved to one. Any failure means reading from the first record, as before
+    /// checkpoints: slower, never wrong.
+    pub(super) async fn locate_checkpoint(&self) -> Option<(LedgerSnapshot, MessageIdData)> {
+        let subscribe = subscribe_history(&self.client, &self.topic);
+        let mut consumer = tokio::time::timeout(LOOKUP_PATIENCE, subscribe)
+            .await
+            .ok()?
+            .ok()?;
+        self.answered();
+        let first = async {
+            let last = consumer.get_last_message_id().await.ok()?;
+            // An empty topic reports entry id -1: nothing to wait for.
+            if last.iter().all(|id| id.entry_id == u64::MAX) {
+                return None;
+            }
+            match consumer.next().await {
+                Some(Ok(message)) => Some(message),
+                _ => None,
+            }
+        };
+        let first = tokio::time::timeout(LOOKUP_PATIENCE, first)
+            .await
+            .ok()
+            .flatten();
+        // Dropped, not closed: pulsar 6.9's `close` waits on a consumer that holds an
+        // unacknowledged message (more than 5 s against 4.0.7), while dropping it closes it in
+        // the background and the message goes back to the subscription at once.
+        drop(consumer);
+        let message = first?;
+        match records::decode(&message.payload.data) {
+            Ok(Entry::Checkpoint(snapshot)) => {
+                let (ledger_id, entry_id) = position(message.message_id());
+                debug!(lock = %self.lock, ledger_id, entry_id, "reading the ledger from its latest checkpoint");
+                // Only the position: a reader started on the id as the consumer got it (with
+                // partition -1) delivers nothing.
+                let at = MessageIdData {
+                    ledger_id,
+                    entry_id,
+                    ..MessageIdData::default()
+                };
+                Some((snapshot, at))
+            }
+            _ => None,
+        }
+    }
+
+    /// Writes a checkpoint if `checkpoint_every` records were folded since the last one and
+    /// `claim`, just won, shows this node holds the latest term. A failure is logged and leaves
+    /// the ledger as it was: the next claim tries again.
+    pub(super) async fn checkpoint_if_due(&self, inner: &mut Inner, claim: &Claim) {
+        if inner.since_checkpoint < self.checkpoint_every {
+            return;
+        }
+        let covers = inner.position;
+        let payload = records::encode_checkpoint(&inner.state.snapshot());
+        let written = async {
+            let at = self.append_payload(inner, payload).await?;
+            self.read_until(inner, at).await?;
+            Ok::<_, crate::backend::BackendError>(at)
+        }
+        .await;
+        let at = match written {
+            Ok(at) => at,
+            Err(error) => {
+                warn!(lock = %self.lock, %error, "could not write a checkpoint; trying again at the next claim");
+                return;
+            }
+        };
+        if inner.previous != covers {
+            debug!(lock = %self.lock, term = claim.term, "a record came between the checkpoint's state and itself; not starting cold reads there");
+            return;
+        }
+        let id = MessageIdData {
+            ledger_id: at.0,
+            entry_id: at.1,
+            ..MessageIdData::default()
+        };
+        match self.move_history_to(id).await {
+            Ok(()) => {
+                debug!(lock = %self.lock, term = claim.term, ledger_id = at.0, entry_id = at.1, "history subscription moved to a new checkpoint");
+            }
+            Err(error) => {
+                warn!(lock = %self.lock, %error, "could not move the history subscription to the new checkpoint; the broker keeps the records before it until a later one");
+            }
+        }
+    }
+
+    async fn move_history_to(&self, id: MessageIdData) -> Result<(), pulsar::Error> {
+        let mut consumer = subscribe_history(&self.client, &self.topic).await?;
+        let moved = consumer
+            .seek(None, Some(id), None, self.client.clone())
+            .await;
+        // Dropped, not closed, as in `locate_checkpoint`.
+        drop(consumer);
+        moved
+    }
+}

@@ -1,0 +1,107 @@
+//! The ledger's checkpoints on a real broker: the leader writes one every 100 records and moves
+//! the history subscription to it, so the broker keeps only what lies after the latest one, and
+//! a cold reader starts there with the state every record before it left.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use chrono::{DateTime, TimeZone, Utc};
+use leader_jobs::backend::{Backend, Claim, ClaimVerdict, RunOutcome};
+use leader_jobs::{PulsarBackend, PulsarConfig};
+use leader_jobs_tests::broker;
+
+/// Records between checkpoints.
+const CHECKPOINT_EVERY: u64 = 100;
+/// Ticks claimed: a claim and an outcome each, so about ten checkpoints' worth of records.
+const TICKS: i64 = 500;
+
+fn backend(prefix: &str) -> PulsarBackend {
+    let config = PulsarConfig::new(&broker::require_broker())
+        .and_then(|c| c.with_admin_url(&broker::admin_url()))
+        .and_then(|c| c.topic_prefix(prefix))
+        .unwrap()
+        .checkpoint_every(CHECKPOINT_EVERY);
+    PulsarBackend::new(config).unwrap()
+}
+
+fn tick(second: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(second)
+}
+
+/// Messages the ledger's history subscription still holds for `lock`: what the broker keeps.
+fn history_backlog(prefix: &str, lock: &str) -> u64 {
+    let url = format!(
+        "{}/admin/v2/persistent/public/default/{prefix}.{lock}.ledger/stats",
+        broker::admin_url().trim_end_matches('/')
+    );
+    let body = ureq::get(&url)
+        .call()
+        .expect("topic stats")
+        .body_mut()
+        .read_to_string()
+        .expect("stats");
+    let stats: serde_json::Value = serde_json::from_str(&body).expect("stats JSON");
+    stats["subscriptions"]["leader-jobs-history"]["msgBacklog"]
+        .as_u64()
+        .expect("the history subscription's backlog")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_ledger_is_kept_from_its_latest_checkpoint_and_read_from_there() {
+    leader_jobs_tests::bounded(async {
+        let prefix = format!(
+            "checkpoints-{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_micros()
+        );
+        let lock = "every-second";
+        let a = backend(&prefix);
+        let ledger = a.ledger(lock, "node-a").await.unwrap();
+        let term = ledger.begin_term("node-a").await.unwrap().term;
+        let claim = |second, term, node: &str| Claim {
+            job: "job".into(),
+            tick: tick(second),
+            term,
+            node: node.into(),
+        };
+        // Two runs never finish: one long before the latest checkpoint, one after it.
+        let unfinished = [3, TICKS - 2];
+        for second in 0..TICKS {
+            let c = claim(second, term, "node-a");
+            assert_eq!(ledger.claim(&c).await.unwrap(), ClaimVerdict::Won);
+            if !unfinished.contains(&second) {
+                ledger.record(&c, RunOutcome::Ok).await.unwrap();
+            }
+        }
+
+        let backlog = history_backlog(&prefix, lock);
+        assert!(
+            backlog <= CHECKPOINT_EVERY + 2,
+            "the broker still keeps {backlog} of the ledger's {} records",
+            2 * TICKS
+        );
+
+        // A node that never read this ledger starts at the checkpoint and knows what a fold of
+        // every record knows: the term, the last claimed tick, both unfinished runs.
+        let b = backend(&prefix);
+        let cold = b.ledger(lock, "node-b").await.unwrap();
+        let start = cold.begin_term("node-b").await.unwrap();
+        assert_eq!(start.term, term + 1);
+        assert_eq!(
+            start.history.last_claimed.get("job"),
+            Some(&tick(TICKS - 1))
+        );
+        let abandoned: Vec<_> = start.history.abandoned.iter().map(|c| c.tick).collect();
+        assert_eq!(abandoned, unfinished.map(tick).to_vec());
+        // Fencing holds across the checkpoint: the old term's claims lose, the new one's win.
+        assert!(matches!(
+            ledger.claim(&claim(TICKS, term, "node-a")).await.unwrap(),
+            ClaimVerdict::Lost { highest_term, .. } if highest_term == term + 1
+        ));
+        assert_eq!(
+            cold.claim(&claim(TICKS, term + 1, "node-b")).await.unwrap(),
+            ClaimVerdict::Won
+        );
+        a.close().await;
+        b.close().await;
+    })
+    .await;
+}
