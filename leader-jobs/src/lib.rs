@@ -88,7 +88,7 @@
 //! | `missed ticks: …` (the misfire policy at work) | INFO | `job`, `latest`, `runs` with `fire_all` |
 //! | `catch-up run for a missed tick` | INFO | inside the run's span |
 //! | `run failed`, `run panicked`, `run timed out …`, `run dropped …` | WARN / ERROR | inside the run's span; `error` or `panic` |
-//! | `abandoned run: …` | WARN | `lock`, `job`, `tick`, `term`, `node` of the claim |
+//! | `abandoned run: …` (once per claim: by the first leader that finds it) | WARN | `lock`, `job`, `tick`, `term`, `node` of the claim |
 //! | `claim lost: …` | WARN | `job`, `tick`, `term`, `winner_node`, `winner_term`, `highest_term` |
 //!
 //! The Pulsar election also logs `leadership gained` / `leadership lost` without a `term` when the

@@ -14,12 +14,24 @@ const CHECKPOINT_EVERY: u64 = 100;
 const TICKS: i64 = 500;
 
 fn backend(prefix: &str) -> PulsarBackend {
+    backend_checkpointing_every(prefix, CHECKPOINT_EVERY)
+}
+
+fn backend_checkpointing_every(prefix: &str, records: u64) -> PulsarBackend {
     let config = PulsarConfig::new(&broker::require_broker())
         .and_then(|c| c.with_admin_url(&broker::admin_url()))
         .and_then(|c| c.topic_prefix(prefix))
         .unwrap()
-        .checkpoint_every(CHECKPOINT_EVERY);
+        .checkpoint_every(records);
     PulsarBackend::new(config).unwrap()
+}
+
+fn unique_prefix(name: &str) -> String {
+    format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_micros()
+    )
 }
 
 fn tick(second: i64) -> DateTime<Utc> {
@@ -47,11 +59,7 @@ fn history_backlog(prefix: &str, lock: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_ledger_is_kept_from_its_latest_checkpoint_and_read_from_there() {
     leader_jobs_tests::bounded(async {
-        let prefix = format!(
-            "checkpoints-{}-{}",
-            std::process::id(),
-            Utc::now().timestamp_micros()
-        );
+        let prefix = unique_prefix("checkpoints");
         let lock = "every-second";
         let a = backend(&prefix);
         let ledger = a.ledger(lock, "node-a").await.unwrap();
@@ -102,6 +110,69 @@ async fn a_long_ledger_is_kept_from_its_latest_checkpoint_and_read_from_there() 
         );
         a.close().await;
         b.close().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_without_checkpoints_is_taken_over_and_an_abandoned_run_reported_once() {
+    leader_jobs_tests::bounded(async {
+        let prefix = unique_prefix("abandoned-once");
+        let lock = "every-second";
+        let claim = |second, term, node: &str| Claim {
+            job: "job".into(),
+            tick: tick(second),
+            term,
+            node: node.into(),
+        };
+        // A ledger as versions before checkpoints wrote it: records only, one run unfinished.
+        let old = backend_checkpointing_every(&prefix, u64::MAX);
+        let ledger = old.ledger(lock, "node-a").await.unwrap();
+        let mut term = ledger.begin_term("node-a").await.unwrap().term;
+        for second in 0..TICKS {
+            let c = claim(second, term, "node-a");
+            assert_eq!(ledger.claim(&c).await.unwrap(), ClaimVerdict::Won);
+            if second != 7 {
+                ledger.record(&c, RunOutcome::Ok).await.unwrap();
+            }
+        }
+        old.close().await;
+        assert_eq!(history_backlog(&prefix, lock), 2 * TICKS as u64);
+
+        // Three takeovers by nodes that never read the ledger. The first folds it from the
+        // first record, reports the unfinished run and notes that, and checkpoints as it goes;
+        // the next ones start at a checkpoint and report nothing.
+        let mut next_tick = TICKS;
+        for (takeover, node) in ["node-b", "node-c", "node-d"].into_iter().enumerate() {
+            let backend = backend(&prefix);
+            let ledger = backend.ledger(lock, node).await.unwrap();
+            let start = ledger.begin_term(node).await.unwrap();
+            assert_eq!(start.term, term + 1, "takeover {takeover} by {node}");
+            assert_eq!(
+                start.history.last_claimed.get("job"),
+                Some(&tick(next_tick - 1)),
+                "takeover {takeover} by {node}"
+            );
+            let abandoned: Vec<_> = start.history.abandoned.iter().map(|c| c.tick).collect();
+            let expected = if takeover == 0 { vec![tick(7)] } else { vec![] };
+            assert_eq!(abandoned, expected, "takeover {takeover} by {node}");
+            term = start.term;
+            for claim in &start.history.abandoned {
+                ledger.record_abandoned(claim, term, node).await.unwrap();
+            }
+            for second in next_tick..next_tick + CHECKPOINT_EVERY as i64 {
+                let c = claim(second, term, node);
+                assert_eq!(ledger.claim(&c).await.unwrap(), ClaimVerdict::Won);
+                ledger.record(&c, RunOutcome::Ok).await.unwrap();
+            }
+            next_tick += CHECKPOINT_EVERY as i64;
+            let backlog = history_backlog(&prefix, lock);
+            assert!(
+                backlog <= CHECKPOINT_EVERY + 2,
+                "after takeover {takeover} the broker still keeps {backlog} records"
+            );
+            backend.close().await;
+        }
     })
     .await;
 }

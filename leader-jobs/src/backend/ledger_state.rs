@@ -25,7 +25,7 @@ pub(crate) enum Applied {
     TermStart { valid: bool },
     /// A claim, and whether it won.
     Claim(ClaimVerdict),
-    /// An outcome record.
+    /// An outcome record, or the report of a claim that never got one.
     Outcome,
 }
 
@@ -52,7 +52,7 @@ impl LedgerState {
                 Applied::TermStart { valid }
             }
             LedgerRecord::Claim(claim) => Applied::Claim(self.judge(claim)),
-            LedgerRecord::Outcome { claim, .. } => {
+            LedgerRecord::Outcome { claim, .. } | LedgerRecord::Abandoned { claim, .. } => {
                 self.open.remove(&(claim.job.clone(), claim.tick));
                 Applied::Outcome
             }
@@ -261,6 +261,23 @@ mod tests {
         assert_eq!(history.highest_term, 1);
         assert_eq!(history.last_claimed.get("j"), Some(&tick(1)));
         assert_eq!(history.abandoned, vec![claim("j", 1, 1, "a")]);
+    }
+
+    #[test]
+    fn an_abandoned_claim_once_reported_is_not_reported_again() {
+        let mut state = LedgerState::default();
+        state.apply(&start(1, "a"));
+        apply_claim(&mut state, &claim("j", 0, 1, "a"));
+        state.apply(&start(2, "b"));
+        assert_eq!(state.history().abandoned, vec![claim("j", 0, 1, "a")]);
+        state.apply(&LedgerRecord::Abandoned {
+            claim: claim("j", 0, 1, "a"),
+            term: 2,
+            node: "b".into(),
+        });
+        state.apply(&start(3, "c"));
+        assert_eq!(state.history().abandoned, vec![]);
+        assert_eq!(state.history().last_claimed.get("j"), Some(&tick(0)));
     }
 
     #[test]

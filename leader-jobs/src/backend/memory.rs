@@ -11,6 +11,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+pub use self::state::RECORDS_KEPT;
 use self::state::{ClusterState, NodeStatus};
 use super::LedgerRecord;
 use super::{BackendError, Leadership};
@@ -144,12 +145,13 @@ impl MemoryCluster {
         self.state().locks.get(lock)?.leader.clone()
     }
 
-    /// A copy of `lock`'s ledger, in ledger order.
+    /// A copy of `lock`'s latest [`RECORDS_KEPT`] ledger records, in ledger order (the ledger
+    /// rule itself needs none of them: it keeps their fold).
     pub fn records(&self, lock: &str) -> Vec<LedgerRecord> {
         self.state()
             .locks
             .get(lock)
-            .map(|lock| lock.records.clone())
+            .map(|lock| lock.records.iter().cloned().collect())
             .unwrap_or_default()
     }
 

@@ -109,7 +109,8 @@ pub struct LedgerHistory {
     /// Per job, the latest tick that has a winning claim (a fenced claim never ran, so it does not
     /// count).
     pub last_claimed: HashMap<String, DateTime<Utc>>,
-    /// Claims that never got an outcome: runs abandoned by a crashed or fenced leader.
+    /// Claims that never got an outcome and that no earlier leader reported yet: runs abandoned
+    /// by a crashed or fenced leader.
     pub abandoned: Vec<Claim>,
 }
 
@@ -173,6 +174,16 @@ pub trait Ledger: Send + Sync {
 
     /// Appends the outcome of a run that won its claim.
     async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError>;
+
+    /// Appends that the leader of `term`, `node`, reported `claim` (found in
+    /// [`LedgerHistory::abandoned`]) as an abandoned run, so that later leaders do not report it
+    /// again.
+    async fn record_abandoned(
+        &self,
+        claim: &Claim,
+        term: u64,
+        node: &str,
+    ) -> Result<(), BackendError>;
 }
 
 /// A cluster backend: hands out one election and one ledger per lock for this node.

@@ -22,4 +22,14 @@ pub enum LedgerRecord {
         /// How the run ended.
         outcome: RunOutcome,
     },
+    /// A leader that began its term found `claim` without an outcome and reported it as an
+    /// abandoned run; later leaders take it as settled and do not report it again.
+    Abandoned {
+        /// The claim that never got an outcome.
+        claim: Claim,
+        /// The term of the leader that reported it.
+        term: u64,
+        /// The node that reported it.
+        node: String,
+    },
 }

@@ -163,7 +163,7 @@ fn changed_end(changed: Result<(), watch::error::RecvError>) -> TermEnd {
 
 impl Term<'_> {
     async fn run(&mut self, history: LedgerHistory) -> TermEnd {
-        self.report_abandoned(&history);
+        self.report_abandoned(&history).await;
         let now = self.lock.env.clock.now();
         for index in 0..self.jobs.len() {
             let name = self.lock.plan.jobs[index].descriptor.name();
@@ -284,7 +284,9 @@ impl Term<'_> {
             .update_job(self.lock.lock_index, index, |job| job.counts.misfires += 1);
     }
 
-    fn report_abandoned(&self, history: &LedgerHistory) {
+    /// Reports each claim earlier leaders left without an outcome, and notes the report in the
+    /// ledger so that later leaders do not report it again.
+    async fn report_abandoned(&self, history: &LedgerHistory) {
         for claim in &history.abandoned {
             tracing::warn!(
                 lock = self.lock.plan.lock,
@@ -306,6 +308,20 @@ impl Term<'_> {
                     .env
                     .status
                     .update_job(self.lock.lock_index, index, |job| job.counts.abandoned += 1);
+            }
+            let noted = self
+                .lock
+                .ledger
+                .record_abandoned(claim, self.term, &self.lock.env.node)
+                .await;
+            if let Err(error) = noted {
+                tracing::warn!(
+                    lock = self.lock.plan.lock,
+                    job = %claim.job,
+                    tick = %claim.tick,
+                    %error,
+                    "could not note the abandoned run in the ledger; the next leader reports it again"
+                );
             }
         }
     }

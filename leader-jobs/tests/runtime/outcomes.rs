@@ -174,6 +174,53 @@ async fn losing_leadership_cancels_a_running_job_through_its_context() {
     a.shutdown().await.unwrap();
 }
 
+fn half_minute_job(_ctx: JobContext) -> JobFuture {
+    boxed(async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Ok(())
+    })
+}
+static HALF_MINUTE: JobDescriptor = Spec::new("half-minute", "* * * * *", half_minute_job).build();
+
+#[tokio::test(start_paused = true)]
+async fn an_abandoned_run_is_reported_by_one_leader_only() {
+    let (cluster, clock) = (MemoryCluster::new(), TestClock::starting_at(at(0, 0, 0)));
+    let nodes: Vec<Handle> = ["a", "b", "c", "d"]
+        .into_iter()
+        .map(|id| start(id, &HALF_MINUTE, &cluster, &clock))
+        .collect();
+    // The first leader dies in the middle of 00:01's run; three takeovers follow, each after
+    // the run of its minute finished.
+    let mut killed = Vec::new();
+    for minute in 1..=3 {
+        advance_to(&clock, at(0, minute, 10)).await;
+        let leader = cluster.leader("tests").unwrap();
+        if minute > 1 {
+            advance_to(&clock, at(0, minute, 40)).await;
+        }
+        cluster.kill(&leader).unwrap();
+        killed.push(leader);
+    }
+    advance_to(&clock, at(0, 4, 40)).await;
+    let abandoned: u64 = nodes
+        .iter()
+        .map(|node| node.status().job("half-minute").unwrap().counts.abandoned)
+        .sum();
+    assert_eq!(abandoned, 1, "killed in turn: {killed:?}");
+    let reports: Vec<_> = cluster
+        .records("tests")
+        .into_iter()
+        .filter_map(|record| match record {
+            LedgerRecord::Abandoned { claim, .. } => Some(claim.tick),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reports, vec![at(0, 1, 0)]);
+    for node in nodes {
+        let _ = node.shutdown().await;
+    }
+}
+
 static STUBBORN_LOG: RunLog = RunLog::new();
 fn stubborn_job(ctx: JobContext) -> JobFuture {
     boxed(async move {

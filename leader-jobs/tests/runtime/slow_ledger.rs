@@ -47,6 +47,15 @@ impl Ledger for SlowLedgerHandle {
         tokio::time::sleep(self.delays.record_delay).await;
         self.inner.record(claim, outcome).await
     }
+
+    async fn record_abandoned(
+        &self,
+        claim: &Claim,
+        term: u64,
+        node: &str,
+    ) -> Result<(), BackendError> {
+        self.inner.record_abandoned(claim, term, node).await
+    }
 }
 
 #[async_trait]

@@ -98,7 +98,7 @@ impl MemoryLedger {
         let mut state = self.cluster.state();
         let lock = state.locks.entry(self.lock.clone()).or_default();
         let applied = lock.state.apply(&record);
-        lock.records.push(record);
+        lock.keep(record);
         Ok(applied)
     }
 }
@@ -118,7 +118,7 @@ impl Ledger for MemoryLedger {
             node: node.to_owned(),
         };
         lock.state.apply(&record);
-        lock.records.push(record);
+        lock.keep(record);
         Ok(TermStart { term, history })
     }
 
@@ -137,5 +137,19 @@ impl Ledger for MemoryLedger {
             outcome,
         };
         self.append(outcome).map(|_| ())
+    }
+
+    async fn record_abandoned(
+        &self,
+        claim: &Claim,
+        term: u64,
+        node: &str,
+    ) -> Result<(), BackendError> {
+        let report = LedgerRecord::Abandoned {
+            claim: claim.clone(),
+            term,
+            node: node.to_owned(),
+        };
+        self.append(report).map(|_| ())
     }
 }

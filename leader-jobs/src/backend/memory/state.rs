@@ -1,7 +1,7 @@
 //! The simulated cluster's state: who joined, who is alive, paused or killed, and per lock who
 //! leads and what the ledger holds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use tokio::sync::watch;
 
@@ -36,9 +36,24 @@ pub(super) struct Lock {
     pub(super) leader: Option<String>,
     /// After a leader was killed, nobody leads until then.
     pub(super) vacant_until: Option<tokio::time::Instant>,
-    pub(super) records: Vec<LedgerRecord>,
-    /// `records` folded through the ledger rule.
+    /// The latest [`RECORDS_KEPT`] records, for tests and tools to inspect.
+    pub(super) records: VecDeque<LedgerRecord>,
+    /// Every record ever appended, folded through the ledger rule.
     pub(super) state: LedgerState,
+}
+
+/// Records a lock's in-process ledger keeps for inspection. The ledger rule needs only the fold,
+/// so memory stays bounded however long the process runs: about 1 MB per lock at this count.
+pub const RECORDS_KEPT: usize = 10_000;
+
+impl Lock {
+    /// Keeps `record`, already folded into `state`, among the latest ones.
+    pub(super) fn keep(&mut self, record: LedgerRecord) {
+        if self.records.len() == RECORDS_KEPT {
+            self.records.pop_front();
+        }
+        self.records.push_back(record);
+    }
 }
 
 pub(super) struct Member {

@@ -100,6 +100,17 @@ enum Wire {
         node: String,
         outcome: Outcome,
     },
+    /// A leader reported a claim that never got an outcome; `by_term` and `by_node` are that
+    /// leader's. Versions before it skip the kind and report the claim again.
+    Abandoned {
+        v: u32,
+        job: String,
+        tick: DateTime<Utc>,
+        term: u64,
+        node: String,
+        by_term: u64,
+        by_node: String,
+    },
     /// The fold of every record before it (see `PulsarLedger`'s checkpoints); versions before
     /// checkpoints skip it as a kind they do not know.
     Checkpoint {
@@ -183,6 +194,25 @@ pub(crate) fn encode(record: &LedgerRecord) -> Vec<u8> {
             node,
             outcome: outcome.into(),
         },
+        LedgerRecord::Abandoned {
+            claim:
+                Claim {
+                    job,
+                    tick,
+                    term,
+                    node,
+                },
+            term: by_term,
+            node: by_node,
+        } => Wire::Abandoned {
+            v,
+            job,
+            tick,
+            term,
+            node,
+            by_term,
+            by_node,
+        },
     };
     // Serializing strings, integers and timestamps cannot fail.
     serde_json::to_vec(&wire).unwrap_or_default()
@@ -234,6 +264,19 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Entry, Undecodable> {
             claim: claim(job, tick, term, node),
             outcome: outcome.into(),
         }),
+        Wire::Abandoned {
+            job,
+            tick,
+            term,
+            node,
+            by_term,
+            by_node,
+            ..
+        } => Entry::Record(LedgerRecord::Abandoned {
+            claim: claim(job, tick, term, node),
+            term: by_term,
+            node: by_node,
+        }),
         Wire::Checkpoint {
             highest_term,
             term_holder,
@@ -253,7 +296,7 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Entry, Undecodable> {
 }
 
 /// The kinds this version reads; any other was written by a newer version.
-const KNOWN_KINDS: [&str; 4] = ["term_start", "claim", "outcome", "checkpoint"];
+const KNOWN_KINDS: [&str; 5] = ["term_start", "claim", "outcome", "abandoned", "checkpoint"];
 
 #[cfg(test)]
 mod tests {
@@ -280,6 +323,11 @@ mod tests {
             LedgerRecord::Outcome {
                 claim: claim(),
                 outcome: RunOutcome::TimedOut,
+            },
+            LedgerRecord::Abandoned {
+                claim: claim(),
+                term: 8,
+                node: "node-b".into(),
             },
         ];
         for record in records {

@@ -109,6 +109,12 @@ impl PulsarLedger {
         self.append_payload(inner, records::encode(record)).await
     }
 
+    /// Appends `record` without reading anything back.
+    async fn append_alone(&self, record: &LedgerRecord) -> Result<(), BackendError> {
+        let mut inner = self.inner.lock().await;
+        self.append(&mut inner, record).await.map(|_| ())
+    }
+
     async fn append_payload(
         &self,
         inner: &mut Inner,
@@ -360,11 +366,21 @@ impl Ledger for PulsarLedger {
             claim: claim.clone(),
             outcome,
         };
-        self.bounded(async {
-            let mut inner = self.inner.lock().await;
-            self.append(&mut inner, &record).await.map(|_| ())
-        })
-        .await
+        self.bounded(self.append_alone(&record)).await
+    }
+
+    async fn record_abandoned(
+        &self,
+        claim: &Claim,
+        term: u64,
+        node: &str,
+    ) -> Result<(), BackendError> {
+        let record = LedgerRecord::Abandoned {
+            claim: claim.clone(),
+            term,
+            node: node.to_owned(),
+        };
+        self.bounded(self.append_alone(&record)).await
     }
 }
 
