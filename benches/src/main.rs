@@ -14,6 +14,7 @@
 //! it starts (chosen by `BENCH_ROLE`).
 #![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
+mod cold_read;
 mod etcd;
 mod generated;
 mod idle;
@@ -65,6 +66,9 @@ struct Args {
     /// Lock counts of the idle-cost measurement.
     #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
     idle_locks: Vec<usize>,
+    /// Record counts of the cold-read measurement.
+    #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+    cold_read_records: Vec<u64>,
     /// Where the report, the plot and the logs go.
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
@@ -367,6 +371,42 @@ fn measure_all(
                 .beside(&peer, base.broker_messages_per_second),
             );
         }
+    }
+
+    for records in &args.cold_read_records {
+        eprintln!("bench: cold term start after {records} records");
+        let read = cold_read::measure(exe, &urls, *records)?;
+        let note = |what: &str| {
+            format!(
+                "cold term start on a lock's ledger of {records} records (a claim and an outcome per tick), {what}"
+            )
+        };
+        rows.push(
+            Row::new(
+                format!("cold_term_start_{records}_records_unchecked_ms"),
+                read.unchecked_ms,
+                note("written without checkpoints (as before them), ms; beside an empty ledger"),
+            )
+            .beside("empty_ledger", read.empty_ms),
+        );
+        rows.push(
+            Row::new(
+                format!("cold_term_start_{records}_records_checkpointed_ms"),
+                read.checkpointed_ms,
+                note("after a leader checkpointed it, ms; beside an empty ledger"),
+            )
+            .beside("empty_ledger", read.empty_ms),
+        );
+        rows.push(Row::new(
+            format!("cold_read_{records}_records_other_lock_losses"),
+            read.other_lock_losses as f64,
+            note("lease losses of another lock the same node led during the fold without checkpoints"),
+        ));
+        rows.push(Row::new(
+            format!("cold_read_{records}_records_kept_after_checkpoint"),
+            read.kept_after_checkpoint as f64,
+            note("messages the broker keeps for the lock once checkpointed (history backlog)"),
+        ));
     }
 
     eprintln!("bench: start-up with {} jobs", startup::JOBS);

@@ -24,6 +24,8 @@ pub(crate) const ETCD_ENDPOINT_VAR: &str = "BENCH_ETCD_ENDPOINT";
 pub(crate) const ETCD_TTL_VAR: &str = "BENCH_ETCD_TTL";
 /// How many locks the `idle` role leads.
 pub(crate) const LOCKS_VAR: &str = "BENCH_LOCKS";
+/// How many records the `cold-read` role writes to its long ledger.
+pub(crate) const RECORDS_VAR: &str = "BENCH_RECORDS";
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -38,6 +40,10 @@ pub(crate) fn run(role: &str) -> Result<(), BoxError> {
         "burn" => burn(),
         "startup-ours" => runtime.block_on(crate::startup::ours()),
         "startup-tcs" => runtime.block_on(crate::startup::tokio_cron_scheduler()),
+        "cold-read" => {
+            let records = std::env::var(RECORDS_VAR)?.parse()?;
+            runtime.block_on(crate::cold_read::role(records))
+        }
         _ => {
             let [id, dir, prefix] = args.as_slice() else {
                 return Err(format!("role {role} needs <id> <dir> <prefix>").into());

@@ -75,6 +75,9 @@ struct Inner {
     previous: Option<(u64, u64)>,
     /// Records folded since the last checkpoint the fold met.
     since_checkpoint: u64,
+    /// The reader was reopened on `position` to go on from there; its first message must be
+    /// that record.
+    resuming: bool,
 }
 
 impl PulsarLedger {
@@ -156,6 +159,23 @@ impl PulsarLedger {
         inner: &'a mut Inner,
     ) -> Result<&'a mut Reader<Vec<u8>, TokioExecutor>, BackendError> {
         if inner.reader.is_none() {
+            if let Some(at) = inner.position {
+                // The fold so far stays: go on from its last record, which the reader delivers
+                // first if the broker still has it (checked in `read_until`). A fold of a long
+                // ledger cut by the operation bound thus resumes instead of starting over.
+                let options = ConsumerOptions::default().starting_on_message(MessageIdData {
+                    ledger_id: at.0,
+                    entry_id: at.1,
+                    ..MessageIdData::default()
+                });
+                let reader = self.open_reader(options).await?;
+                inner.resuming = true;
+                inner.reader = Some(reader);
+                return inner
+                    .reader
+                    .as_mut()
+                    .ok_or_else(|| BackendError::new("ledger reader missing after creation"));
+            }
             // A fresh reader starts at the latest checkpoint, or else at the beginning: fold
             // everything after it again.
             let (state, options) = match self.locate_checkpoint().await {
@@ -168,14 +188,7 @@ impl PulsarLedger {
                     ConsumerOptions::default().with_initial_position(InitialPosition::Earliest),
                 ),
             };
-            let reader = self
-                .client
-                .reader()
-                .with_topic(&self.topic)
-                .with_options(options)
-                .into_reader::<Vec<u8>>()
-                .await
-                .map_err(|e| pulsar_error(&self.topic, "read", e))?;
+            let reader = self.open_reader(options).await?;
             inner.state = state;
             inner.position = None;
             inner.previous = None;
@@ -187,6 +200,22 @@ impl PulsarLedger {
             .reader
             .as_mut()
             .ok_or_else(|| BackendError::new("ledger reader missing after creation"))
+    }
+
+    async fn open_reader(
+        &self,
+        options: ConsumerOptions,
+    ) -> Result<Reader<Vec<u8>, TokioExecutor>, BackendError> {
+        let reader = self
+            .client
+            .reader()
+            .with_topic(&self.topic)
+            .with_options(options)
+            .into_reader::<Vec<u8>>()
+            .await
+            .map_err(|e| pulsar_error(&self.topic, "read", e))?;
+        self.answered();
+        Ok(reader)
     }
 
     /// Folds records until the one at `target` has been applied; returns what applying it did.
@@ -215,6 +244,17 @@ impl PulsarLedger {
                 }
             };
             let at = position(message.message_id());
+            if std::mem::take(&mut inner.resuming) {
+                if Some(at) == inner.position {
+                    continue;
+                }
+                // The broker no longer has the record the fold stopped at (it dropped what lay
+                // before a newer checkpoint): records after it may be gone too, so fold anew.
+                debug!(lock = %self.lock, "the ledger's last folded record is gone; reading from the latest checkpoint");
+                inner.reader = None;
+                inner.position = None;
+                continue;
+            }
             let applied = match records::decode(&message.payload.data) {
                 Ok(Entry::Record(record)) => {
                     inner.since_checkpoint += 1;
