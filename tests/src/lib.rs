@@ -3,6 +3,7 @@
 //! Start one with `cargo xtask pulsar start`, or let `cargo xtask test` start it and run
 //! everything.
 
+pub mod abandoned_log;
 pub mod broker;
 pub mod cluster;
 pub mod dedicated_broker;

@@ -15,6 +15,7 @@ use super::campaign::CampaignRun;
 use super::faults::{FaultKind, FaultRecord};
 use super::leadership;
 use super::report::{LeaderlessGap, Lost, Report, StaleStart};
+use crate::abandoned_log;
 use crate::cluster::{BrokerUrls, NodeEvent, ProcessAction, ProcessEvent};
 use crate::run_log::{self, RunEvent};
 
@@ -56,7 +57,8 @@ pub enum CheckError {
 }
 
 /// Claims without an outcome, per lock, as the ledger reports them to a new leader: a run was
-/// claimed and then never reported how it ended (its node died, or was fenced mid-run).
+/// claimed and then never reported how it ended (its node died, or was fenced mid-run), and no
+/// later leader has reported it yet (those reports are in the nodes' `abandoned_log`).
 pub fn abandoned_claims(
     urls: &BrokerUrls,
     prefix: &str,
@@ -115,7 +117,7 @@ pub struct Evidence {
     pub reports: Vec<NodeEvent>,
     /// What the cluster did to the processes.
     pub lifecycle: Vec<ProcessEvent>,
-    /// Claims the ledger holds without an outcome.
+    /// Claims without an outcome: reported by a node, or still open in the ledger.
     pub abandoned: BTreeSet<(String, DateTime<Utc>)>,
 }
 
@@ -138,7 +140,8 @@ impl Evidence {
             }
         }
         reports.sort_by_key(|report| report.at);
-        let abandoned = abandoned_claims(urls, &run.prefix, &run.locks)?;
+        let mut abandoned = abandoned_claims(urls, &run.prefix, &run.locks)?;
+        abandoned.extend(abandoned_log::read_dir(&run.dir).map_err(logs)?);
         Ok(Self {
             jobs,
             runs,

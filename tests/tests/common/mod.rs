@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use leader_jobs::backend::Backend;
 use leader_jobs::{PulsarBackend, PulsarConfig};
+use leader_jobs_tests::abandoned_log;
 use leader_jobs_tests::cluster::Cluster;
 use leader_jobs_tests::run_log::{self, Verdict};
 
@@ -16,8 +17,9 @@ pub(crate) const LOCK: &str = "every-second";
 pub(crate) const JOB: &str = "every_second";
 pub(crate) const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
 
-/// Claims the ledger holds without an outcome: runs a killed leader had claimed. They may be
-/// missing from the run log (killed between claim and start) but are reported, not silent.
+/// Runs a killed leader had claimed and never finished: reported by a later leader, or still
+/// open in the ledger, which the checker's read reports. They may be missing from the run log
+/// (killed between claim and start) but are reported, not silent.
 pub(crate) async fn abandoned_ticks(
     cluster: &Cluster,
     lock: &str,
@@ -30,12 +32,9 @@ pub(crate) async fn abandoned_ticks(
     let ledger = backend.ledger(lock, "checker").await.expect("ledger");
     let start = ledger.begin_term("checker").await.expect("read the ledger");
     backend.close().await;
-    start
-        .history
-        .abandoned
-        .into_iter()
-        .map(|c| (c.job, c.tick))
-        .collect()
+    let mut abandoned = abandoned_log::read_dir(cluster.dir()).expect("abandoned-run reports");
+    abandoned.extend(start.history.abandoned.into_iter().map(|c| (c.job, c.tick)));
+    abandoned
 }
 
 /// Judges the run log: every second between the first and the last run must have a run, unless
