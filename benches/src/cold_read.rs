@@ -9,6 +9,8 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -83,14 +85,17 @@ pub(crate) async fn role(records: u64) -> Result<(), BoxError> {
         leadership.wait_for(|l| *l == Leadership::Leading),
     )
     .await??;
-    let losses = tokio::spawn(async move {
-        let mut losses = 0;
-        while leadership.changed().await.is_ok() {
-            if *leadership.borrow() == Leadership::Following {
-                losses += 1;
+    // Counted until the term has begun: the resignation afterwards is no loss.
+    let losses = Arc::new(AtomicU64::new(0));
+    let counter = tokio::spawn({
+        let losses = losses.clone();
+        async move {
+            while leadership.changed().await.is_ok() {
+                if *leadership.borrow() == Leadership::Following {
+                    losses.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
-        losses
     });
     let started = Instant::now();
     let ledger = reader.ledger(lock, "reader").await?;
@@ -101,8 +106,9 @@ pub(crate) async fn role(records: u64) -> Result<(), BoxError> {
         }
     };
     let unchecked_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let other_lock_losses = losses.load(Ordering::Relaxed);
+    counter.abort();
     other.resign().await;
-    let other_lock_losses = losses.await?;
 
     let claim = Claim {
         job: "job".into(),

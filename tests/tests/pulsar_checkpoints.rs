@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use leader_jobs::backend::{Backend, Claim, ClaimVerdict, RunOutcome};
-use leader_jobs::{PulsarBackend, PulsarConfig};
+use leader_jobs::{JobContext, PulsarBackend, PulsarConfig, Runtime, singleton_job};
 use leader_jobs_tests::broker;
 
 /// Records between checkpoints.
@@ -173,6 +173,62 @@ async fn a_ledger_without_checkpoints_is_taken_over_and_an_abandoned_run_reporte
             );
             backend.close().await;
         }
+    })
+    .await;
+}
+
+/// The lock of [`handed_over`], the one job of this test binary.
+const HANDOFF_LOCK: &str = "handoff";
+
+#[singleton_job(cron = "* * * * * *", lock = "handoff", name = "handed_over")]
+async fn handed_over(_ctx: JobContext) {}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_shuts_down_leaves_a_checkpoint_for_the_next() {
+    leader_jobs_tests::bounded(async {
+        let prefix = unique_prefix("handoff");
+        // No checkpoint is due in this test: the one the broker keeps comes from the handoff.
+        let config = PulsarConfig::new(&broker::require_broker())
+            .and_then(|c| c.with_admin_url(&broker::admin_url()))
+            .and_then(|c| c.topic_prefix(&prefix))
+            .unwrap();
+        let handle = Runtime::builder()
+            .node_id("node-a")
+            .pulsar_config(config)
+            .build()
+            .unwrap()
+            .start()
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while handle
+            .status()
+            .job("handed_over")
+            .is_none_or(|job| job.counts.ok < 3)
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "three runs within 30 s: {:?}",
+                handle.status()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        handle.shutdown().await.unwrap();
+
+        // A term start, three or more claims and outcomes: all before the checkpoint.
+        let backlog = history_backlog(&prefix, HANDOFF_LOCK);
+        assert_eq!(backlog, 1, "the broker keeps only the handoff's checkpoint");
+        let b = backend(&prefix);
+        let start = b
+            .ledger(HANDOFF_LOCK, "node-b")
+            .await
+            .unwrap()
+            .begin_term("node-b")
+            .await
+            .unwrap();
+        assert_eq!(start.term, 2);
+        assert!(start.history.last_claimed.contains_key("handed_over"));
+        assert!(start.history.abandoned.is_empty());
+        b.close().await;
     })
     .await;
 }

@@ -105,6 +105,9 @@ pub(super) async fn lead(
     };
     let end = this.run(history).await;
     this.ended.cancel();
+    if matches!(end, TermEnd::Shutdown) {
+        this.lock.ledger.hand_over(term).await;
+    }
     let reason = match end {
         TermEnd::Shutdown => "shutdown",
         TermEnd::LeadershipChanged => "the election changed",

@@ -56,6 +56,10 @@ impl Ledger for SlowLedgerHandle {
     ) -> Result<(), BackendError> {
         self.inner.record_abandoned(claim, term, node).await
     }
+
+    async fn hand_over(&self, term: u64) {
+        self.inner.hand_over(term).await;
+    }
 }
 
 #[async_trait]

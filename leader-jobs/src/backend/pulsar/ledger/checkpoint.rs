@@ -1,5 +1,5 @@
 //! Checkpoints: every [`PulsarConfig::checkpoint_every`] records (1 000 unless configured) the
-//! leader appends the state it has folded,
+//! leader appends the state it has folded, and so does a leader that shuts down gracefully,
 //! and moves the history subscription to it. That does two things with consume permission only:
 //! the broker may delete what lies before the checkpoint (retention 0 keeps only what a durable
 //! subscription still needs), and the first message the subscription delivers to a new consumer
@@ -36,6 +36,10 @@ use crate::backend::pulsar::records::{self, Entry};
 /// message) may take before it reads from the first record instead. A healthy broker answers in
 /// milliseconds; no message comes when another node's lookup holds it at the same moment.
 const LOOKUP_PATIENCE: Duration = Duration::from_secs(1);
+
+/// How long a leader handing over gracefully spends on its last checkpoint at most: the next
+/// leader waits for it. A healthy broker needs a few milliseconds.
+const HANDOFF_PATIENCE: Duration = Duration::from_millis(500);
 
 /// A consumer on the history subscription, delivering one message at a time.
 pub(super) async fn subscribe_history(
@@ -111,6 +115,38 @@ impl PulsarLedger {
         if inner.since_checkpoint < self.checkpoint_every {
             return;
         }
+        self.write_checkpoint(inner, claim.term).await;
+    }
+
+    /// Before a graceful handoff: folds what the ledger holds (this leader's own outcomes were
+    /// appended without reading them back) and checkpoints it, so the next leader folds nothing
+    /// instead of up to `checkpoint_every` records. Bounded by [`HANDOFF_PATIENCE`], since the
+    /// election waits for it.
+    pub(super) async fn checkpoint_for_handoff(&self, term: u64) {
+        let written = tokio::time::timeout(HANDOFF_PATIENCE, async {
+            let mut inner = self.inner.lock().await;
+            if let Err(error) = self.read_to_end(&mut inner).await {
+                debug!(lock = %self.lock, %error, "no checkpoint at handoff: the ledger could not be read");
+                return;
+            }
+            if inner.since_checkpoint > 0 {
+                self.write_checkpoint(&mut inner, term).await;
+            }
+        })
+        .await;
+        if written.is_err() {
+            debug!(lock = %self.lock, "no checkpoint at handoff within {HANDOFF_PATIENCE:?}");
+            // Cut mid-operation, the handles may be mid-request: runs still finishing record
+            // their outcomes on new ones.
+            let mut inner = self.inner.lock().await;
+            inner.producer = None;
+            inner.reader = None;
+        }
+    }
+
+    /// Appends the folded state as a checkpoint and moves the history subscription to it, unless
+    /// a record came between the state and the checkpoint. `term` is for the logs.
+    async fn write_checkpoint(&self, inner: &mut Inner, term: u64) {
         let covers = inner.position;
         let payload = records::encode_checkpoint(&inner.state.snapshot());
         let written = async {
@@ -127,7 +163,7 @@ impl PulsarLedger {
             }
         };
         if inner.previous != covers {
-            debug!(lock = %self.lock, term = claim.term, "a record came between the checkpoint's state and itself; not starting cold reads there");
+            debug!(lock = %self.lock, term, "a record came between the checkpoint's state and itself; not starting cold reads there");
             return;
         }
         let id = MessageIdData {
@@ -137,7 +173,7 @@ impl PulsarLedger {
         };
         match self.move_history_to(id).await {
             Ok(()) => {
-                debug!(lock = %self.lock, term = claim.term, ledger_id = at.0, entry_id = at.1, "history subscription moved to a new checkpoint");
+                debug!(lock = %self.lock, term, ledger_id = at.0, entry_id = at.1, "history subscription moved to a new checkpoint");
             }
             Err(error) => {
                 warn!(lock = %self.lock, %error, "could not move the history subscription to the new checkpoint; the broker keeps the records before it until a later one");
