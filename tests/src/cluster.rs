@@ -15,6 +15,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
+use crate::abandoned_log::AbandonedRecorder;
 use crate::broker;
 use crate::run_log::{self, RunEvent, RunLogWriter};
 
@@ -367,6 +368,31 @@ fn read_lines<T: serde::de::DeserializeOwned>(path: &Path) -> std::io::Result<Ve
         .lines()
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect())
+}
+
+/// The node side of logging: `RUST_LOG` (default `leader_jobs=info`) to stderr, which the
+/// cluster keeps as `<dir>/<node>.stderr`, and every abandoned-run report to
+/// `<dir>/<node>.abandoned` for the checkers.
+pub fn init_node_logging(dir: &Path, node: &str) -> std::io::Result<()> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::{EnvFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "leader_jobs=info".into());
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .with_filter(EnvFilter::new(filter)),
+        )
+        .with(
+            AbandonedRecorder::open(dir, node)?
+                .with_filter(Targets::new().with_target("leader_jobs", tracing::Level::WARN)),
+        )
+        .try_init()
+        .map_err(std::io::Error::other)
 }
 
 /// The node side of [`NodeEvent`]s: polls `handle`'s status every 10 ms and appends a line to

@@ -188,9 +188,7 @@ pub trait Ledger: Send + Sync {
     /// Called by the leader of `term` before it leaves the election gracefully, so the backend
     /// can leave the ledger quick to take over (Pulsar: a last checkpoint). Never fails: a
     /// handoff goes on without it. Nothing to do for a ledger that keeps its fold.
-    async fn hand_over(&self, term: u64) {
-        let _ = term;
-    }
+    async fn hand_over(&self, _term: u64) {}
 }
 
 /// A cluster backend: hands out one election and one ledger per lock for this node.

@@ -16,18 +16,11 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use leader_jobs::clock::Clock;
 use leader_jobs::{JobContext, PulsarConfig, Runtime, singleton_job};
-use leader_jobs_tests::abandoned_log::AbandonedRecorder;
 use leader_jobs_tests::broker;
 use leader_jobs_tests::chaos::{app, bridge};
 use leader_jobs_tests::cluster;
 use leader_jobs_tests::run_log::{RunEvent, RunLogWriter};
 use tokio::signal::unix::{SignalKind, signal};
-use tracing::Level;
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::Layer;
-use tracing_subscriber::filter::Targets;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 static RUN_LOG: OnceLock<Mutex<RunLogWriter>> = OnceLock::new();
 
@@ -171,19 +164,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let node = args.next().ok_or(usage)?;
     let dir = PathBuf::from(args.next().ok_or(usage)?);
     let prefix = args.next().ok_or(usage)?;
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "leader_jobs=info".into());
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(false)
-                .with_filter(EnvFilter::new(filter)),
-        )
-        .with(
-            AbandonedRecorder::open(&dir, &node)?
-                .with_filter(Targets::new().with_target("leader_jobs", Level::WARN)),
-        )
-        .init();
+    cluster::init_node_logging(&dir, &node)?;
     if let Ok(routes) = std::env::var(bridge::BRIDGE_VAR) {
         bridge::serve(bridge::parse_routes(&routes)?).await?;
     }

@@ -10,17 +10,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use leader_jobs::{JobContext, PulsarConfig, Runtime, singleton_job};
-use leader_jobs_tests::abandoned_log::AbandonedRecorder;
 use leader_jobs_tests::broker;
 use leader_jobs_tests::chaos::bridge;
 use leader_jobs_tests::cluster;
 use leader_jobs_tests::run_log::{RunEvent, RunLogWriter};
-use tracing::Level;
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::Layer;
-use tracing_subscriber::filter::Targets;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 static RUN_LOG: OnceLock<Mutex<RunLogWriter>> = OnceLock::new();
 
@@ -81,19 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let node = args.next().ok_or(usage)?;
     let dir = PathBuf::from(args.next().ok_or(usage)?);
     let prefix = args.next().ok_or(usage)?;
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "leader_jobs=info".into());
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(false)
-                .with_filter(EnvFilter::new(filter)),
-        )
-        .with(
-            AbandonedRecorder::open(&dir, &node)?
-                .with_filter(Targets::new().with_target("leader_jobs", Level::WARN)),
-        )
-        .init();
+    cluster::init_node_logging(&dir, &node)?;
     // In a network namespace of its own (a test's slow or cut link), the broker is reached
     // through the bridge.
     if let Ok(routes) = std::env::var(bridge::BRIDGE_VAR) {
