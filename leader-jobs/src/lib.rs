@@ -87,6 +87,7 @@
 //! | `leadership lost` | INFO | `lock`, `term`, `node`, `reason` |
 //! | `missed ticks: …` (the misfire policy at work) | INFO | `job`, `latest`, `runs` with `fire_all` |
 //! | `catch-up run for a missed tick` | INFO | inside the run's span |
+//! | `run not started` (the claim was won, but leadership lapsed or the verdict came too late) | WARN | inside the run's span; `reason` |
 //! | `run failed`, `run panicked`, `run timed out …`, `run dropped …` | WARN / ERROR | inside the run's span; `error` or `panic` |
 //! | `abandoned run: …` (once per claim: by the first leader that finds it) | WARN | `lock`, `job`, `tick`, `term`, `node` of the claim |
 //! | `claim lost: …` | WARN | `job`, `tick`, `term`, `winner_node`, `winner_term`, `highest_term` |

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -119,7 +120,8 @@ pub struct LedgerHistory {
 pub struct TermStart {
     /// This node's new term, higher than any term in the ledger before it.
     pub term: u64,
-    /// The history read before the term-start record was appended.
+    /// The history up to and including this node's term-start record: claims that landed while
+    /// the term was being begun are in it.
     pub history: LedgerHistory,
 }
 
@@ -189,6 +191,18 @@ pub trait Ledger: Send + Sync {
     /// can leave the ledger quick to take over (Pulsar: a last checkpoint). Never fails: a
     /// handoff goes on without it. Nothing to do for a ledger that keeps its fold.
     async fn hand_over(&self, _term: u64) {}
+
+    /// How long after a claim was sent its run may still start, for a ledger whose verdicts
+    /// take a trip to a remote store; `None` (the default) for one that answers at once.
+    ///
+    /// This keeps terms from going backwards whatever the election does. A run starts only
+    /// within this window of its claim being sent; a claim is valid only if it landed before any
+    /// newer term's start; and a new term whose ledger holds claims of older terms without an
+    /// outcome ([`LedgerHistory::abandoned`]) begins only this long after its own term start is
+    /// durable. So every run of an older term starts before the newer term's first.
+    fn claim_window(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A cluster backend: hands out one election and one ledger per lock for this node.

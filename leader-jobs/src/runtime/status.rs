@@ -90,7 +90,9 @@ pub struct RunCounts {
     pub panicked: u64,
     /// Runs cancelled by the job's timeout.
     pub timed_out: u64,
-    /// Runs dropped because they outlived the grace period after losing leadership or shutdown.
+    /// Runs dropped because they outlived the grace period after losing leadership or shutdown,
+    /// and won claims whose run did not start because leadership lapsed or the verdict came back
+    /// later than the ledger's claim window.
     pub cancelled: u64,
     /// Ticks not run because the previous run was still going (overlap policy).
     pub skipped: u64,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -32,6 +33,8 @@ pub(super) struct Run {
     pub(super) descriptor: &'static JobDescriptor,
     pub(super) claim: Claim,
     pub(super) kind: RunKind,
+    /// The run must start before this instant or not at all (see `Ledger::claim_window`).
+    pub(super) start_by: Option<Instant>,
     pub(super) context: JobContext,
     /// Cancelled when the term ends; the run is dropped `grace` later if still going.
     pub(super) term_ended: CancellationToken,
@@ -69,16 +72,21 @@ impl Run {
             // while another node may already lead. The claim is left without an outcome, so the
             // next leader reports the tick as abandoned instead of it being silently lost. A
             // lease that holds is not enough: the run starts only on a recent confirmation from
-            // the broker, so that it starts before any newer term can have begun.
-            let lapsed = self.term_ended.is_cancelled() || !self.election.confirm().await;
-            let (outcome, error) = if lapsed {
-                tracing::warn!("run not started: leadership lapsed between the claim and the start");
-                (
-                    RunOutcome::Cancelled,
-                    Some("leadership lapsed before the run began".to_owned()),
-                )
+            // the broker, and within the ledger's claim window of the claim being sent, so that
+            // it starts before any newer term's first run.
+            let lapsed = if self.term_ended.is_cancelled() || !self.election.confirm().await {
+                Some("leadership lapsed before the run began")
+            } else if self.start_by.is_some_and(|by| Instant::now() >= by) {
+                Some("the claim's verdict came back too late to start the run: a newer term may have begun since")
             } else {
-                self.outcome().await
+                None
+            };
+            let (outcome, error) = match lapsed {
+                Some(why) => {
+                    tracing::warn!(reason = why, "run not started");
+                    (RunOutcome::Cancelled, Some(why.to_owned()))
+                }
+                None => self.outcome().await,
             };
             let finished_at = self.clock.now();
             match outcome {
@@ -125,7 +133,7 @@ impl Run {
             self.running.fetch_sub(1, Ordering::SeqCst);
             // The scheduler is gone once it shut down; then nobody waits for the job to be free.
             let _ = self.finished.send(self.job_index);
-            if !lapsed {
+            if lapsed.is_none() {
                 if let Err(err) = self.ledger.record(&self.claim, outcome).await {
                     tracing::error!(error = %err, "could not record the run's outcome in the ledger");
                 }

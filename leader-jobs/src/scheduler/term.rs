@@ -140,7 +140,7 @@ async fn begin(
             attempt = lock.ledger.begin_term(&lock.env.node) => attempt,
         };
         match attempt {
-            Ok(start) => return Ok(start),
+            Ok(start) => return settle(lock, leadership, start).await,
             Err(err) => tracing::warn!(
                 lock = lock.plan.lock,
                 error = %err,
@@ -154,6 +154,37 @@ async fn begin(
             () = tokio::time::sleep(backoff) => {}
         }
         backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// Holds a new term back for the ledger's claim window when older terms left claims without an
+/// outcome: their leaders may still start those runs within the window of sending the claims,
+/// which all landed before this term's start (see [`Ledger::claim_window`]). The window runs
+/// from the moment the term start was read back, after it became durable.
+///
+/// [`Ledger::claim_window`]: crate::backend::Ledger::claim_window
+async fn settle(
+    lock: &LockScheduler,
+    leadership: &mut watch::Receiver<Leadership>,
+    start: TermStart,
+) -> Result<TermStart, TermEnd> {
+    let Some(window) = lock.ledger.claim_window() else {
+        return Ok(start);
+    };
+    if start.history.abandoned.is_empty() {
+        return Ok(start);
+    }
+    tracing::debug!(
+        lock = lock.plan.lock,
+        term = start.term,
+        open_claims = start.history.abandoned.len(),
+        ?window,
+        "older terms left claims without an outcome; their runs may still start: waiting one claim window"
+    );
+    tokio::select! {
+        () = lock.env.shutdown.cancelled() => Err(TermEnd::Shutdown),
+        changed = leadership.changed() => Err(changed_end(changed)),
+        () = tokio::time::sleep(window) => Ok(start),
     }
 }
 

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod building;
+mod claim_window;
 mod failover;
 mod lease;
 mod misfire;

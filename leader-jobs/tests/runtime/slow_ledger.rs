@@ -19,12 +19,14 @@ use leader_jobs::{JobContext, JobDescriptor, MisfirePolicy, Runtime};
 
 use crate::support::{RunLog, Spec, advance_to, at, every};
 
-/// The in-process backend whose ledger sleeps before each claim and each outcome record.
+/// The in-process backend whose ledger sleeps before each claim and each outcome record, and
+/// reports `claim_window` as its [`Ledger::claim_window`].
 #[derive(Clone)]
-struct SlowLedger {
-    cluster: MemoryCluster,
-    claim_delay: Duration,
-    record_delay: Duration,
+pub(crate) struct SlowLedger {
+    pub(crate) cluster: MemoryCluster,
+    pub(crate) claim_delay: Duration,
+    pub(crate) record_delay: Duration,
+    pub(crate) claim_window: Option<Duration>,
 }
 
 struct SlowLedgerHandle {
@@ -59,6 +61,10 @@ impl Ledger for SlowLedgerHandle {
 
     async fn hand_over(&self, term: u64) {
         self.inner.hand_over(term).await;
+    }
+
+    fn claim_window(&self) -> Option<Duration> {
+        self.delays.claim_window
     }
 }
 
@@ -114,6 +120,7 @@ async fn a_slow_outcome_record_does_not_make_the_next_tick_an_overlap() {
         cluster: MemoryCluster::new(),
         claim_delay: Duration::ZERO,
         record_delay: Duration::from_millis(1500),
+        claim_window: None,
     };
     let skipped = skipped_in_ten_seconds(
         backend.clone(),
@@ -149,6 +156,7 @@ async fn assert_slow_claims_skip_nothing(
         cluster: MemoryCluster::new(),
         claim_delay,
         record_delay: Duration::ZERO,
+        claim_window: None,
     };
     let skipped = skipped_in_ten_seconds(backend, job, Duration::from_secs(3)).await;
 

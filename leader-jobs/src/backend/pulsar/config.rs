@@ -191,12 +191,13 @@ impl PulsarConfig {
     /// back through the failover subscription. A leader whose confirmation is older asks for one
     /// at once and waits for it.
     ///
-    /// This is what keeps terms from going backwards. The broker hands the subscription to
-    /// another consumer no sooner than its `activeConsumerFailoverDelayTimeMillis` (1000 ms by
-    /// default) after it stopped delivering to the old one, and every heartbeat the old leader
-    /// receives was sent before that moment; so every run of a term starts before another node
-    /// can even learn that it leads. Keep the window below the broker's failover delay and above
-    /// the heartbeat interval.
+    /// The same window bounds the ledger's side: a won claim's run starts within it of the claim
+    /// being sent, or not at all, and a new term that finds claims of older terms without an
+    /// outcome waits one window before its first run. That keeps terms from going backwards
+    /// even when the broker moves the subscription without its failover delay (a topic unload
+    /// reloads it with whichever consumer reconnects first). Keep the window above the
+    /// heartbeat interval and above the round trip of a claim to the broker, which on a link
+    /// slower than that starts no run at all.
     pub fn confirmation_window(mut self, window: Duration) -> Self {
         self.confirmation_window = window;
         self

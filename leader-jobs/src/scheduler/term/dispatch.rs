@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
+use tokio::time::Instant;
 
 use super::{Fenced, Term};
 use crate::JobContext;
@@ -130,6 +131,13 @@ impl Term<'_> {
         };
         let status = &self.lock.env.status;
         self.lock.election.refresh();
+        // Taken before the claim is sent, so the run's deadline is never later than the ledger
+        // allows (see `Ledger::claim_window`).
+        let start_by = self
+            .lock
+            .ledger
+            .claim_window()
+            .map(|window| Instant::now() + window);
         match self.lock.ledger.claim(&claim).await {
             Ok(ClaimVerdict::Won) => {
                 // The run confirms leadership again before it starts. Waiting for that here, if
@@ -137,7 +145,7 @@ impl Term<'_> {
                 // the next tick instead of making it meet the overlap policy; the run's own look
                 // then answers at once.
                 let _ = self.lock.election.confirm().await;
-                self.spawn_run(index, claim, kind);
+                self.spawn_run(index, claim, kind, start_by);
                 Ok(())
             }
             Ok(ClaimVerdict::Lost {
@@ -181,7 +189,7 @@ impl Term<'_> {
         }
     }
 
-    fn spawn_run(&mut self, index: usize, claim: Claim, kind: RunKind) {
+    fn spawn_run(&mut self, index: usize, claim: Claim, kind: RunKind, start_by: Option<Instant>) {
         let lock = &*self.lock;
         let descriptor = lock.plan.jobs[index].descriptor;
         let context = JobContext {
@@ -203,6 +211,7 @@ impl Term<'_> {
             descriptor,
             claim,
             kind,
+            start_by,
             context,
             term_ended: self.ended.clone(),
             grace: lock.env.grace,

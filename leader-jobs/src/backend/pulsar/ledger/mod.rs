@@ -66,6 +66,8 @@ pub(crate) struct PulsarLedger {
     last_answer: std::sync::Mutex<Instant>,
     /// See [`PulsarConfig::checkpoint_every`].
     checkpoint_every: u64,
+    /// See [`PulsarConfig::confirmation_window`] and [`Ledger::claim_window`].
+    claim_window: Duration,
 }
 
 #[derive(Default)]
@@ -105,6 +107,7 @@ impl PulsarLedger {
             inner: Mutex::new(Inner::default()),
             last_answer: std::sync::Mutex::new(Instant::now()),
             checkpoint_every: config.checkpoint_every,
+            claim_window: config.confirmation_window,
         })
     }
 
@@ -357,15 +360,19 @@ impl PulsarLedger {
         let mut inner = self.inner.lock().await;
         loop {
             self.read_to_end(&mut inner).await?;
-            let history = inner.state.history();
-            let term = history.highest_term + 1;
+            let term = inner.state.highest_term() + 1;
             let record = LedgerRecord::TermStart {
                 term,
                 node: node.to_owned(),
             };
             let at = self.append(&mut inner, &record).await?;
             match self.read_until(&mut inner, at).await? {
-                Some(Applied::TermStart { valid: true }) => return Ok(TermStart { term, history }),
+                // Claims of the old term may have landed between the read and the term start:
+                // they are valid, so the new term must know them.
+                Some(Applied::TermStart { valid: true }) => {
+                    let history = inner.state.history();
+                    return Ok(TermStart { term, history });
+                }
                 // Another node began the same term first: read on and try the next one.
                 _ => {
                     debug!(lock = %self.lock, term, "term already taken; retrying with a higher one")
@@ -399,6 +406,10 @@ impl PulsarLedger {
 impl Ledger for PulsarLedger {
     async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError> {
         self.bounded(self.begin_term_anew_if_stale(node)).await
+    }
+
+    fn claim_window(&self) -> Option<Duration> {
+        Some(self.claim_window)
     }
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
