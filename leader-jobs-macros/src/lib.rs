@@ -3,7 +3,8 @@
 //!
 //! The attribute goes through three stages: `parse` reads the `key = value` pairs and the
 //! function's signature, `validate` checks both into a `JobSpec` (collecting every error), and
-//! `expand` turns that into tokens.
+//! `expand` turns that into tokens. `cron` and `tz` are checked by `leader-jobs-cron`, the engine
+//! that later runs the schedule, so the attribute and the runtime cannot disagree about one.
 
 mod errors;
 mod expand;
@@ -11,17 +12,6 @@ mod parse;
 mod validate;
 
 use proc_macro::TokenStream;
-
-/// The runtime crate's schedule engine, compiled in so that the attribute checks `cron` and `tz`
-/// with the very code that later runs the schedule: macro and runtime cannot disagree about an
-/// expression, so no test needs to compare them.
-#[path = "../../leader-jobs/src/schedule/mod.rs"]
-#[allow(
-    unreachable_pub,
-    dead_code,
-    reason = "public API of leader_jobs; the attribute only parses, it never computes ticks"
-)]
-mod schedule;
 
 #[allow(
     missing_docs,

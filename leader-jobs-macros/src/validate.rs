@@ -13,7 +13,7 @@ use syn::{Expr, ExprLit, Ident, Lit, LitStr, Signature};
 
 use crate::errors::Errors;
 use crate::parse::RawArgs;
-use crate::schedule::Schedule;
+use leader_jobs_cron::Schedule;
 pub(crate) use signature::JobSignature;
 
 /// Every key the attribute accepts, with an example for error messages.

@@ -26,6 +26,7 @@ pub enum Error {
     Registry(#[from] RegistryError),
 
     /// The Pulsar configuration is unusable.
+    #[cfg(feature = "pulsar")]
     #[error(transparent)]
     PulsarConfig(#[from] crate::backend::pulsar::PulsarConfigError),
 

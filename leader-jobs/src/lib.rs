@@ -108,22 +108,19 @@ pub mod registry;
 mod context;
 mod error;
 mod runtime;
-mod schedule;
 mod scheduler;
-mod upcoming;
 
+#[cfg(feature = "pulsar")]
 pub use backend::pulsar::{PulsarBackend, PulsarConfig, PulsarConfigError, Secret};
 pub use context::JobContext;
 pub use error::Error;
 pub use job::{JobDescriptor, MisfirePolicy, OverlapPolicy};
+pub use leader_jobs_cron::{CronField, Schedule, ScheduleError, Upcoming};
 #[doc = include_str!("../doc/singleton_job.md")]
 pub use leader_jobs_macros::singleton_job;
 pub use registry::registered_jobs;
 pub use runtime::status::{JobStatus, LastRun, LockStatus, RunCounts, Status};
 pub use runtime::{DEFAULT_GRACE_PERIOD, Handle, Runtime, RuntimeBuilder};
-pub use schedule::Schedule;
-pub use schedule::error::{CronField, ScheduleError};
-pub use upcoming::Upcoming;
 
 /// What the `#[singleton_job]` expansion refers to. Not public API: it changes without notice.
 #[doc(hidden)]

@@ -2,8 +2,8 @@
 //! at startup.
 
 use crate::job::{JobDescriptor, SourceLocation};
-use crate::schedule::Schedule;
-use crate::schedule::error::ScheduleError;
+use leader_jobs_cron::Schedule;
+use leader_jobs_cron::ScheduleError;
 
 /// Why the registered jobs cannot be run.
 #[derive(Debug, thiserror::Error)]

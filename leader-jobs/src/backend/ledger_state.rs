@@ -77,6 +77,7 @@ impl LedgerState {
         }
     }
 
+    #[cfg(feature = "pulsar")]
     /// The whole state, to be written as a checkpoint that a cold reader starts from instead of
     /// folding every record before it.
     pub(crate) fn snapshot(&self) -> LedgerSnapshot {
@@ -92,6 +93,7 @@ impl LedgerState {
         }
     }
 
+    #[cfg(feature = "pulsar")]
     /// The state a checkpoint recorded.
     pub(crate) fn from_snapshot(snapshot: LedgerSnapshot) -> Self {
         Self {
@@ -106,6 +108,7 @@ impl LedgerState {
         }
     }
 
+    #[cfg(feature = "pulsar")]
     /// The highest valid term so far.
     pub(crate) fn highest_term(&self) -> u64 {
         self.highest_term
@@ -122,6 +125,7 @@ impl LedgerState {
     }
 }
 
+#[cfg(feature = "pulsar")]
 /// Everything [`LedgerState`] holds, in the order a checkpoint record writes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct LedgerSnapshot {
@@ -281,6 +285,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "pulsar")]
     fn a_state_restored_from_its_snapshot_judges_as_the_full_fold_does() {
         let mut full = LedgerState::default();
         full.apply(&start(1, "a"));

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 pub(crate) mod ledger_state;
 pub mod memory;
+#[cfg(feature = "pulsar")]
 pub mod pulsar;
 mod record;
 

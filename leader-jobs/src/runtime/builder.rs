@@ -7,13 +7,14 @@ use std::time::Duration;
 use super::{Runtime, node_id};
 use crate::backend::Backend;
 use crate::backend::memory::MemoryCluster;
+#[cfg(feature = "pulsar")]
 use crate::backend::pulsar::{PulsarBackend, PulsarConfig, PulsarConfigError};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::job::JobDescriptor;
 use crate::registry::{self, RegistryError};
-use crate::schedule::Schedule;
 use crate::scheduler::{LockPlan, ScheduledJob};
+use leader_jobs_cron::Schedule;
 
 /// How long shutdown and a lost leadership wait for running jobs, by default.
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(30);
@@ -25,6 +26,7 @@ enum BackendChoice {
     /// A backend the caller supplied.
     Custom(Arc<dyn Backend>),
     /// A Pulsar cluster; a bad URL is reported by `build`.
+    #[cfg(feature = "pulsar")]
     Pulsar(Box<Result<PulsarConfig, PulsarConfigError>>),
 }
 
@@ -81,7 +83,8 @@ impl RuntimeBuilder {
 
     /// Elects leaders on the Pulsar cluster at `service_url` (`pulsar://host:6650` or
     /// `pulsar+ssl://host:6651`) with default settings; [`pulsar_config`](Self::pulsar_config)
-    /// sets the rest. Without a backend the runtime runs alone on an in-process one.
+    /// sets the rest. Without a backend the runtime runs alone on an in-process one. Needs the
+    /// `pulsar` feature (on by default).
     ///
     /// ```standalone_crate
     /// #[leader_jobs::singleton_job(cron = "0 9 * * *", lock = "email")]
@@ -95,12 +98,14 @@ impl RuntimeBuilder {
     /// # Ok(())
     /// # }
     /// ```
+    #[cfg(feature = "pulsar")]
     pub fn pulsar(mut self, service_url: &str) -> Self {
         self.backend = BackendChoice::Pulsar(Box::new(PulsarConfig::new(service_url)));
         self
     }
 
-    /// Elects leaders on the Pulsar cluster `config` describes.
+    /// Elects leaders on the Pulsar cluster `config` describes. Needs the `pulsar` feature.
+    #[cfg(feature = "pulsar")]
     pub fn pulsar_config(mut self, config: PulsarConfig) -> Self {
         self.backend = BackendChoice::Pulsar(Box::new(Ok(config)));
         self
@@ -149,6 +154,7 @@ impl RuntimeBuilder {
         let backend: Arc<dyn Backend> = match self.backend {
             BackendChoice::Embedded => Arc::new(MemoryCluster::new()),
             BackendChoice::Custom(backend) => backend,
+            #[cfg(feature = "pulsar")]
             BackendChoice::Pulsar(config) => Arc::new(PulsarBackend::new((*config)?)?),
         };
         Ok(Runtime {

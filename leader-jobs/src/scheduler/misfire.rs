@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::schedule::Schedule;
+use leader_jobs_cron::Schedule;
 
 /// The most catch-up runs `fire_all` queues for one gap, however wide the window; the newest are
 /// kept.

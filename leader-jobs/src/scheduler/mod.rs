@@ -23,7 +23,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::job::JobDescriptor;
 use crate::runtime::status::StatusBoard;
-use crate::schedule::Schedule;
+use leader_jobs_cron::Schedule;
 
 use self::term::TermEnd;
 

@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use leader_jobs::{Schedule, ScheduleError};
+use leader_jobs_cron::{Schedule, ScheduleError};
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
 struct Random(u64);

@@ -1,6 +1,6 @@
 //! Every rejection, with its message and the data it carries.
 
-use leader_jobs::{CronField, Schedule, ScheduleError};
+use leader_jobs_cron::{CronField, Schedule, ScheduleError};
 
 /// The error `Schedule::parse` gives for `expression`.
 fn error(expression: &str) -> ScheduleError {

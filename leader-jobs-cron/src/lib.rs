@@ -1,13 +1,12 @@
-//! The schedule engine: cron fields (`field`), whole expressions (`expr`), the calendar search
-//! (`calendar`) and the time-zone and daylight-saving rule (`dst`). [`Schedule`] documents the
+//! Cron schedules read in IANA time zones, with the daylight-saving rule of Debian's cron: the
+//! schedule engine of `leader-jobs`. Cron fields (`field`), whole expressions (`expr`), the
+//! calendar search (`calendar`) and the time-zone rule (`dst`); [`Schedule`] documents the
 //! dialect and the rule for users.
 //!
-//! # Shared with the macro crate
-//!
-//! `leader-jobs-macros` compiles this module into itself (`#[path]`), so a `cron` attribute is
-//! checked at compile time by the code that later runs it. The module therefore uses only
-//! `chrono`, `chrono-tz` and `thiserror`, names nothing outside itself, and holds only what both
-//! crates use; [`Schedule::upcoming`] lives beside it in the runtime crate.
+//! Both `leader-jobs-macros` and `leader-jobs` depend on this crate, so a `cron` attribute is
+//! checked at compile time by the very code that later runs it: macro and runtime cannot disagree
+//! about an expression. It therefore depends only on `chrono`, `chrono-tz` and `thiserror`.
+//! Applications use it through `leader_jobs::Schedule`.
 //!
 //! # Why not croner
 //!
@@ -33,23 +32,25 @@
 
 mod calendar;
 mod dst;
-pub(crate) mod error;
+mod error;
 mod expr;
 mod field;
+mod upcoming;
 
 use core::fmt;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use error::ScheduleError;
+pub use error::{CronField, ScheduleError};
 use expr::CronExpr;
+pub use upcoming::Upcoming;
 
 /// When a job runs: a cron expression read in an IANA time zone.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use leader_jobs::Schedule;
+/// use leader_jobs_cron::Schedule;
 ///
 /// let schedule = Schedule::parse("0 9 * * MON-FRI")?.in_timezone("Europe/Berlin")?;
 /// let friday_noon = Utc.with_ymd_and_hms(2026, 1, 2, 12, 0, 0).unwrap();
@@ -58,7 +59,7 @@ use expr::CronExpr;
 ///     schedule.next_after(friday_noon),
 ///     Some(Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap()),
 /// );
-/// # Ok::<(), leader_jobs::ScheduleError>(())
+/// # Ok::<(), leader_jobs_cron::ScheduleError>(())
 /// ```
 ///
 /// # Dialect
@@ -139,7 +140,7 @@ impl Schedule {
     /// never fire is an error too:
     ///
     /// ```
-    /// use leader_jobs::{CronField, Schedule, ScheduleError};
+    /// use leader_jobs_cron::{CronField, Schedule, ScheduleError};
     ///
     /// let error = Schedule::parse("0 25 * * *").unwrap_err();
     /// assert_eq!(error.to_string(), "hour must be 0–23, got 25");
@@ -163,7 +164,7 @@ impl Schedule {
     /// Reads the schedule's wall-clock times in the IANA time zone `tz`, e.g. `Europe/Berlin`.
     ///
     /// ```
-    /// use leader_jobs::{Schedule, ScheduleError};
+    /// use leader_jobs_cron::{Schedule, ScheduleError};
     ///
     /// let schedule = Schedule::parse("@daily")?.in_timezone("America/New_York")?;
     /// assert_eq!(schedule.to_string(), "@daily (America/New_York)");
@@ -190,7 +191,7 @@ impl Schedule {
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
-    /// use leader_jobs::Schedule;
+    /// use leader_jobs_cron::Schedule;
     ///
     /// // Berlin skips 02:00–03:00 on 2026-03-29; a job at 02:30 runs when the clock jumps.
     /// let schedule = Schedule::parse("30 2 * * *")?.in_timezone("Europe/Berlin")?;
@@ -199,7 +200,7 @@ impl Schedule {
     ///     schedule.next_after(evening_before),
     ///     Some(Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap()),
     /// );
-    /// # Ok::<(), leader_jobs::ScheduleError>(())
+    /// # Ok::<(), leader_jobs_cron::ScheduleError>(())
     /// ```
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let start = after.timestamp().checked_add(1)?;

@@ -1,7 +1,4 @@
 //! A schedule's ticks as an iterator.
-//!
-//! This sits outside `schedule/` because `leader-jobs-macros` compiles that module into itself
-//! and has no use for iterating.
 
 use core::iter::FusedIterator;
 
@@ -14,7 +11,7 @@ impl Schedule {
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
-    /// use leader_jobs::Schedule;
+    /// use leader_jobs_cron::Schedule;
     ///
     /// let schedule = Schedule::parse("*/20 * * * *")?;
     /// let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
@@ -24,7 +21,7 @@ impl Schedule {
     ///     .map(|tick| (tick - start).num_minutes())
     ///     .collect();
     /// assert_eq!(minutes, [20, 40, 60, 80]);
-    /// # Ok::<(), leader_jobs::ScheduleError>(())
+    /// # Ok::<(), leader_jobs_cron::ScheduleError>(())
     /// ```
     pub fn upcoming(&self, after: DateTime<Utc>) -> Upcoming<'_> {
         Upcoming {

@@ -2,7 +2,7 @@
 //! January 2026 starts on a Thursday; 2026-01-04 is a Sunday.
 
 use chrono::{DateTime, Utc};
-use leader_jobs::Schedule;
+use leader_jobs_cron::Schedule;
 
 use super::{ticks, utc};
 

@@ -12,7 +12,7 @@ mod errors;
 mod syntax;
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
-use leader_jobs::Schedule;
+use leader_jobs_cron::Schedule;
 
 /// A UTC instant.
 fn utc(year: i32, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> DateTime<Utc> {

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
-use leader_jobs::Schedule;
+use leader_jobs_cron::Schedule;
 
 use super::{schedule, utc};
 
