@@ -46,6 +46,11 @@ pub use error::{CronField, ScheduleError};
 use expr::CronExpr;
 pub use upcoming::Upcoming;
 
+/// The README's example, compiled and run as a doc test so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
+
 /// When a job runs: a cron expression read in an IANA time zone.
 ///
 /// ```

@@ -114,6 +114,15 @@ fn selects_targets(cargo_args: &[String]) -> bool {
 pub(crate) fn lint() -> anyhow::Result<ExitCode> {
     let protoc = protoc::locate()?;
     let args = |list: &[&str]| list.iter().map(|arg| (*arg).to_owned()).collect();
+    let clippy = |selection: &[&str]| {
+        let rest = ["--all-targets", "--", "-D", "warnings"];
+        ["clippy"]
+            .iter()
+            .chain(selection)
+            .chain(&rest)
+            .map(|arg| (*arg).to_owned())
+            .collect()
+    };
     let steps = [
         Step {
             what: "rustfmt",
@@ -123,14 +132,7 @@ pub(crate) fn lint() -> anyhow::Result<ExitCode> {
         },
         Step {
             what: "clippy",
-            args: args(&[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ]),
+            args: clippy(&["--workspace"]),
             env: Vec::new(),
             bound: None,
         },
@@ -138,16 +140,7 @@ pub(crate) fn lint() -> anyhow::Result<ExitCode> {
             // An application that leaves the `pulsar` feature out builds without `protoc` and
             // the broker client: the in-process backend must stand on its own.
             what: "clippy without the pulsar feature",
-            args: args(&[
-                "clippy",
-                "-p",
-                "leader-jobs",
-                "--no-default-features",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ]),
+            args: clippy(&["-p", "leader-jobs", "--no-default-features"]),
             env: Vec::new(),
             bound: None,
         },
