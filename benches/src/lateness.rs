@@ -107,7 +107,7 @@ pub(crate) async fn measure(
     let only_this_job = || {
         leader_jobs::registered_jobs()
             .into_iter()
-            .filter(|job| job.lock() == "lateness")
+            .filter(|job| job.get_lock() == "lateness")
     };
     let config = PulsarConfig::new(&urls.service)?
         .with_admin_url(&urls.admin)?

@@ -77,7 +77,7 @@ fn pulsar_config(prefix: &str) -> Result<PulsarConfig, BoxError> {
 async fn leader_jobs_node(id: &str, dir: &Path, prefix: &str) -> Result<(), BoxError> {
     let jobs = leader_jobs::registered_jobs()
         .into_iter()
-        .filter(|job| job.lock() == crate::TAKEOVER_LOCK);
+        .filter(|job| job.get_lock() == crate::TAKEOVER_LOCK);
     let handle = Runtime::builder()
         .node_id(id)
         .pulsar_config(pulsar_config(prefix)?)

@@ -6,7 +6,9 @@
 //! Both `leader-jobs-macros` and `leader-jobs` depend on this crate, so a `cron` attribute is
 //! checked at compile time by the very code that later runs it: macro and runtime cannot disagree
 //! about an expression. It therefore depends only on `chrono`, `chrono-tz` and `thiserror`.
-//! Applications use it through `leader_jobs::Schedule`.
+//! Applications use it through `leader_jobs::Schedule`. The lock-name rule ([`lock_name`]) lives
+//! here for the same reason: the attribute checks it at compile time, the runtime for jobs built
+//! in code.
 //!
 //! # Why not croner
 //!
@@ -36,6 +38,8 @@ mod error;
 mod expr;
 mod field;
 mod upcoming;
+
+pub mod lock_name;
 
 use core::fmt;
 

@@ -1,14 +1,15 @@
 //! From a checked [`JobSpec`] to tokens: the function as written, plus its registration.
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::{ReturnType, Signature};
 
 use crate::validate::{JobSpec, Misfire, Overlap};
 
 /// The function unchanged (`item`, with its `signature`), followed by an anonymous `const` that
-/// submits its descriptor.
+/// registers a function building its `Job`: the same public type, through the same
+/// `Job::new`, as a job built in code.
 pub(crate) fn job(item: TokenStream, signature: &Signature, spec: &JobSpec) -> TokenStream {
     let ident = &signature.ident;
     let name = match &spec.name {
@@ -22,7 +23,6 @@ pub(crate) fn job(item: TokenStream, signature: &Signature, spec: &JobSpec) -> T
         lock,
         cron,
         timezone,
-        catch_up_window_millis,
         ..
     } = spec;
     let overlap = match spec.overlap {
@@ -35,63 +35,67 @@ pub(crate) fn job(item: TokenStream, signature: &Signature, spec: &JobSpec) -> T
         Misfire::Skip => quote!(Skip),
         Misfire::FireAll => quote!(FireAll),
     };
-    let timeout = match spec.timeout_millis {
-        Some(millis) => quote! {
-            ::core::option::Option::Some(::core::time::Duration::from_millis(#millis))
-        },
-        None => quote!(::core::option::Option::None),
-    };
-    let start = start_fn(signature, spec);
+    let mut settings = TokenStream::new();
+    if let Some(millis) = spec.catch_up_millis {
+        settings.extend(quote!(.catch_up(::core::time::Duration::from_millis(#millis))));
+    }
+    if let Some(millis) = spec.timeout_millis {
+        settings.extend(quote!(.timeout(::core::time::Duration::from_millis(#millis))));
+    }
+    if let Some(retries) = spec.retries {
+        settings.extend(quote!(.retries(#retries)));
+    }
+    if let Some(millis) = spec.retry_backoff_millis {
+        settings.extend(quote!(.retry_backoff(::core::time::Duration::from_millis(#millis))));
+    }
+    let names = spec.signature.parameters.iter().map(|param| &param.name);
+    let handler = handler(signature, spec);
 
     quote! {
         #item
 
         const _: () = {
             ::leader_jobs::__private::inventory::submit! {
-                ::leader_jobs::__private::descriptor(
-                    #name,
-                    #lock,
-                    #cron,
-                    #timezone,
-                    ::leader_jobs::__private::OverlapPolicy::#overlap,
-                    ::leader_jobs::__private::MisfirePolicy::#misfire,
-                    ::core::time::Duration::from_millis(#catch_up_window_millis),
-                    #timeout,
-                    ::leader_jobs::__private::SourceLocation {
-                        module_path: ::core::module_path!(),
-                        file: ::core::file!(),
-                        line: ::core::line!(),
-                    },
-                    #start,
-                )
+                ::leader_jobs::__private::Registration::new(|| {
+                    ::leader_jobs::__private::named(
+                        ::leader_jobs::__private::Job::new(#name, #cron, #handler)
+                            .lock(#lock)
+                            .tz(#timezone)
+                            .overlap(::leader_jobs::__private::OverlapPolicy::#overlap)
+                            .misfire(::leader_jobs::__private::MisfirePolicy::#misfire)
+                            #settings,
+                        &[#(#names),*],
+                    )
+                })
             }
         };
     }
 }
 
-/// A non-capturing closure (coerced to the descriptor's `fn` pointer) that calls the function and
-/// boxes its future. Being a closure, it adds no name that could clash with the user's items.
+/// A non-capturing closure taking the function's parameter types that calls it and boxes its
+/// future. Being a closure, it adds no name that could clash with the user's items; `Job::new`
+/// takes it as it takes a handler built in code.
+///
+/// The error is converted where its type is concrete, so that one implementing `Error` keeps its
+/// `source()` chain (`Failed` picks `ErrorChain` over `DisplayOnly` by method resolution).
 ///
 /// The two trait checks are spanned where the user has to act. The output conversion names the
 /// user's return type in a qualified path, so rustc reports an unsupported type on that type. The
 /// `boxed(...)` call starts with tokens spanned on `async` and its parentheses are spanned on the
 /// end of the signature; rustc reports the call's unmet `Send` bound on the range between them,
 /// that is on the whole signature.
-fn start_fn(signature: &Signature, spec: &JobSpec) -> TokenStream {
+fn handler(signature: &Signature, spec: &JobSpec) -> TokenStream {
     let ident = &signature.ident;
-    let context = quote_spanned!(Span::mixed_site()=> context);
     let output = quote_spanned!(Span::mixed_site()=> output);
+    let error = quote_spanned!(Span::mixed_site()=> error);
     // Taken as a value first: the runtime needs it to be `async` even when its body never
     // awaits, and clippy's `unused_async` accepts that only for functions used as values.
     let job = quote_spanned!(Span::mixed_site()=> job);
     let callee = quote_spanned!(Span::mixed_site().located_at(ident.span())=> job);
-    let call = match spec.signature.context_type {
-        Some(type_span) => {
-            let argument = quote_spanned!(Span::mixed_site().located_at(type_span)=> context);
-            quote!(#callee(#argument))
-        }
-        None => quote!(#callee()),
-    };
+    let arguments: Vec<_> = (0..spec.signature.parameters.len())
+        .map(|index| format_ident!("argument{index}", span = Span::mixed_site()))
+        .collect();
+    let types = spec.signature.parameters.iter().map(|param| &param.ty);
     let output_type = match &signature.output {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => quote!(#ty),
@@ -105,17 +109,21 @@ fn start_fn(signature: &Signature, spec: &JobSpec) -> TokenStream {
     };
     let body = quote! {
         let #job = #ident;
-        let #output = #call.await;
+        let #output = #callee(#(#arguments),*).await;
         <#output_type as ::leader_jobs::__private::IntoJobResult>::into_job_result(#output)
+            .map_err(|#error| {
+                use ::leader_jobs::__private::{DisplayOnly as _, ErrorChain as _};
+                (&::leader_jobs::__private::Failed(#error)).failure()
+            })
     };
-    let mut arguments = Group::new(
+    let mut call = Group::new(
         Delimiter::Parenthesis,
         quote_spanned!(signature_start=> async move { #body }),
     );
-    arguments.set_span(signature_end);
-    let boxed = quote_spanned!(signature_start=> ::leader_jobs::__private::boxed #arguments);
+    call.set_span(signature_end);
+    let boxed = quote_spanned!(signature_start=> ::leader_jobs::__private::boxed #call);
     quote! {
-        |#context: ::leader_jobs::__private::JobContext| -> ::leader_jobs::__private::JobFuture {
+        |#(#arguments: #types),*| -> ::leader_jobs::__private::JobFuture {
             #boxed
         }
     }

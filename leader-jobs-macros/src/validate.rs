@@ -2,7 +2,6 @@
 //! recorded, not just the first, so one build shows them all.
 
 mod duration;
-mod lock_name;
 mod signature;
 
 use std::collections::HashMap;
@@ -13,11 +12,11 @@ use syn::{Expr, ExprLit, Ident, Lit, LitStr, Signature};
 
 use crate::errors::Errors;
 use crate::parse::RawArgs;
-use leader_jobs_cron::Schedule;
+use leader_jobs_cron::{Schedule, lock_name};
 pub(crate) use signature::JobSignature;
 
 /// Every key the attribute accepts, with an example for error messages.
-const KEYS: [(&str, &str); 8] = [
+const KEYS: [(&str, &str); 10] = [
     ("cron", "cron = \"0 9 * * *\""),
     ("lock", "lock = \"email\""),
     ("tz", "tz = \"Europe/Berlin\""),
@@ -26,13 +25,16 @@ const KEYS: [(&str, &str); 8] = [
     ("misfire", "misfire = \"fire_all\""),
     ("catch_up", "catch_up = \"6h\""),
     ("timeout", "timeout = \"30s\""),
+    ("retries", "retries = \"3\""),
+    ("retry_backoff", "retry_backoff = \"10s\""),
 ];
+
+/// Most retries a job may ask for; the runtime's `registry::MAX_RETRIES`, which checks jobs built
+/// in code against the same number.
+const MAX_RETRIES: u32 = 100;
 
 /// The time zone a schedule is read in when the attribute names none.
 const DEFAULT_TIMEZONE: &str = "UTC";
-
-/// How far back `misfire = "fire_all"` catches up when `catch_up` is not given: one hour.
-const DEFAULT_CATCH_UP_MILLIS: u64 = 3_600_000;
 
 /// `overlap = "..."`: what happens when a tick arrives while the previous run is still going.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,8 +61,11 @@ pub(crate) struct JobSpec {
     pub(crate) timezone: LitStr,
     pub(crate) overlap: Overlap,
     pub(crate) misfire: Misfire,
-    pub(crate) catch_up_window_millis: u64,
+    /// Given only with `misfire = "fire_all"`; `None` keeps the runtime's default.
+    pub(crate) catch_up_millis: Option<u64>,
     pub(crate) timeout_millis: Option<u64>,
+    pub(crate) retries: Option<u32>,
+    pub(crate) retry_backoff_millis: Option<u64>,
     pub(crate) signature: JobSignature,
 }
 
@@ -130,8 +135,8 @@ pub(crate) fn job_spec(args: syn::Result<RawArgs>, signature: &Signature) -> syn
             &mut errors,
         )
     });
-    let catch_up_window_millis = match given.remove("catch_up") {
-        None => DEFAULT_CATCH_UP_MILLIS,
+    let catch_up_millis = match given.remove("catch_up") {
+        None => None,
         Some(catch_up) => {
             if misfire != Misfire::FireAll {
                 errors.at(
@@ -140,12 +145,24 @@ pub(crate) fn job_spec(args: syn::Result<RawArgs>, signature: &Signature) -> syn
                      set that policy or remove `catch_up`",
                 );
             }
-            duration_millis(&catch_up, &mut errors).unwrap_or(DEFAULT_CATCH_UP_MILLIS)
+            duration_millis(&catch_up, &mut errors)
         }
     };
     let timeout_millis = given
         .remove("timeout")
         .and_then(|timeout| duration_millis(&timeout, &mut errors));
+    let retries_given = given.contains_key("retries");
+    let retries = given.remove("retries").and_then(|retries| retry_count(&retries, &mut errors));
+    let retry_backoff_millis = given.remove("retry_backoff").and_then(|backoff| {
+        if !retries_given {
+            errors.at(
+                &backoff.key,
+                "`retry_backoff` only applies with `retries`; set `retries = \"3\"` or remove \
+                 `retry_backoff`",
+            );
+        }
+        duration_millis(&backoff, &mut errors)
+    });
 
     let signature = signature::check(signature, &mut errors);
 
@@ -156,8 +173,10 @@ pub(crate) fn job_spec(args: syn::Result<RawArgs>, signature: &Signature) -> syn
         timezone,
         overlap,
         misfire,
-        catch_up_window_millis,
+        catch_up_millis,
         timeout_millis,
+        retries,
+        retry_backoff_millis,
         signature,
     })
 }
@@ -326,6 +345,34 @@ fn policy<P: Copy>(given: &Given, choices: &[(&str, P)], errors: &mut Errors) ->
     choices[0].1
 }
 
+/// The number of retries `given` spells; `None` after recording why it is invalid.
+fn retry_count(given: &Given, errors: &mut Errors) -> Option<u32> {
+    let text = given.value.value();
+    match text.parse::<u32>() {
+        Ok(count) if count <= MAX_RETRIES => Some(count),
+        Ok(_) => {
+            errors.at(
+                &given.value,
+                format!(
+                    "`retries` = {text:?} is more than {MAX_RETRIES}; a job that needs more fails \
+                     for a reason retries will not fix"
+                ),
+            );
+            None
+        }
+        Err(_) => {
+            errors.at(
+                &given.value,
+                format!(
+                    "invalid `retries` {text:?}: expected how many times a failed tick runs \
+                     again, a whole number from 0 to {MAX_RETRIES}, like \"3\""
+                ),
+            );
+            None
+        }
+    }
+}
+
 /// The duration `given` spells, in milliseconds; `None` after recording why it is invalid.
 fn duration_millis(given: &Given, errors: &mut Errors) -> Option<u64> {
     let text = given.value.value();
@@ -363,6 +410,7 @@ mod tests {
         assert_eq!(suggestion("timezone"), Some("tz"));
         assert_eq!(suggestion("catchup"), Some("catch_up"));
         assert_eq!(suggestion("a"), None);
-        assert_eq!(suggestion("retries"), None);
+        assert_eq!(suggestion("retry"), Some("retries"));
+        assert_eq!(suggestion("backoff"), None);
     }
 }

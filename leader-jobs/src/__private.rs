@@ -5,66 +5,67 @@ pub use core::time::Duration;
 pub use inventory;
 
 pub use crate::JobContext;
-pub use crate::job::{JobDescriptor, JobFuture, MisfirePolicy, OverlapPolicy, SourceLocation};
+pub use crate::job::{
+    IntoJobResult, Job, JobFailure, JobFuture, MisfirePolicy, OverlapPolicy, State,
+};
 
-inventory::collect!(JobDescriptor);
+/// One `#[singleton_job]`: builds its [`Job`] when the runtime collects the registered jobs.
+pub struct Registration(pub(crate) fn() -> Job);
 
-/// Fields of a descriptor, in the order the macro passes them.
-#[allow(clippy::too_many_arguments)]
-pub const fn descriptor(
-    name: &'static str,
-    lock: &'static str,
-    cron: &'static str,
-    timezone: &'static str,
-    overlap: OverlapPolicy,
-    misfire: MisfirePolicy,
-    catch_up_window: Duration,
-    timeout: Option<Duration>,
-    location: SourceLocation,
-    run: fn(JobContext) -> JobFuture,
-) -> JobDescriptor {
-    JobDescriptor {
-        name,
-        lock,
-        cron,
-        timezone,
-        overlap,
-        misfire,
-        catch_up_window,
-        timeout,
-        location,
-        run,
+impl Registration {
+    /// Registers the job `build` returns.
+    pub const fn new(build: fn() -> Job) -> Self {
+        Self(build)
     }
 }
 
-/// Turns what a job function returns into the runtime's result type: `()` is success, and
-/// `Result<(), E>` keeps the error's `Display` text.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a valid return type for a `#[singleton_job]` function",
-    label = "a job must return `()` or `Result<(), E>` where `E: Display`",
-    note = "the runtime records a job's error by its `Display` text"
-)]
-pub trait IntoJobResult {
-    /// Converts the return value.
-    fn into_job_result(self) -> Result<(), String>;
-}
+inventory::collect!(Registration);
 
-impl IntoJobResult for () {
-    fn into_job_result(self) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-impl<E: core::fmt::Display> IntoJobResult for Result<(), E> {
-    fn into_job_result(self) -> Result<(), String> {
-        self.map_err(|e| e.to_string())
-    }
+/// `job` with the names its function gives its parameters, for the errors of `build()`.
+pub fn named(mut job: Job, parameter_names: &'static [&'static str]) -> Job {
+    job.parameter_names = Some(parameter_names);
+    job
 }
 
 /// Boxes a job's future; the expansion calls this so it need not name `Box` or `Pin`.
-pub fn boxed<F>(future: F) -> JobFuture
+pub fn boxed<F, R>(future: F) -> JobFuture
 where
-    F: core::future::Future<Output = Result<(), String>> + Send + 'static,
+    F: core::future::Future<Output = R> + Send + 'static,
+    R: IntoJobResult,
 {
-    Box::pin(future)
+    Box::pin(async move {
+        future
+            .await
+            .into_job_result()
+            .map_err(|error| JobFailure::from_display(&error))
+    })
+}
+
+/// A job's error on its way to a [`JobFailure`]: `(&Failed(error)).failure()` picks
+/// [`ErrorChain`] when the error type implements `Error` (keeping its `source()` chain) and
+/// [`DisplayOnly`] otherwise. The choice is made where the type is concrete: in the expansion.
+pub struct Failed<E>(pub E);
+
+/// The `Error` case of [`Failed`].
+pub trait ErrorChain {
+    /// The error's text and its causes.
+    fn failure(&self) -> JobFailure;
+}
+
+impl<E: std::error::Error + 'static> ErrorChain for Failed<E> {
+    fn failure(&self) -> JobFailure {
+        JobFailure::from_error(&self.0)
+    }
+}
+
+/// The `Display`-only case of [`Failed`].
+pub trait DisplayOnly {
+    /// The error's text.
+    fn failure(&self) -> JobFailure;
+}
+
+impl<E: core::fmt::Display + 'static> DisplayOnly for &Failed<E> {
+    fn failure(&self) -> JobFailure {
+        JobFailure::from_display(&self.0)
+    }
 }

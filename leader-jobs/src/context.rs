@@ -5,6 +5,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+use crate::job::States;
+
 /// Handed to every run of a job: which job and tick this is, who runs it, the fencing token, and a
 /// cancellation signal.
 ///
@@ -45,24 +47,39 @@ use tokio_util::sync::CancellationToken;
 /// future is dropped and the run is recorded as cancelled.
 #[derive(Clone, Debug)]
 pub struct JobContext {
-    pub(crate) job: &'static str,
-    pub(crate) lock: &'static str,
+    pub(crate) job: Arc<str>,
+    pub(crate) lock: Arc<str>,
     pub(crate) tick: DateTime<Utc>,
     pub(crate) started_at: DateTime<Utc>,
     pub(crate) node: Arc<str>,
     pub(crate) term: u64,
     pub(crate) cancellation: CancellationToken,
+    pub(crate) attempt: u32,
+    pub(crate) catch_up: bool,
+    pub(crate) states: Arc<States>,
 }
 
 impl JobContext {
     /// The job's name.
-    pub fn job(&self) -> &'static str {
-        self.job
+    pub fn job(&self) -> &str {
+        &self.job
     }
 
     /// The lock the job runs under.
-    pub fn lock(&self) -> &'static str {
-        self.lock
+    pub fn lock(&self) -> &str {
+        &self.lock
+    }
+
+    /// Which attempt at this tick this run is: 1 for the first, 2 for the first retry (see
+    /// [`Job::retries`](crate::Job::retries)).
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// Whether this run is for a tick that passed while no node led the lock (the misfire
+    /// policy's catch-up run), rather than at its scheduled time.
+    pub fn is_catch_up(&self) -> bool {
+        self.catch_up
     }
 
     /// The scheduled tick this run is for. For a catch-up run it lies in the past.

@@ -114,13 +114,16 @@ mod scheduler;
 pub use backend::pulsar::{PulsarBackend, PulsarConfig, PulsarConfigError, Secret};
 pub use context::JobContext;
 pub use error::Error;
-pub use job::{JobDescriptor, MisfirePolicy, OverlapPolicy};
+pub use job::{Job, JobFailure, MisfirePolicy, OverlapPolicy, State};
 pub use leader_jobs_cron::{CronField, Schedule, ScheduleError, Upcoming};
 #[doc = include_str!("../doc/singleton_job.md")]
 pub use leader_jobs_macros::singleton_job;
 pub use registry::registered_jobs;
 pub use runtime::status::{JobStatus, LastRun, LockStatus, RunCounts, Status};
-pub use runtime::{DEFAULT_GRACE_PERIOD, Handle, Runtime, RuntimeBuilder};
+pub use runtime::{
+    DEFAULT_GRACE_PERIOD, Handle, Runtime, RuntimeBuilder, SCHEDULES_ENV, ScheduleOverrides,
+    ScheduleOverridesError,
+};
 
 /// What the `#[singleton_job]` expansion refers to. Not public API: it changes without notice.
 #[doc(hidden)]

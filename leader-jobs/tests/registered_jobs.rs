@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use leader_jobs::{JobContext, JobDescriptor, MisfirePolicy, OverlapPolicy, singleton_job};
+use leader_jobs::{Job, JobContext, MisfirePolicy, OverlapPolicy, singleton_job};
 
 const DIGEST_LINE: u32 = line!() + 1;
 #[singleton_job(cron = "0 9 * * *", lock = "email")]
@@ -30,12 +30,14 @@ mod billing {
         overlap = "queue",
         misfire = "fire_all",
         catch_up = "6h",
-        timeout = "1m30s"
+        timeout = "1m30s",
+        retries = "3",
+        retry_backoff = "10s"
     )]
     async fn run_invoices(_ctx: leader_jobs::JobContext) {}
 }
 
-fn find(name: &str) -> Option<&'static JobDescriptor> {
+fn find(name: &str) -> Option<Job> {
     leader_jobs::registered_jobs()
         .into_iter()
         .find(|job| job.name() == name)
@@ -43,10 +45,8 @@ fn find(name: &str) -> Option<&'static JobDescriptor> {
 
 #[test]
 fn all_jobs_are_listed_sorted_by_name() {
-    let names: Vec<&str> = leader_jobs::registered_jobs()
-        .iter()
-        .map(|job| job.name())
-        .collect();
+    let jobs = leader_jobs::registered_jobs();
+    let names: Vec<&str> = jobs.iter().map(|job| job.name()).collect();
     assert_eq!(
         names,
         [
@@ -60,36 +60,38 @@ fn all_jobs_are_listed_sorted_by_name() {
 #[test]
 fn defaults_fill_what_the_attribute_omits() {
     let job = find("registered_jobs::compact_tables").unwrap();
-    assert_eq!(job.lock(), "compact_tables");
+    assert_eq!(job.get_lock(), "compact_tables");
     assert_eq!(job.cron(), "@hourly");
-    assert_eq!(job.timezone(), "UTC");
-    assert_eq!(job.overlap(), OverlapPolicy::Skip);
-    assert_eq!(job.misfire(), MisfirePolicy::FireOnce);
-    assert_eq!(job.catch_up_window(), Duration::from_secs(3600));
-    assert_eq!(job.timeout(), None);
-    assert_eq!(job.location().module_path, "registered_jobs");
+    assert_eq!(job.get_tz(), "UTC");
+    assert_eq!(job.get_overlap(), OverlapPolicy::Skip);
+    assert_eq!(job.get_misfire(), MisfirePolicy::FireOnce);
+    assert_eq!(job.get_catch_up(), Duration::from_secs(3600));
+    assert_eq!(job.get_timeout(), None);
+    assert_eq!(job.get_retries(), 0);
+    assert_eq!(job.location().file, file!());
 }
 
 #[test]
 fn the_card_example_registers_its_lock_and_location() {
     let job = find("registered_jobs::send_daily_digest").unwrap();
-    assert_eq!(job.lock(), "email");
+    assert_eq!(job.get_lock(), "email");
     assert_eq!(job.cron(), "0 9 * * *");
     assert_eq!(job.location().file, file!());
     assert_eq!(job.location().line, DIGEST_LINE);
 }
 
 #[test]
-fn every_key_is_carried_into_the_descriptor() {
+fn every_key_is_carried_into_the_job() {
     let job = find("billing-run").unwrap();
-    assert_eq!(job.lock(), "billing");
+    assert_eq!(job.get_lock(), "billing");
     assert_eq!(job.cron(), "0 30 2 * * 1-5");
-    assert_eq!(job.timezone(), "America/New_York");
-    assert_eq!(job.overlap(), OverlapPolicy::Queue);
-    assert_eq!(job.misfire(), MisfirePolicy::FireAll);
-    assert_eq!(job.catch_up_window(), Duration::from_secs(6 * 3600));
-    assert_eq!(job.timeout(), Some(Duration::from_secs(90)));
-    assert_eq!(job.location().module_path, "registered_jobs::billing");
+    assert_eq!(job.get_tz(), "America/New_York");
+    assert_eq!(job.get_overlap(), OverlapPolicy::Queue);
+    assert_eq!(job.get_misfire(), MisfirePolicy::FireAll);
+    assert_eq!(job.get_catch_up(), Duration::from_secs(6 * 3600));
+    assert_eq!(job.get_timeout(), Some(Duration::from_secs(90)));
+    assert_eq!(job.get_retries(), 3);
+    assert_eq!(job.get_retry_backoff(), Duration::from_secs(10));
     assert_eq!(job.location().line, billing::LINE);
 }
 

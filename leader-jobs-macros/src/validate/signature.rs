@@ -1,19 +1,36 @@
-//! The rules for the annotated function: `async`, not generic, no `self`, and either no parameter
-//! or one `JobContext`. The return type is checked by the trait bound in the expansion, where
-//! rustc can see the type.
+//! The rules for the annotated function: `async`, not generic, no `self`, and parameters that are
+//! each a `JobContext` (at most one) or a `State<T>`, taken by value, in any order. The return
+//! type is checked by the trait bound in the expansion, where rustc can see the type.
 
-use proc_macro2::Span;
-use syn::spanned::Spanned;
-use syn::{FnArg, GenericParam, Signature, Type};
+use syn::{FnArg, GenericParam, Pat, PathArguments, Signature, Type};
 
 use crate::errors::Errors;
 
+/// One parameter of the function, as the expansion passes it on.
+pub(crate) struct Parameter {
+    /// The type as written; the expansion's closure takes a value of it.
+    pub(crate) ty: Type,
+    /// The name as written (the pattern's text when it is not a plain name), for runtime errors.
+    pub(crate) name: String,
+}
+
 /// What the expansion needs to know about the function's parameters.
 pub(crate) struct JobSignature {
-    /// Where the `JobContext` parameter's type is written, if the function takes one: the
-    /// expansion passes the context there, so a wrong `JobContext` type is reported on it.
-    pub(crate) context_type: Option<Span>,
+    pub(crate) parameters: Vec<Parameter>,
 }
+
+/// What a parameter's type is, judged by its last path segment; the expansion's call makes rustc
+/// check that it is the right type.
+#[derive(PartialEq, Eq)]
+enum Kind {
+    Context,
+    State,
+    Other,
+}
+
+const ALLOWED: &str = "a job's parameters must be `leader_jobs::JobContext` (at most one) or \
+                       `leader_jobs::State<T>` for a value given to `RuntimeBuilder::state`, each \
+                       taken by value, in any order";
 
 /// Checks `signature`, recording every violation in `errors`.
 pub(crate) fn check(signature: &Signature, errors: &mut Errors) -> JobSignature {
@@ -52,12 +69,12 @@ pub(crate) fn check(signature: &Signature, errors: &mut Errors) -> JobSignature 
     if let Some(variadic) = &signature.variadic {
         errors.at(
             variadic,
-            "a job cannot be variadic: it takes no parameter or one `JobContext`",
+            "a job cannot be variadic: it takes a `JobContext` and `State<T>` values",
         );
     }
 
-    let mut context_type = None;
-    let mut typed = 0;
+    let mut parameters = Vec::new();
+    let mut contexts = 0;
     for input in &signature.inputs {
         match input {
             FnArg::Receiver(receiver) => errors.at(
@@ -65,44 +82,64 @@ pub(crate) fn check(signature: &Signature, errors: &mut Errors) -> JobSignature 
                 "a job cannot take `self`: declare it as a free function, outside any `impl` block",
             ),
             FnArg::Typed(param) => {
-                if typed == 0 {
-                    context_type = Some(param.ty.span());
-                    match &*param.ty {
-                        Type::Reference(reference) if is_job_context(&reference.elem) => errors.at(
+                match &*param.ty {
+                    Type::Reference(reference) if kind(&reference.elem) == Kind::Context => errors
+                        .at(
                             &param.ty,
                             "a job takes its `JobContext` by value: remove the `&`",
                         ),
-                        ty if !is_job_context(ty) => errors.at(
-                            ty,
-                            "a job's parameter must be `leader_jobs::JobContext`, taken by value",
+                    Type::Reference(reference) if kind(&reference.elem) == Kind::State => errors
+                        .at(
+                            &param.ty,
+                            "a job takes `State<T>` by value (it is an `Arc`, cheap to clone): \
+                             remove the `&`",
                         ),
-                        _ => {}
-                    }
-                } else {
-                    errors.at(
-                        param,
-                        "a job takes no parameter or exactly one `JobContext`; remove this one",
-                    );
+                    ty => match kind(ty) {
+                        Kind::Context => {
+                            contexts += 1;
+                            if contexts > 1 {
+                                errors.at(
+                                    param,
+                                    "a job takes at most one `JobContext`; remove this one",
+                                );
+                            }
+                        }
+                        Kind::State => {}
+                        Kind::Other => errors.at(ty, ALLOWED),
+                    },
                 }
-                typed += 1;
+                let name = match &*param.pat {
+                    Pat::Ident(ident) => ident.ident.to_string(),
+                    pattern => quote::ToTokens::to_token_stream(pattern).to_string(),
+                };
+                parameters.push(Parameter {
+                    ty: (*param.ty).clone(),
+                    name,
+                });
             }
         }
     }
-    JobSignature { context_type }
+    JobSignature { parameters }
 }
 
-/// Whether `ty` is a plain path ending in `JobContext` (`JobContext`, `leader_jobs::JobContext`).
-/// The call in the expansion makes rustc check that it is the right type.
-fn is_job_context(ty: &Type) -> bool {
+/// Whether `ty` is a plain path ending in `JobContext` or in `State<..>` (with one generic
+/// argument).
+fn kind(ty: &Type) -> Kind {
     match ty {
-        Type::Group(group) => is_job_context(&group.elem),
-        Type::Paren(paren) => is_job_context(&paren.elem),
-        Type::Path(path) => {
-            path.qself.is_none()
-                && path.path.segments.last().is_some_and(|segment| {
-                    segment.ident == "JobContext" && segment.arguments.is_none()
-                })
-        }
-        _ => false,
+        Type::Group(group) => kind(&group.elem),
+        Type::Paren(paren) => kind(&paren.elem),
+        Type::Path(path) if path.qself.is_none() => match path.path.segments.last() {
+            Some(segment) if segment.ident == "JobContext" && segment.arguments.is_none() => {
+                Kind::Context
+            }
+            Some(segment) if segment.ident == "State" => match &segment.arguments {
+                PathArguments::AngleBracketed(arguments) if arguments.args.len() == 1 => {
+                    Kind::State
+                }
+                _ => Kind::Other,
+            },
+            _ => Kind::Other,
+        },
+        _ => Kind::Other,
     }
 }

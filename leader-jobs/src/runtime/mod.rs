@@ -5,6 +5,7 @@
 mod builder;
 mod handle;
 mod node_id;
+mod overrides;
 pub(crate) mod status;
 
 use std::future::Future;
@@ -17,11 +18,13 @@ use tokio_util::task::TaskTracker;
 pub use self::builder::{DEFAULT_GRACE_PERIOD, RuntimeBuilder};
 use self::handle::Failure;
 pub use self::handle::Handle;
+pub use self::overrides::{SCHEDULES_ENV, ScheduleOverrides, ScheduleOverridesError};
 pub(crate) use self::node_id::MAX_NODE_ID_LEN;
 use self::status::StatusBoard;
 use crate::backend::Backend;
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::job::States;
 use crate::scheduler::{self, LockPlan, NodeEnv};
 
 /// A node's scheduler, built and checked, not yet running.
@@ -42,6 +45,7 @@ pub struct Runtime {
     backend: Arc<dyn Backend>,
     clock: Arc<dyn Clock>,
     grace: Duration,
+    states: Arc<States>,
     locks: Vec<LockPlan>,
 }
 
@@ -69,8 +73,8 @@ impl Runtime {
             self.locks
                 .iter()
                 .map(|lock| {
-                    let jobs = lock.jobs.iter().map(|job| job.descriptor.name().to_owned());
-                    (lock.lock.to_owned(), jobs.collect())
+                    let jobs = lock.jobs.iter().map(|job| job.job.name().to_owned());
+                    (lock.lock.to_string(), jobs.collect())
                 })
                 .collect(),
         ));
@@ -83,18 +87,20 @@ impl Runtime {
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),
             grace: self.grace,
+            states: self.states,
         };
         for (lock_index, plan) in self.locks.into_iter().enumerate() {
             for job in &plan.jobs {
-                let job = job.descriptor;
+                let job = &job.job;
                 tracing::info!(
                     node = %self.node,
-                    lock = plan.lock,
+                    lock = &*plan.lock,
                     job = job.name(),
                     cron = job.cron(),
-                    tz = job.timezone(),
-                    misfire = %job.misfire(),
-                    overlap = %job.overlap(),
+                    tz = job.get_tz(),
+                    misfire = %job.get_misfire(),
+                    overlap = %job.get_overlap(),
+                    retries = job.get_retries(),
                     "job registered"
                 );
             }

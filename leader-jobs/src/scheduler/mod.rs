@@ -21,7 +21,7 @@ use tokio_util::task::TaskTracker;
 use crate::backend::{Backend, Leadership, Ledger};
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::job::JobDescriptor;
+use crate::job::{Job, States};
 use crate::runtime::status::StatusBoard;
 use leader_jobs_cron::Schedule;
 
@@ -35,14 +35,14 @@ const FENCED_RETRY_MAX: Duration = Duration::from_secs(60);
 /// A job with its schedule parsed in its time zone.
 #[derive(Debug)]
 pub(crate) struct ScheduledJob {
-    pub(crate) descriptor: &'static JobDescriptor,
+    pub(crate) job: Arc<Job>,
     pub(crate) schedule: Schedule,
 }
 
 /// The jobs that share one lock.
 #[derive(Debug)]
 pub(crate) struct LockPlan {
-    pub(crate) lock: &'static str,
+    pub(crate) lock: Arc<str>,
     pub(crate) jobs: Vec<ScheduledJob>,
 }
 
@@ -56,6 +56,8 @@ pub(crate) struct NodeEnv {
     pub(crate) shutdown: CancellationToken,
     pub(crate) tracker: TaskTracker,
     pub(crate) grace: Duration,
+    /// What `RuntimeBuilder::state` was given, for the jobs' `State<T>` parameters.
+    pub(crate) states: Arc<States>,
 }
 
 /// Schedules `plan` (the lock at `lock_index` in the status) until shutdown, then leaves the
@@ -63,10 +65,10 @@ pub(crate) struct NodeEnv {
 pub(crate) async fn run_lock(env: NodeEnv, lock_index: usize, plan: LockPlan) -> Result<(), Error> {
     let opened = tokio::select! {
         () = env.shutdown.cancelled() => return Ok(()),
-        opened = open(&env, plan.lock) => opened,
+        opened = open(&env, &plan.lock) => opened,
     };
     let (election, ledger) = opened.map_err(|source| Error::Backend {
-        lock: plan.lock.to_owned(),
+        lock: plan.lock.to_string(),
         node: env.node.to_string(),
         source,
     })?;
@@ -172,7 +174,7 @@ impl LockScheduler {
 
     async fn election_ended(&self) {
         tracing::warn!(
-            lock = self.plan.lock,
+            lock = &*self.plan.lock,
             node = %self.env.node,
             "the election ended (the backend dropped it); this node will not lead the lock again \
              until it restarts"

@@ -16,7 +16,7 @@ use tracing::Instrument;
 use crate::JobContext;
 use crate::backend::{Claim, Election, Ledger, RunOutcome};
 use crate::clock::Clock;
-use crate::job::JobDescriptor;
+use crate::job::Job;
 use crate::runtime::status::{LastRun, StatusBoard};
 
 /// Why a tick runs.
@@ -30,7 +30,7 @@ pub(super) enum RunKind {
 
 /// Everything one run needs; built by the scheduler once the ledger gave it the tick.
 pub(super) struct Run {
-    pub(super) descriptor: &'static JobDescriptor,
+    pub(super) job: Arc<Job>,
     pub(super) claim: Claim,
     pub(super) kind: RunKind,
     /// The run must start before this instant or not at all (see `Ledger::claim_window`).
@@ -56,8 +56,8 @@ impl Run {
     pub(super) async fn execute(self) {
         let span = tracing::info_span!(
             "job_run",
-            job = self.descriptor.name(),
-            lock = self.descriptor.lock(),
+            job = self.job.name(),
+            lock = self.job.get_lock(),
             tick = %self.claim.tick,
             term = self.claim.term,
             node = %self.claim.node,
@@ -94,7 +94,7 @@ impl Run {
                 RunOutcome::Failed => tracing::warn!(error = error.as_deref(), "run failed"),
                 RunOutcome::Panicked => tracing::error!(panic = error.as_deref(), "run panicked"),
                 RunOutcome::TimedOut => tracing::warn!(
-                    timeout = ?self.descriptor.timeout(),
+                    timeout = ?self.job.get_timeout(),
                     "run timed out and was cancelled"
                 ),
                 RunOutcome::Cancelled => tracing::warn!(
@@ -144,13 +144,13 @@ impl Run {
     }
 
     async fn outcome(&self) -> (RunOutcome, Option<String>) {
-        let descriptor = self.descriptor;
+        let handler = Arc::clone(&self.job.handler);
         let context = self.context.clone();
-        // Starting the job inside the guarded future also catches a panic in a hand-written
-        // descriptor's `run` function before it returns its future.
-        let job = AssertUnwindSafe(async move { descriptor.start(context).await }).catch_unwind();
+        // Starting the job inside the guarded future also catches a panic in a closure handler
+        // before it returns its future.
+        let job = AssertUnwindSafe(async move { handler.call(&context).await }).catch_unwind();
         let bounded = async {
-            match descriptor.timeout() {
+            match self.job.get_timeout() {
                 Some(limit) => tokio::time::timeout(limit, job).await.ok(),
                 None => Some(job.await),
             }
@@ -163,7 +163,7 @@ impl Run {
             result = bounded => match result {
                 None => (RunOutcome::TimedOut, None),
                 Some(Err(panic)) => (RunOutcome::Panicked, Some(panic_message(panic.as_ref()))),
-                Some(Ok(Err(error))) => (RunOutcome::Failed, Some(error)),
+                Some(Ok(Err(failure))) => (RunOutcome::Failed, Some(failure.to_string())),
                 Some(Ok(Ok(()))) => (RunOutcome::Ok, None),
             },
             () = grace_over => (RunOutcome::Cancelled, None),

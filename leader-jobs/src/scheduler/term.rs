@@ -74,8 +74,8 @@ pub(super) async fn lead(
         Ok(start) => start,
         Err(end) => return end,
     };
-    let (lock_name, node) = (lock.plan.lock, lock.env.node.clone());
-    tracing::info!(lock = lock_name, term, node = %node, "leadership gained");
+    let (lock_name, node) = (lock.plan.lock.clone(), lock.env.node.clone());
+    tracing::info!(lock = &*lock_name, term, node = %node, "leadership gained");
     lock.env.status.update_lock(lock.lock_index, |status| {
         status.leading = true;
         status.term = Some(term);
@@ -114,7 +114,7 @@ pub(super) async fn lead(
         TermEnd::ElectionEnded => "the election ended",
         TermEnd::Fenced => "a newer term began in the ledger, or the ledger did not answer",
     };
-    tracing::info!(lock = lock_name, term, node = %node, reason, "leadership lost");
+    tracing::info!(lock = &*lock_name, term, node = %node, reason, "leadership lost");
     this.lock
         .env
         .status
@@ -142,7 +142,7 @@ async fn begin(
         match attempt {
             Ok(start) => return settle(lock, leadership, start).await,
             Err(err) => tracing::warn!(
-                lock = lock.plan.lock,
+                lock = &*lock.plan.lock,
                 error = %err,
                 retry_in = ?backoff,
                 "could not begin a term in the ledger; no job of the lock runs until it works"
@@ -175,7 +175,7 @@ async fn settle(
         return Ok(start);
     }
     tracing::debug!(
-        lock = lock.plan.lock,
+        lock = &*lock.plan.lock,
         term = start.term,
         open_claims = start.history.abandoned.len(),
         ?window,
@@ -200,7 +200,7 @@ impl Term<'_> {
         self.report_abandoned(&history).await;
         let now = self.lock.env.clock.now();
         for index in 0..self.jobs.len() {
-            let name = self.lock.plan.jobs[index].descriptor.name();
+            let name = self.lock.plan.jobs[index].job.name();
             if let Some(&last) = history.last_claimed.get(name) {
                 self.jobs[index].cursor = last;
                 self.take_missed(index, now);
@@ -290,7 +290,7 @@ impl Term<'_> {
         let Some(latest) = misfire::latest_tick(&job.schedule, ticks.cursor, now) else {
             return;
         };
-        let (name, policy) = (job.descriptor.name(), job.descriptor.misfire());
+        let (name, policy) = (job.job.name(), job.job.get_misfire());
         match policy {
             MisfirePolicy::Skip => {
                 tracing::info!(job = name, latest = %latest, "missed ticks not run (misfire policy skip)");
@@ -301,7 +301,7 @@ impl Term<'_> {
                 ticks.draining = true;
             }
             MisfirePolicy::FireAll => {
-                let window = job.descriptor.catch_up_window();
+                let window = job.job.get_catch_up();
                 let catch_up = misfire::catch_up_within(&job.schedule, ticks.cursor, now, window);
                 if catch_up.dropped_older {
                     tracing::warn!(job = name, window = ?window, "missed ticks older than the catch-up window are not run");
@@ -323,7 +323,7 @@ impl Term<'_> {
     async fn report_abandoned(&self, history: &LedgerHistory) {
         for claim in &history.abandoned {
             tracing::warn!(
-                lock = self.lock.plan.lock,
+                lock = &*self.lock.plan.lock,
                 job = %claim.job,
                 tick = %claim.tick,
                 term = claim.term,
@@ -336,7 +336,7 @@ impl Term<'_> {
                 .plan
                 .jobs
                 .iter()
-                .position(|job| job.descriptor.name() == claim.job);
+                .position(|job| job.job.name() == claim.job);
             if let Some(index) = index {
                 self.lock
                     .env
@@ -350,7 +350,7 @@ impl Term<'_> {
                 .await;
             if let Err(error) = noted {
                 tracing::warn!(
-                    lock = self.lock.plan.lock,
+                    lock = &*self.lock.plan.lock,
                     job = %claim.job,
                     tick = %claim.tick,
                     %error,

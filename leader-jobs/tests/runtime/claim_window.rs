@@ -3,14 +3,15 @@
 //! a new term that finds claims of older terms without an outcome waits one window before its
 //! first run, so every run those claims could still start starts before it.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use leader_jobs::__private::{JobFuture, boxed};
+use leader_jobs::job::JobFuture;
 use leader_jobs::backend::LedgerRecord;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::clock::TestClock;
-use leader_jobs::{Handle, JobContext, JobDescriptor, Runtime};
+use leader_jobs::{Job, Handle, JobContext, Runtime};
 
 use crate::slow_ledger::SlowLedger;
 use crate::support::{RunLog, Spec, advance_to, at};
@@ -20,10 +21,9 @@ const WINDOW: Duration = Duration::from_millis(750);
 static LATE_VERDICT_RUNS: RunLog = RunLog::new();
 fn late_verdict_job(ctx: JobContext) -> JobFuture {
     LATE_VERDICT_RUNS.record(&ctx);
-    boxed(async { Ok(()) })
+    Box::pin(async { Ok(()) })
 }
-static LATE_VERDICT_JOB: JobDescriptor =
-    Spec::new("late-verdict", "* * * * * *", late_verdict_job).build();
+static LATE_VERDICT_JOB: LazyLock<Job> = LazyLock::new(|| Spec::new("late-verdict", "* * * * * *", late_verdict_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn a_verdict_later_than_the_window_starts_no_run() {
@@ -38,7 +38,7 @@ async fn a_verdict_later_than_the_window_starts_no_run() {
         .node_id("late-verdict")
         .backend(backend.clone())
         .clock(clock.clone())
-        .jobs([&LATE_VERDICT_JOB])
+        .jobs([LATE_VERDICT_JOB.clone()])
         .build()
         .unwrap()
         .start()
@@ -67,29 +67,29 @@ async fn a_verdict_later_than_the_window_starts_no_run() {
 static TICK_RUNS: RunLog = RunLog::new();
 fn tick_job(ctx: JobContext) -> JobFuture {
     TICK_RUNS.record(&ctx);
-    boxed(async { Ok(()) })
+    Box::pin(async { Ok(()) })
 }
-static TICK_JOB: JobDescriptor = Spec::new("window-tick", "* * * * * *", tick_job).build();
+static TICK_JOB: LazyLock<Job> = LazyLock::new(|| Spec::new("window-tick", "* * * * * *", tick_job).build());
 
 fn slow_job(_ctx: JobContext) -> JobFuture {
-    boxed(async {
+    Box::pin(async {
         tokio::time::sleep(Duration::from_secs(5)).await;
         Ok(())
     })
 }
-static SLOW_JOB: JobDescriptor = Spec::new("window-slow", "*/10 * * * * *", slow_job).build();
+static SLOW_JOB: LazyLock<Job> = LazyLock::new(|| Spec::new("window-slow", "*/10 * * * * *", slow_job).build());
 
 fn start_node(
     node: String,
     backend: &SlowLedger,
     clock: &TestClock,
-    jobs: &[&'static JobDescriptor],
+    jobs: &[&Job],
 ) -> Handle {
     Runtime::builder()
         .node_id(node)
         .backend(backend.clone())
         .clock(clock.clone())
-        .jobs(jobs.iter().copied())
+        .jobs(jobs.iter().map(|job| (*job).clone()))
         .build()
         .unwrap()
         .start()
@@ -110,7 +110,7 @@ async fn first_run_after_takeover(
         claim_window,
     };
     let clock = TestClock::starting_at(at(0, 0, 0));
-    let jobs: &[&'static JobDescriptor] = if slow_run_open {
+    let jobs: &[&Job] = if slow_run_open {
         &[&TICK_JOB, &SLOW_JOB]
     } else {
         &[&TICK_JOB]

@@ -1,15 +1,16 @@
 //! Three simulated nodes; the leader is killed or paused 20 times. The jobs write an external log
 //! of their runs, which proves that no tick ran twice and none was lost beyond the misfire policy.
 
+use std::sync::LazyLock;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use leader_jobs::__private::{JobFuture, boxed};
+use leader_jobs::job::JobFuture;
 use leader_jobs::backend::LedgerRecord;
 use leader_jobs::backend::memory::{MemoryCluster, Timing};
 use leader_jobs::clock::{Clock, TestClock};
-use leader_jobs::{Handle, JobContext, JobDescriptor, MisfirePolicy, OverlapPolicy, Runtime};
+use leader_jobs::{Job, Handle, JobContext, MisfirePolicy, OverlapPolicy, Runtime};
 
 use crate::support::{RunLog, RunRecord, Spec, at, every};
 
@@ -23,26 +24,26 @@ const TIMING: Timing = Timing {
 
 static ALL_LOG: RunLog = RunLog::new();
 fn all_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         ALL_LOG.record(&ctx);
         Ok(())
     })
 }
-static ALL: JobDescriptor = Spec {
+static ALL: LazyLock<Job> = LazyLock::new(|| Spec {
     misfire: MisfirePolicy::FireAll,
     overlap: OverlapPolicy::Queue,
     ..Spec::new("chaos-fire-all", "* * * * * *", all_job)
 }
-.build();
+.build());
 
 static ONCE_LOG: RunLog = RunLog::new();
 fn once_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         ONCE_LOG.record(&ctx);
         Ok(())
     })
 }
-static ONCE: JobDescriptor = Spec::new("chaos-fire-once", "* * * * * *", once_job).build();
+static ONCE: LazyLock<Job> = LazyLock::new(|| Spec::new("chaos-fire-once", "* * * * * *", once_job).build());
 
 /// A fixed pseudo-random sequence (xorshift), so every run of the test injects the same faults.
 struct Faults(u64);
@@ -61,7 +62,7 @@ fn start_node(id: String, cluster: &MemoryCluster, clock: &TestClock) -> Handle 
         .node_id(id)
         .in_memory(cluster)
         .clock(clock.clone())
-        .jobs([&ALL, &ONCE])
+        .jobs([ALL.clone(), ONCE.clone()])
         .build()
         .unwrap()
         .start()

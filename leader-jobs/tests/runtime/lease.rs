@@ -4,15 +4,16 @@
 //! lease lapsed meanwhile; the fault campaign saw such a node claim a fire_once catch-up that it
 //! then did not run, so the ticks it stood for were lost to the next leader as well.
 
+use std::sync::LazyLock;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use leader_jobs::__private::{JobFuture, boxed};
+use leader_jobs::job::JobFuture;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::backend::{Backend, BackendError, Election, Leadership, Ledger, LedgerRecord};
 use leader_jobs::clock::TestClock;
-use leader_jobs::{JobContext, JobDescriptor, Runtime};
+use leader_jobs::{Job, JobContext, Runtime};
 use tokio::sync::watch;
 
 use crate::support::{RunLog, Spec, advance_to, at, every};
@@ -63,9 +64,9 @@ impl Backend for LapsingLease {
 static RUNS: RunLog = RunLog::new();
 fn logged(ctx: JobContext) -> JobFuture {
     RUNS.record(&ctx);
-    boxed(async { Ok(()) })
+    Box::pin(async { Ok(()) })
 }
-static EVERY_SECOND: JobDescriptor = Spec::new("every-second", "* * * * * *", logged).build();
+static EVERY_SECOND: LazyLock<Job> = LazyLock::new(|| Spec::new("every-second", "* * * * * *", logged).build());
 
 fn claimed_ticks(cluster: &MemoryCluster) -> Vec<chrono::DateTime<chrono::Utc>> {
     cluster
@@ -94,7 +95,7 @@ async fn a_lapsed_lease_stops_claims_before_the_election_reports_the_loss() {
             lapsed: Arc::clone(&lapsed),
         })
         .clock(clock.clone())
-        .jobs([&EVERY_SECOND])
+        .jobs([EVERY_SECOND.clone()])
         .build()
         .unwrap()
         .start()

@@ -1,18 +1,19 @@
 //! Ticks missed while no node led: a node runs a per-minute job until 00:10:30 and stops; another
 //! starts at 00:20:30 and reads the ledger's history (last claimed tick 00:10).
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use leader_jobs::__private::{JobFuture, boxed};
+use leader_jobs::job::JobFuture;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::clock::TestClock;
-use leader_jobs::{JobContext, JobDescriptor, MisfirePolicy, Runtime, Status};
+use leader_jobs::{Job, JobContext, MisfirePolicy, Runtime, Status};
 
 use crate::support::{RunLog, RunRecord, Spec, advance_to, at, every};
 
 /// Runs `job` on node "before" from 00:00 to 00:10:30, nothing until 00:20:30, then on node "after"
 /// until 00:22:30. Returns the status of "after" at the end.
-async fn gap_of_ten_minutes(job: &'static JobDescriptor) -> Status {
+async fn gap_of_ten_minutes(job: &Job) -> Status {
     let cluster = MemoryCluster::new();
     let clock = TestClock::starting_at(at(0, 0, 0));
     let node = |id: &str| {
@@ -20,7 +21,7 @@ async fn gap_of_ten_minutes(job: &'static JobDescriptor) -> Status {
             .node_id(id)
             .in_memory(&cluster)
             .clock(clock.clone())
-            .jobs([job])
+            .jobs([job.clone()])
             .build()
             .unwrap()
             .start()
@@ -50,12 +51,12 @@ fn runs_after(log: &RunLog) -> Vec<RunRecord> {
 
 static ONCE_LOG: RunLog = RunLog::new();
 fn once_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         ONCE_LOG.record(&ctx);
         Ok(())
     })
 }
-static ONCE: JobDescriptor = Spec::new("misfire-fire-once", "* * * * *", once_job).build();
+static ONCE: LazyLock<Job> = LazyLock::new(|| Spec::new("misfire-fire-once", "* * * * *", once_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn fire_once_runs_the_latest_missed_tick_once() {
@@ -78,16 +79,16 @@ async fn fire_once_runs_the_latest_missed_tick_once() {
 
 static SKIP_LOG: RunLog = RunLog::new();
 fn skip_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         SKIP_LOG.record(&ctx);
         Ok(())
     })
 }
-static SKIP: JobDescriptor = Spec {
+static SKIP: LazyLock<Job> = LazyLock::new(|| Spec {
     misfire: MisfirePolicy::Skip,
     ..Spec::new("misfire-skip", "* * * * *", skip_job)
 }
-.build();
+.build());
 
 #[tokio::test(start_paused = true)]
 async fn skip_runs_nothing_for_the_gap() {
@@ -100,18 +101,18 @@ async fn skip_runs_nothing_for_the_gap() {
 
 static ALL_LOG: RunLog = RunLog::new();
 fn all_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         ALL_LOG.record(&ctx);
         tokio::time::sleep(Duration::from_secs(1)).await;
         Ok(())
     })
 }
-static ALL: JobDescriptor = Spec {
+static ALL: LazyLock<Job> = LazyLock::new(|| Spec {
     misfire: MisfirePolicy::FireAll,
     catch_up_window: Duration::from_secs(5 * 60),
     ..Spec::new("misfire-fire-all", "* * * * *", all_job)
 }
-.build();
+.build());
 
 #[tokio::test(start_paused = true)]
 async fn fire_all_runs_every_missed_tick_in_the_window_oldest_first_one_at_a_time() {

@@ -1,23 +1,24 @@
 //! How runs end: ok, failed, panicked, timed out, cancelled at shutdown or on losing leadership,
 //! abandoned by a killed leader.
 
+use std::sync::LazyLock;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use leader_jobs::__private::{JobFuture, boxed};
+use leader_jobs::job::{JobFailure, JobFuture};
 use leader_jobs::backend::LedgerRecord;
 use leader_jobs::backend::RunOutcome;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::clock::TestClock;
-use leader_jobs::{Handle, JobContext, JobDescriptor, Runtime};
+use leader_jobs::{Job, Handle, JobContext, Runtime};
 
 use crate::support::{RunLog, Spec, advance_to, at, every};
 
 fn start(
     id: &str,
-    job: &'static JobDescriptor,
+    job: &Job,
     cluster: &MemoryCluster,
     clock: &TestClock,
 ) -> Handle {
@@ -26,7 +27,7 @@ fn start(
         .in_memory(cluster)
         .clock(clock.clone())
         .grace_period(Duration::from_secs(5))
-        .jobs([job])
+        .jobs([job.clone()])
         .build()
         .unwrap()
         .start()
@@ -46,17 +47,17 @@ fn outcomes(cluster: &MemoryCluster) -> Vec<(DateTime<Utc>, RunOutcome)> {
 
 static SLOW_FINISHED: AtomicBool = AtomicBool::new(false);
 fn slow_job(_ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         tokio::time::sleep(Duration::from_secs(30)).await;
         SLOW_FINISHED.store(true, Ordering::SeqCst);
         Ok(())
     })
 }
-static SLOW: JobDescriptor = Spec {
+static SLOW: LazyLock<Job> = LazyLock::new(|| Spec {
     timeout: Some(Duration::from_secs(5)),
     ..Spec::new("times-out", "* * * * *", slow_job)
 }
-.build();
+.build());
 
 #[tokio::test(start_paused = true)]
 async fn a_run_past_its_timeout_is_cancelled_and_recorded_as_timed_out() {
@@ -83,12 +84,12 @@ async fn a_run_past_its_timeout_is_cancelled_and_recorded_as_timed_out() {
 
 static PANIC_LOG: RunLog = RunLog::new();
 fn panicking_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         PANIC_LOG.record(&ctx);
         panic!("the report template is missing");
     })
 }
-static PANICKING: JobDescriptor = Spec::new("panics", "* * * * *", panicking_job).build();
+static PANICKING: LazyLock<Job> = LazyLock::new(|| Spec::new("panics", "* * * * *", panicking_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn a_panicking_run_is_recorded_and_the_scheduler_goes_on() {
@@ -115,9 +116,9 @@ async fn a_panicking_run_is_recorded_and_the_scheduler_goes_on() {
 }
 
 fn failing_job(_ctx: JobContext) -> JobFuture {
-    boxed(async move { Err("mail server refused the connection".to_owned()) })
+    Box::pin(async move { Err(JobFailure::new("mail server refused the connection")) })
 }
-static FAILING: JobDescriptor = Spec::new("fails", "* * * * *", failing_job).build();
+static FAILING: LazyLock<Job> = LazyLock::new(|| Spec::new("fails", "* * * * *", failing_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_run_keeps_its_error_message() {
@@ -138,18 +139,17 @@ async fn a_failed_run_keeps_its_error_message() {
 
 static COOPERATIVE_STOPPED_AT: Mutex<Option<tokio::time::Instant>> = Mutex::new(None);
 fn cooperative_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         tokio::select! {
             () = ctx.cancelled() => {
                 *COOPERATIVE_STOPPED_AT.lock().unwrap() = Some(tokio::time::Instant::now());
                 Ok(())
             }
-            () = tokio::time::sleep(Duration::from_secs(3600)) => Err("not cancelled".to_owned()),
+            () = tokio::time::sleep(Duration::from_secs(3600)) => Err(JobFailure::new("not cancelled")),
         }
     })
 }
-static COOPERATIVE: JobDescriptor =
-    Spec::new("stops-when-asked", "* * * * *", cooperative_job).build();
+static COOPERATIVE: LazyLock<Job> = LazyLock::new(|| Spec::new("stops-when-asked", "* * * * *", cooperative_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn losing_leadership_cancels_a_running_job_through_its_context() {
@@ -175,12 +175,12 @@ async fn losing_leadership_cancels_a_running_job_through_its_context() {
 }
 
 fn half_minute_job(_ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         tokio::time::sleep(Duration::from_secs(30)).await;
         Ok(())
     })
 }
-static HALF_MINUTE: JobDescriptor = Spec::new("half-minute", "* * * * *", half_minute_job).build();
+static HALF_MINUTE: LazyLock<Job> = LazyLock::new(|| Spec::new("half-minute", "* * * * *", half_minute_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn an_abandoned_run_is_reported_by_one_leader_only() {
@@ -223,14 +223,13 @@ async fn an_abandoned_run_is_reported_by_one_leader_only() {
 
 static STUBBORN_LOG: RunLog = RunLog::new();
 fn stubborn_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         STUBBORN_LOG.record(&ctx);
         tokio::time::sleep(Duration::from_secs(3600)).await;
         Ok(())
     })
 }
-static STUBBORN: JobDescriptor =
-    Spec::new("ignores-cancellation", "* * * * *", stubborn_job).build();
+static STUBBORN: LazyLock<Job> = LazyLock::new(|| Spec::new("ignores-cancellation", "* * * * *", stubborn_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_drops_a_run_that_ignores_cancellation_after_the_grace_period() {

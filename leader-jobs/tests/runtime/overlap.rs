@@ -1,23 +1,24 @@
 //! A tick that arrives while the previous run of its job is still going: skip, queue or allow.
 //! Every job here fires every 10 s and works for 22 s.
 
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use leader_jobs::__private::{JobFuture, boxed};
+use leader_jobs::job::JobFuture;
 use leader_jobs::clock::TestClock;
-use leader_jobs::{JobContext, JobDescriptor, OverlapPolicy, Runtime, Status};
+use leader_jobs::{Job, JobContext, OverlapPolicy, Runtime, Status};
 
 use crate::support::{RunLog, Spec, advance_to, at};
 
 const WORK: Duration = Duration::from_secs(22);
 
-async fn run_for_65_seconds(job: &'static JobDescriptor) -> Status {
+async fn run_for_65_seconds(job: &Job) -> Status {
     let clock = TestClock::starting_at(at(0, 0, 0));
     let handle = Runtime::builder()
         .node_id("overlap")
         .clock(clock.clone())
-        .jobs([job])
+        .jobs([job.clone()])
         .build()
         .unwrap()
         .start()
@@ -30,13 +31,13 @@ async fn run_for_65_seconds(job: &'static JobDescriptor) -> Status {
 
 static SKIP_LOG: RunLog = RunLog::new();
 fn skip_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         SKIP_LOG.record(&ctx);
         tokio::time::sleep(WORK).await;
         Ok(())
     })
 }
-static SKIP: JobDescriptor = Spec::new("overlap-skip", "*/10 * * * * *", skip_job).build();
+static SKIP: LazyLock<Job> = LazyLock::new(|| Spec::new("overlap-skip", "*/10 * * * * *", skip_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn skip_drops_ticks_that_arrive_during_a_run() {
@@ -57,17 +58,17 @@ async fn skip_drops_ticks_that_arrive_during_a_run() {
 
 static QUEUE_LOG: RunLog = RunLog::new();
 fn queue_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         QUEUE_LOG.record(&ctx);
         tokio::time::sleep(WORK).await;
         Ok(())
     })
 }
-static QUEUE: JobDescriptor = Spec {
+static QUEUE: LazyLock<Job> = LazyLock::new(|| Spec {
     overlap: OverlapPolicy::Queue,
     ..Spec::new("overlap-queue", "*/10 * * * * *", queue_job)
 }
-.build();
+.build());
 
 #[tokio::test(start_paused = true)]
 async fn queue_runs_one_waiting_tick_right_after_the_run() {
@@ -94,7 +95,7 @@ static ALLOW_LOG: RunLog = RunLog::new();
 static ALLOW_RUNNING: AtomicUsize = AtomicUsize::new(0);
 static ALLOW_MOST_RUNNING: AtomicUsize = AtomicUsize::new(0);
 fn allow_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         ALLOW_LOG.record(&ctx);
         let running = ALLOW_RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
         ALLOW_MOST_RUNNING.fetch_max(running, Ordering::SeqCst);
@@ -103,11 +104,11 @@ fn allow_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static ALLOW: JobDescriptor = Spec {
+static ALLOW: LazyLock<Job> = LazyLock::new(|| Spec {
     overlap: OverlapPolicy::Allow,
     ..Spec::new("overlap-allow", "*/10 * * * * *", allow_job)
 }
-.build();
+.build());
 
 #[tokio::test(start_paused = true)]
 async fn allow_runs_every_tick_on_time_beside_the_others() {

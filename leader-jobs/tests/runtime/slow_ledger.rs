@@ -4,18 +4,19 @@
 //! an every-second job lose every other tick while outcomes were on their way; the slow-leader
 //! test, with 300 ms each way, saw it lose a tick while the claim before it was.
 
+use std::sync::LazyLock;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use leader_jobs::__private::{JobFuture, boxed};
+use leader_jobs::job::JobFuture;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::backend::{
     Backend, BackendError, Claim, ClaimVerdict, Election, Ledger, LedgerRecord, RunOutcome,
     TermStart,
 };
 use leader_jobs::clock::TestClock;
-use leader_jobs::{JobContext, JobDescriptor, MisfirePolicy, Runtime};
+use leader_jobs::{Job, JobContext, MisfirePolicy, Runtime};
 
 use crate::support::{RunLog, Spec, advance_to, at, every};
 
@@ -86,7 +87,7 @@ impl Backend for SlowLedger {
 /// `settle`, and returns how many ticks it skipped.
 async fn skipped_in_ten_seconds(
     backend: SlowLedger,
-    job: &'static JobDescriptor,
+    job: &Job,
     settle: Duration,
 ) -> u64 {
     let clock = TestClock::starting_at(at(0, 0, 0));
@@ -94,7 +95,7 @@ async fn skipped_in_ten_seconds(
         .node_id("slow-ledger")
         .backend(backend)
         .clock(clock.clone())
-        .jobs([job])
+        .jobs([job.clone()])
         .build()
         .unwrap()
         .start()
@@ -109,10 +110,9 @@ async fn skipped_in_ten_seconds(
 static SLOW_RECORD_RUNS: RunLog = RunLog::new();
 fn slow_record_job(ctx: JobContext) -> JobFuture {
     SLOW_RECORD_RUNS.record(&ctx);
-    boxed(async { Ok(()) })
+    Box::pin(async { Ok(()) })
 }
-static SLOW_RECORD_JOB: JobDescriptor =
-    Spec::new("slow-record", "* * * * * *", slow_record_job).build();
+static SLOW_RECORD_JOB: LazyLock<Job> = LazyLock::new(|| Spec::new("slow-record", "* * * * * *", slow_record_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn a_slow_outcome_record_does_not_make_the_next_tick_an_overlap() {
@@ -148,7 +148,7 @@ async fn a_slow_outcome_record_does_not_make_the_next_tick_an_overlap() {
 /// one run at a time, and none was skipped.
 async fn assert_slow_claims_skip_nothing(
     claim_delay: Duration,
-    job: &'static JobDescriptor,
+    job: &Job,
     work: Duration,
     runs: &RunLog,
 ) {
@@ -177,16 +177,16 @@ async fn assert_slow_claims_skip_nothing(
 static LONG_CLAIM_RUNS: RunLog = RunLog::new();
 fn long_claim_job(ctx: JobContext) -> JobFuture {
     LONG_CLAIM_RUNS.record(&ctx);
-    boxed(async {
+    Box::pin(async {
         tokio::time::sleep(Duration::from_millis(50)).await;
         Ok(())
     })
 }
-static LONG_CLAIM_JOB: JobDescriptor = Spec {
+static LONG_CLAIM_JOB: LazyLock<Job> = LazyLock::new(|| Spec {
     misfire: MisfirePolicy::FireAll,
     ..Spec::new("long-claim", "* * * * * *", long_claim_job)
 }
-.build();
+.build());
 
 #[tokio::test(start_paused = true)]
 async fn a_claim_slower_than_the_period_delays_ticks_instead_of_skipping_them() {
@@ -197,16 +197,16 @@ async fn a_claim_slower_than_the_period_delays_ticks_instead_of_skipping_them() 
 static LATE_START_RUNS: RunLog = RunLog::new();
 fn late_start_job(ctx: JobContext) -> JobFuture {
     LATE_START_RUNS.record(&ctx);
-    boxed(async {
+    Box::pin(async {
         tokio::time::sleep(Duration::from_millis(100)).await;
         Ok(())
     })
 }
-static LATE_START_JOB: JobDescriptor = Spec {
+static LATE_START_JOB: LazyLock<Job> = LazyLock::new(|| Spec {
     misfire: MisfirePolicy::FireAll,
     ..Spec::new("late-start", "* * * * * *", late_start_job)
 }
-.build();
+.build());
 
 /// A claim a little shorter than the period: each run starts just before the next tick and is
 /// still going when it comes due, though it lasts a tenth of a period. CI met this shape in the

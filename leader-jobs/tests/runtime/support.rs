@@ -5,14 +5,14 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use leader_jobs::__private::{JobFuture, SourceLocation, descriptor};
+use leader_jobs::job::JobFuture;
 use leader_jobs::clock::TestClock;
-use leader_jobs::{JobContext, JobDescriptor, MisfirePolicy, OverlapPolicy};
+use leader_jobs::{Job, JobContext, MisfirePolicy, OverlapPolicy};
 
 /// One run as the job saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RunRecord {
-    pub(crate) job: &'static str,
+    pub(crate) job: String,
     pub(crate) tick: DateTime<Utc>,
     pub(crate) started_at: DateTime<Utc>,
     pub(crate) node: String,
@@ -29,7 +29,7 @@ impl RunLog {
 
     pub(crate) fn record(&self, ctx: &JobContext) {
         self.0.lock().unwrap().push(RunRecord {
-            job: ctx.job(),
+            job: ctx.job().to_owned(),
             tick: ctx.tick(),
             started_at: ctx.started_at(),
             node: ctx.node().to_owned(),
@@ -46,7 +46,8 @@ impl RunLog {
     }
 }
 
-/// A job description with the runtime's defaults; `build` turns it into a descriptor.
+/// A job description with the runtime's defaults, written as a struct so tests can override
+/// fields with `..Spec::new(..)`; `build` turns it into a [`Job`].
 pub(crate) struct Spec {
     pub(crate) name: &'static str,
     pub(crate) lock: &'static str,
@@ -78,23 +79,21 @@ impl Spec {
         }
     }
 
-    pub(crate) const fn build(self) -> JobDescriptor {
-        descriptor(
-            self.name,
-            self.lock,
-            self.cron,
-            self.timezone,
-            self.overlap,
-            self.misfire,
-            self.catch_up_window,
-            self.timeout,
-            SourceLocation {
-                module_path: module_path!(),
-                file: file!(),
-                line: line!(),
-            },
-            self.run,
-        )
+    pub(crate) fn build(self) -> Job {
+        let job = Job::new(self.name, self.cron, self.run)
+            .lock(self.lock)
+            .tz(self.timezone)
+            .overlap(self.overlap)
+            .misfire(self.misfire);
+        let job = if self.misfire == MisfirePolicy::FireAll {
+            job.catch_up(self.catch_up_window)
+        } else {
+            job
+        };
+        match self.timeout {
+            Some(limit) => job.timeout(limit),
+            None => job,
+        }
     }
 }
 

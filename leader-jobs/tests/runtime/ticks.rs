@@ -1,20 +1,21 @@
 //! Runs land exactly on their ticks: across a day, across a DST change, and after a clock step.
 
+use std::sync::LazyLock;
 use chrono::{TimeDelta, TimeZone, Utc};
-use leader_jobs::__private::{JobFuture, boxed};
+use leader_jobs::job::JobFuture;
 use leader_jobs::clock::TestClock;
-use leader_jobs::{JobContext, JobDescriptor, Runtime};
+use leader_jobs::{Job, JobContext, Runtime};
 
 use crate::support::{RunLog, Spec, advance_to, at, every};
 
 static DAY_LOG: RunLog = RunLog::new();
 fn day_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         DAY_LOG.record(&ctx);
         Ok(())
     })
 }
-static DAY: JobDescriptor = Spec::new("quarter-hourly", "*/15 * * * *", day_job).build();
+static DAY: LazyLock<Job> = LazyLock::new(|| Spec::new("quarter-hourly", "*/15 * * * *", day_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn a_simulated_day_runs_every_tick_once_and_on_time() {
@@ -22,7 +23,7 @@ async fn a_simulated_day_runs_every_tick_once_and_on_time() {
     let handle = Runtime::builder()
         .node_id("solo")
         .clock(clock.clone())
-        .jobs([&DAY])
+        .jobs([DAY.clone()])
         .build()
         .unwrap()
         .start()
@@ -50,16 +51,16 @@ async fn a_simulated_day_runs_every_tick_once_and_on_time() {
 
 static DST_LOG: RunLog = RunLog::new();
 fn dst_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         DST_LOG.record(&ctx);
         Ok(())
     })
 }
-static DST: JobDescriptor = Spec {
+static DST: LazyLock<Job> = LazyLock::new(|| Spec {
     timezone: "Europe/Berlin",
     ..Spec::new("berlin-half-past-two", "30 2 * * *", dst_job)
 }
-.build();
+.build());
 
 #[tokio::test(start_paused = true)]
 async fn a_tick_inside_the_spring_forward_gap_runs_once_right_after_the_jump() {
@@ -68,7 +69,7 @@ async fn a_tick_inside_the_spring_forward_gap_runs_once_right_after_the_jump() {
     let handle = Runtime::builder()
         .node_id("berlin")
         .clock(clock.clone())
-        .jobs([&DST])
+        .jobs([DST.clone()])
         .build()
         .unwrap()
         .start()
@@ -89,13 +90,12 @@ async fn a_tick_inside_the_spring_forward_gap_runs_once_right_after_the_jump() {
 
 static JUMP_LOG: RunLog = RunLog::new();
 fn jump_job(ctx: JobContext) -> JobFuture {
-    boxed(async move {
+    Box::pin(async move {
         JUMP_LOG.record(&ctx);
         Ok(())
     })
 }
-static JUMP: JobDescriptor =
-    Spec::new("minutely-through-a-clock-step", "* * * * *", jump_job).build();
+static JUMP: LazyLock<Job> = LazyLock::new(|| Spec::new("minutely-through-a-clock-step", "* * * * *", jump_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn a_wall_clock_step_forward_is_a_misfire_with_one_catch_up_run() {
@@ -103,7 +103,7 @@ async fn a_wall_clock_step_forward_is_a_misfire_with_one_catch_up_run() {
     let handle = Runtime::builder()
         .node_id("stepped")
         .clock(clock.clone())
-        .jobs([&JUMP])
+        .jobs([JUMP.clone()])
         .build()
         .unwrap()
         .start()

@@ -148,7 +148,7 @@ fn follow_clock_offset(clock: ShiftedClock, file: PathBuf) -> std::io::Result<()
 fn write_job_specs(dir: &Path) -> std::io::Result<()> {
     let specs: Vec<app::JobSpec> = leader_jobs::registered_jobs()
         .into_iter()
-        .map(app::JobSpec::of)
+        .map(|job| app::JobSpec::of(&job))
         .collect();
     let text = serde_json::to_string_pretty(&specs)?;
     // Written whole and renamed, so a reader never sees half a file.

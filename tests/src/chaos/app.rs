@@ -22,23 +22,14 @@ pub struct JobSpec {
 
 impl JobSpec {
     /// The spec of a registered job.
-    pub fn of(job: &leader_jobs::JobDescriptor) -> Self {
+    pub fn of(job: &leader_jobs::Job) -> Self {
         Self {
             name: job.name().to_owned(),
-            lock: job.lock().to_owned(),
+            lock: job.get_lock().to_owned(),
             cron: job.cron().to_owned(),
-            misfire: match job.misfire() {
-                leader_jobs::MisfirePolicy::FireAll => "fire_all",
-                leader_jobs::MisfirePolicy::FireOnce => "fire_once",
-                leader_jobs::MisfirePolicy::Skip => "skip",
-            }
-            .to_owned(),
-            overlap: match job.overlap() {
-                leader_jobs::OverlapPolicy::Skip => "skip",
-                leader_jobs::OverlapPolicy::Queue => "queue",
-                leader_jobs::OverlapPolicy::Allow => "allow",
-            }
-            .to_owned(),
+            // The policies print as the attribute spells them.
+            misfire: job.get_misfire().to_string(),
+            overlap: job.get_overlap().to_string(),
         }
     }
 }

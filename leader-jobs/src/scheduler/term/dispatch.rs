@@ -1,6 +1,7 @@
 //! Starting a due tick: the overlap policy decides whether it runs now, waits or is skipped; the
 //! ledger decides whether this node may run it at all.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
@@ -19,7 +20,7 @@ impl Term<'_> {
             self.jobs[index].catch_up.push_back(tick);
             return self.pump(index).await;
         }
-        let overlap = self.lock.plan.jobs[index].descriptor.overlap();
+        let overlap = self.lock.plan.jobs[index].job.get_overlap();
         if overlap == OverlapPolicy::Allow || self.lock.running[index].load(Ordering::SeqCst) == 0 {
             return self.start(index, tick, RunKind::Scheduled).await;
         }
@@ -66,7 +67,7 @@ impl Term<'_> {
 
     fn count_skipped(&self, index: usize, tick: DateTime<Utc>) {
         tracing::info!(
-            job = self.lock.plan.jobs[index].descriptor.name(),
+            job = self.lock.plan.jobs[index].job.name(),
             tick = %tick,
             "tick skipped: the previous run is still going (overlap policy)"
         );
@@ -79,7 +80,7 @@ impl Term<'_> {
     /// Starts waiting ticks (catch-ups first, oldest first; then the queued one) while the overlap
     /// policy lets them run.
     pub(super) async fn pump(&mut self, index: usize) -> Result<(), Fenced> {
-        let overlap = self.lock.plan.jobs[index].descriptor.overlap();
+        let overlap = self.lock.plan.jobs[index].job.get_overlap();
         // On a lapsed lease the ticks wait in their queues (see `await_lease_verdict`).
         while self.lock.election.leading_now()
             && (overlap == OverlapPolicy::Allow
@@ -111,7 +112,7 @@ impl Term<'_> {
         tick: DateTime<Utc>,
         kind: RunKind,
     ) -> Result<(), Fenced> {
-        let descriptor = self.lock.plan.jobs[index].descriptor;
+        let job = &self.lock.plan.jobs[index].job;
         if self.ended.is_cancelled() || *self.leadership.borrow() != Leadership::Leading {
             // Leadership is ending; the next leader's misfire policy covers this tick.
             return Ok(());
@@ -124,7 +125,7 @@ impl Term<'_> {
             return Err(Fenced);
         }
         let claim = Claim {
-            job: descriptor.name().to_owned(),
+            job: job.name().to_owned(),
             tick,
             term: self.term,
             node: self.lock.env.node.to_string(),
@@ -153,7 +154,7 @@ impl Term<'_> {
                 highest_term,
             }) => {
                 tracing::warn!(
-                    job = descriptor.name(),
+                    job = job.name(),
                     tick = %tick,
                     term = self.term,
                     winner_node = winner.as_ref().map(|w| w.node.as_str()),
@@ -175,7 +176,7 @@ impl Term<'_> {
                 // tick from being lost or run twice: the next term reads the ledger, sees the
                 // claim if it landed, and otherwise catches the tick up per the misfire policy.
                 tracing::error!(
-                    job = descriptor.name(),
+                    job = job.name(),
                     tick = %tick,
                     error = %err,
                     "could not claim the tick in the ledger; ending the term so the next one \
@@ -191,16 +192,19 @@ impl Term<'_> {
 
     fn spawn_run(&mut self, index: usize, claim: Claim, kind: RunKind, start_by: Option<Instant>) {
         let lock = &*self.lock;
-        let descriptor = lock.plan.jobs[index].descriptor;
+        let job = Arc::clone(&lock.plan.jobs[index].job);
         let context = JobContext {
-            job: descriptor.name(),
-            lock: descriptor.lock(),
+            job: job.name.clone(),
+            lock: lock.plan.lock.clone(),
             tick: claim.tick,
             started_at: lock.env.clock.now(),
             node: lock.env.node.clone(),
             term: self.term,
             // A child token, so a job cancelling its own token stops nothing else.
             cancellation: self.ended.child_token(),
+            attempt: 1,
+            catch_up: kind == RunKind::CatchUp,
+            states: lock.env.states.clone(),
         };
         self.jobs[index].last_run = Some((claim.tick, context.started_at));
         lock.running[index].fetch_add(1, Ordering::SeqCst);
@@ -208,7 +212,7 @@ impl Term<'_> {
             .status
             .update_job(lock.lock_index, index, |job| job.running += 1);
         let run = Run {
-            descriptor,
+            job,
             claim,
             kind,
             start_by,

@@ -1,4 +1,5 @@
-//! The rule for lock names. A lock becomes part of Pulsar topic names
+//! The rule for lock names, checked by `#[singleton_job]` at compile time and by the runtime for
+//! jobs built in code. A lock becomes part of Pulsar topic names
 //! (`leader-jobs.<lock>.election`, `leader-jobs.<lock>.ledger`), so it must be a safe topic-name
 //! fragment.
 
@@ -9,12 +10,24 @@ const MAX_CHARS: usize = 100;
 const PARTITION_MARKER: &str = "-partition-";
 
 /// The rule, as the error messages state it.
-pub(crate) const RULE: &str = "a lock name becomes part of the Pulsar topic \
+pub const RULE: &str = "a lock name becomes part of the Pulsar topic \
      `leader-jobs.<lock>.election`, so it must be 1 to 100 characters from A-Z, a-z, 0-9, `_` and \
      `-`, and must not contain `-partition-`";
 
 /// Checks `lock`; on failure says what is wrong with it (the caller adds [`RULE`]).
-pub(crate) fn check(lock: &str) -> Result<(), String> {
+///
+/// ```
+/// assert!(leader_jobs_cron::lock_name::check("email").is_ok());
+/// assert_eq!(
+///     leader_jobs_cron::lock_name::check("a/b").unwrap_err(),
+///     "it contains '/'"
+/// );
+/// ```
+///
+/// # Errors
+///
+/// What is wrong with the name, in words that follow "invalid lock name: ".
+pub fn check(lock: &str) -> Result<(), String> {
     if lock.is_empty() {
         return Err("it is empty".to_owned());
     }
