@@ -3,6 +3,7 @@
 use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
+use syn::spanned::Spanned;
 use syn::{ReturnType, Signature};
 
 use crate::validate::{JobSpec, Misfire, Overlap};
@@ -77,7 +78,7 @@ pub(crate) fn job(item: TokenStream, signature: &Signature, spec: &JobSpec) -> T
 /// takes it as it takes a handler built in code.
 ///
 /// The error is converted where its type is concrete, so that one implementing `Error` keeps its
-/// `source()` chain (`Failed` picks `ErrorChain` over `DisplayOnly` by method resolution).
+/// `source()` chain (`Output` picks `ErrorChain` over `NoChain` by method resolution).
 ///
 /// The two trait checks are spanned where the user has to act. The output conversion names the
 /// user's return type in a qualified path, so rustc reports an unsupported type on that type. The
@@ -87,7 +88,8 @@ pub(crate) fn job(item: TokenStream, signature: &Signature, spec: &JobSpec) -> T
 fn handler(signature: &Signature, spec: &JobSpec) -> TokenStream {
     let ident = &signature.ident;
     let output = quote_spanned!(Span::mixed_site()=> output);
-    let error = quote_spanned!(Span::mixed_site()=> error);
+    let chain = quote_spanned!(Span::mixed_site()=> chain);
+    let failure = quote_spanned!(Span::mixed_site()=> failure);
     // Taken as a value first: the runtime needs it to be `async` even when its body never
     // awaits, and clippy's `unused_async` accepts that only for functions used as values.
     let job = quote_spanned!(Span::mixed_site()=> job);
@@ -95,7 +97,10 @@ fn handler(signature: &Signature, spec: &JobSpec) -> TokenStream {
     let arguments: Vec<_> = (0..spec.signature.parameters.len())
         .map(|index| format_ident!("argument{index}", span = Span::mixed_site()))
         .collect();
-    let types = spec.signature.parameters.iter().map(|param| &param.ty);
+    let types: Vec<_> = spec.signature.parameters.iter().map(|param| &param.ty).collect();
+    let argument_checks = types.iter().map(|ty| {
+        quote_spanned!(ty.span()=> ::leader_jobs::__private::assert_argument::<#ty>();)
+    });
     let output_type = match &signature.output {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => quote!(#ty),
@@ -110,11 +115,16 @@ fn handler(signature: &Signature, spec: &JobSpec) -> TokenStream {
     let body = quote! {
         let #job = #ident;
         let #output = #callee(#(#arguments),*).await;
-        <#output_type as ::leader_jobs::__private::IntoJobResult>::into_job_result(#output)
-            .map_err(|#error| {
-                use ::leader_jobs::__private::{DisplayOnly as _, ErrorChain as _};
-                (&::leader_jobs::__private::Failed(#error)).failure()
-            })
+        let #chain = {
+            use ::leader_jobs::__private::{ErrorChain as _, NoChain as _};
+            (&&::leader_jobs::__private::Output(&#output)).error_chain()
+        };
+        match #chain {
+            ::core::option::Option::Some(#failure) => ::core::result::Result::Err(#failure),
+            ::core::option::Option::None => {
+                <#output_type as ::leader_jobs::__private::IntoJobResult>::into_job_result(#output)
+            }
+        }
     };
     let mut call = Group::new(
         Delimiter::Parenthesis,
@@ -124,6 +134,7 @@ fn handler(signature: &Signature, spec: &JobSpec) -> TokenStream {
     let boxed = quote_spanned!(signature_start=> ::leader_jobs::__private::boxed #call);
     quote! {
         |#(#arguments: #types),*| -> ::leader_jobs::__private::JobFuture {
+            #(#argument_checks)*
             #boxed
         }
     }

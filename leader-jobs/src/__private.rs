@@ -6,7 +6,7 @@ pub use inventory;
 
 pub use crate::JobContext;
 pub use crate::job::{
-    IntoJobResult, Job, JobFailure, JobFuture, MisfirePolicy, OverlapPolicy, State,
+    IntoJobResult, Job, JobArgument, JobFailure, JobFuture, MisfirePolicy, OverlapPolicy, State,
 };
 
 /// One `#[singleton_job]`: builds its [`Job`] when the runtime collects the registered jobs.
@@ -28,44 +28,43 @@ pub fn named(mut job: Job, parameter_names: &'static [&'static str]) -> Job {
 }
 
 /// Boxes a job's future; the expansion calls this so it need not name `Box` or `Pin`.
-pub fn boxed<F, R>(future: F) -> JobFuture
+pub fn boxed<F>(future: F) -> JobFuture
 where
-    F: core::future::Future<Output = R> + Send + 'static,
-    R: IntoJobResult,
+    F: core::future::Future<Output = Result<(), JobFailure>> + Send + 'static,
 {
-    Box::pin(async move {
-        future
-            .await
-            .into_job_result()
-            .map_err(|error| JobFailure::from_display(&error))
-    })
+    Box::pin(future)
 }
 
-/// A job's error on its way to a [`JobFailure`]: `(&Failed(error)).failure()` picks
-/// [`ErrorChain`] when the error type implements `Error` (keeping its `source()` chain) and
-/// [`DisplayOnly`] otherwise. The choice is made where the type is concrete: in the expansion.
-pub struct Failed<E>(pub E);
+/// Fails to compile, spanned on the parameter's type, unless `T` can be a job's parameter; the
+/// expansion calls it for each, so a wrong type is reported where it is written.
+pub const fn assert_argument<T: JobArgument>() {}
 
-/// The `Error` case of [`Failed`].
+/// A job's output on its way to a [`JobFailure`]: `(&&Output(&output)).error_chain()` finds the
+/// `source()` chain when the output is `Result<(), E>` with `E: Error` ([`ErrorChain`]), and
+/// nothing otherwise ([`NoChain`], for every type, so that it adds no error of its own when the
+/// return type is wrong). The choice is made where the type is concrete: in the expansion.
+pub struct Output<'a, T>(pub &'a T);
+
+/// The `Error` case of [`Output`].
 pub trait ErrorChain {
-    /// The error's text and its causes.
-    fn failure(&self) -> JobFailure;
+    /// The error's text and its causes, if the run failed.
+    fn error_chain(&self) -> Option<JobFailure>;
 }
 
-impl<E: std::error::Error + 'static> ErrorChain for Failed<E> {
-    fn failure(&self) -> JobFailure {
-        JobFailure::from_error(&self.0)
+impl<E: std::error::Error + 'static> ErrorChain for Output<'_, Result<(), E>> {
+    fn error_chain(&self) -> Option<JobFailure> {
+        self.0.as_ref().err().map(|error| JobFailure::from_error(error))
     }
 }
 
-/// The `Display`-only case of [`Failed`].
-pub trait DisplayOnly {
-    /// The error's text.
-    fn failure(&self) -> JobFailure;
+/// The fallback case of [`Output`].
+pub trait NoChain {
+    /// Nothing: [`IntoJobResult`] converts the output.
+    fn error_chain(&self) -> Option<JobFailure>;
 }
 
-impl<E: core::fmt::Display + 'static> DisplayOnly for &Failed<E> {
-    fn failure(&self) -> JobFailure {
-        JobFailure::from_display(&self.0)
+impl<T> NoChain for &Output<'_, T> {
+    fn error_chain(&self) -> Option<JobFailure> {
+        None
     }
 }

@@ -9,7 +9,10 @@
 //!   once a higher term began, everything the old leader appends is ignored;
 //! - of the valid claims for one (job, tick), the first wins. Valid claims of one job come in tick
 //!   order (one leader claims its ticks in order; a new leader only claims ticks after the last
-//!   claimed one), so "first for this tick" is "tick later than the last claimed tick".
+//!   claimed one), so "first for this tick" is "tick later than the last claimed tick";
+//! - a retry of a tick is valid only under the latest valid term, for the job's last claimed tick,
+//!   once the attempt before it has an outcome: one attempt at a time, and none by a stale
+//!   leader.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -52,6 +55,7 @@ impl LedgerState {
                 Applied::TermStart { valid }
             }
             LedgerRecord::Claim(claim) => Applied::Claim(self.judge(claim)),
+            LedgerRecord::Retry { claim, .. } => Applied::Claim(self.judge_retry(claim)),
             LedgerRecord::Outcome { claim, .. } | LedgerRecord::Abandoned { claim, .. } => {
                 self.open.remove(&(claim.job.clone(), claim.tick));
                 Applied::Outcome
@@ -59,9 +63,25 @@ impl LedgerState {
         }
     }
 
+    fn under_current_term(&self, claim: &Claim) -> bool {
+        claim.term == self.highest_term && self.term_holder.as_deref() == Some(claim.node.as_str())
+    }
+
+    fn judge_retry(&mut self, claim: &Claim) -> ClaimVerdict {
+        let key = (claim.job.clone(), claim.tick);
+        let latest = self.last_claimed.get(&claim.job) == Some(&claim.tick);
+        if self.under_current_term(claim) && latest && !self.open.contains_key(&key) {
+            self.open.insert(key, claim.clone());
+            return ClaimVerdict::Won;
+        }
+        ClaimVerdict::Lost {
+            winner: self.open.get(&key).cloned(),
+            highest_term: self.highest_term,
+        }
+    }
+
     fn judge(&mut self, claim: &Claim) -> ClaimVerdict {
-        let under_current_term = claim.term == self.highest_term
-            && self.term_holder.as_deref() == Some(claim.node.as_str());
+        let under_current_term = self.under_current_term(claim);
         let last = self.last_claimed.get(&claim.job).copied();
         let tick_is_new = last.is_none_or(|last| claim.tick > last);
         if under_current_term && tick_is_new {

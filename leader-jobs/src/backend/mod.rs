@@ -175,7 +175,13 @@ pub trait Ledger: Send + Sync {
     /// began earlier in the ledger.
     async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError>;
 
-    /// Appends the outcome of a run that won its claim.
+    /// Appends attempt `attempt` (2 for the first retry) at `claim`'s tick, under `claim`'s term
+    /// (the retrying leader's), and says whether it may run: by the same rule as a claim, it wins
+    /// only under the latest term, for the job's latest claimed tick, once the previous attempt
+    /// has an outcome.
+    async fn retry(&self, claim: &Claim, attempt: u32) -> Result<ClaimVerdict, BackendError>;
+
+    /// Appends the outcome of a run (its latest attempt) that won its claim.
     async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError>;
 
     /// Appends that the leader of `term`, `node`, reported `claim` (found in

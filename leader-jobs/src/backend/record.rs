@@ -15,7 +15,16 @@ pub enum LedgerRecord {
     },
     /// A claim of one tick, appended before the run.
     Claim(Claim),
-    /// The outcome of a run, appended after it.
+    /// Another attempt at a tick whose last attempt failed: a retry, appended before it runs. Valid
+    /// only under the latest term, for the job's latest claimed tick, once the attempt before it
+    /// has an outcome; then the tick is open again until this attempt's outcome.
+    Retry {
+        /// The claim, under the retrying leader's term.
+        claim: Claim,
+        /// Which attempt this is: 2 for the first retry.
+        attempt: u32,
+    },
+    /// The outcome of a run (of its latest attempt), appended after it.
     Outcome {
         /// The claim the run was for.
         claim: Claim,

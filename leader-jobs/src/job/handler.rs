@@ -97,35 +97,34 @@ impl fmt::Display for JobFailure {
     label = "a job must return `()` or `Result<(), E>` where `E: Display`",
     note = "the runtime records a job's error by its `Display` text"
 )]
-pub trait IntoJobResult: Send + 'static {
-    /// The error type; [`Infallible`](core::convert::Infallible) for `()`.
-    type Error: fmt::Display + 'static;
-
-    /// The outcome as a `Result`.
+pub trait IntoJobResult {
+    /// The outcome as the runtime records it.
     ///
     /// # Errors
     ///
-    /// The job's own error.
-    fn into_job_result(self) -> Result<(), Self::Error>;
+    /// The job's own error, as [`JobFailure::from_display`] reads it.
+    fn into_job_result(self) -> Result<(), JobFailure>;
 }
 
 impl IntoJobResult for () {
-    type Error = core::convert::Infallible;
-
-    fn into_job_result(self) -> Result<(), Self::Error> {
+    fn into_job_result(self) -> Result<(), JobFailure> {
         Ok(())
     }
 }
 
-impl<E: fmt::Display + Send + 'static> IntoJobResult for Result<(), E> {
-    type Error = E;
-
-    fn into_job_result(self) -> Result<(), E> {
-        self
+impl<E: fmt::Display + 'static> IntoJobResult for Result<(), E> {
+    fn into_job_result(self) -> Result<(), JobFailure> {
+        self.map_err(|error| JobFailure::from_display(&error))
     }
 }
 
 /// A value a job's function can take: [`JobContext`] or [`State<T>`](super::State). Sealed.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a parameter of a job",
+    label = "not `leader_jobs::JobContext` or `leader_jobs::State<T>`",
+    note = "a job takes at most one `leader_jobs::JobContext` and any number of \
+            `leader_jobs::State<T>` (with `T: Send + Sync + 'static`), by value"
+)]
 pub trait JobArgument: sealed::Argument {}
 
 /// Something that can run as a job: an `async fn` or a closure returning a future, taking
@@ -219,7 +218,7 @@ macro_rules! impl_handler {
                 )*
                 let future = self($($value),*);
                 Box::pin(async move {
-                    future.await.into_job_result().map_err(|error| JobFailure::from_display(&error))
+                    future.await.into_job_result()
                 })
             }
         }

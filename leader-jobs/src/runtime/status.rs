@@ -76,6 +76,8 @@ pub struct LastRun {
     pub outcome: RunOutcome,
     /// The error or panic message, when it failed or panicked.
     pub error: Option<String>,
+    /// Which attempt at the tick it was: 1, or more for a retry.
+    pub attempt: u32,
 }
 
 /// Counters of what happened to a job's ticks on this node.
@@ -104,6 +106,9 @@ pub struct RunCounts {
     pub lost_claims: u64,
     /// Ticks not run because the ledger could not be reached to claim them.
     pub claim_errors: u64,
+    /// Attempts after the first of a tick (see `Job::retries`); each is also counted by how it
+    /// ended.
+    pub retried: u64,
     /// Runs found at takeover that a previous leader claimed but never recorded an outcome for.
     /// They are reported, never rerun.
     pub abandoned: u64,

@@ -6,6 +6,7 @@
 //! runtime shuts down; then it waits for the election again.
 
 mod misfire;
+mod retry;
 mod run;
 mod term;
 mod timer;

@@ -1,5 +1,5 @@
-//! One run of a claimed tick: timeout, panics, cancellation after leadership ends, and recording the
-//! outcome in the ledger and the status.
+//! One run of a claimed tick: timeout, panics, cancellation after leadership ends, retries under
+//! the same claim, and recording each attempt's outcome in the ledger and the status.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -7,14 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::retry;
 use crate::JobContext;
-use crate::backend::{Claim, Election, Ledger, RunOutcome};
+use crate::backend::{Claim, ClaimVerdict, Election, Ledger, RunOutcome};
 use crate::clock::Clock;
 use crate::job::Job;
 use crate::runtime::status::{LastRun, StatusBoard};
@@ -35,6 +37,8 @@ pub(super) struct Run {
     pub(super) kind: RunKind,
     /// The run must start before this instant or not at all (see `Ledger::claim_window`).
     pub(super) start_by: Option<Instant>,
+    /// The job's next tick after this one: retries never start at or after it.
+    pub(super) next_tick: Option<DateTime<Utc>>,
     pub(super) context: JobContext,
     /// Cancelled when the term ends; the run is dropped `grace` later if still going.
     pub(super) term_ended: CancellationToken,
@@ -51,9 +55,17 @@ pub(super) struct Run {
     pub(super) finished: mpsc::UnboundedSender<usize>,
 }
 
+/// How one attempt ended.
+struct Attempt {
+    outcome: RunOutcome,
+    /// The attempt never started (leadership lapsed, or the verdict came too late).
+    not_started: bool,
+}
+
 impl Run {
-    /// Runs the job to its end and records how it ended.
-    pub(super) async fn execute(self) {
+    /// Runs the job to its end, retrying a failed attempt as the job allows, and records how
+    /// each attempt ended.
+    pub(super) async fn execute(mut self) {
         let span = tracing::info_span!(
             "job_run",
             job = self.job.name(),
@@ -61,86 +73,172 @@ impl Run {
             tick = %self.claim.tick,
             term = self.claim.term,
             node = %self.claim.node,
+            attempt = 1_u32,
         );
         async move {
             if self.kind == RunKind::CatchUp {
                 tracing::info!("catch-up run for a missed tick");
             }
-            let started_at = self.context.started_at();
-            // The claim was won, but if the lease ran out before the job began (typically a
-            // process frozen between claim and start), starting now would act on a stale term
-            // while another node may already lead. The claim is left without an outcome, so the
-            // next leader reports the tick as abandoned instead of it being silently lost. A
-            // lease that holds is not enough: the run starts only on a recent confirmation from
-            // the broker, and within the ledger's claim window of the claim being sent, so that
-            // it starts before any newer term's first run.
-            let lapsed = if self.term_ended.is_cancelled() || !self.election.confirm().await {
-                Some("leadership lapsed before the run began")
-            } else if self.start_by.is_some_and(|by| Instant::now() >= by) {
-                Some("the claim's verdict came back too late to start the run: a newer term may have begun since")
-            } else {
-                None
-            };
-            let (outcome, error) = match lapsed {
-                Some(why) => {
-                    tracing::warn!(reason = why, "run not started");
-                    (RunOutcome::Cancelled, Some(why.to_owned()))
+            loop {
+                let attempt = self.attempt().await;
+                let retry = !attempt.not_started
+                    && retry::retries_after(attempt.outcome)
+                    && self.context.attempt <= self.job.get_retries();
+                if attempt.not_started {
+                    break;
                 }
-                None => self.outcome().await,
-            };
-            let finished_at = self.clock.now();
-            match outcome {
-                RunOutcome::Ok => tracing::debug!("run ok"),
-                RunOutcome::Failed => tracing::warn!(error = error.as_deref(), "run failed"),
-                RunOutcome::Panicked => tracing::error!(panic = error.as_deref(), "run panicked"),
-                RunOutcome::TimedOut => tracing::warn!(
-                    timeout = ?self.job.get_timeout(),
-                    "run timed out and was cancelled"
-                ),
-                RunOutcome::Cancelled => tracing::warn!(
-                    grace = ?self.grace,
-                    "run dropped: still going a grace period after leadership ended"
-                ),
-            }
-            let tick = self.claim.tick;
-            let kind = self.kind;
-            self.status
-                .update_job(self.lock_index, self.job_index, |job| {
-                    let counts = &mut job.counts;
-                    match outcome {
-                        RunOutcome::Ok => counts.ok += 1,
-                        RunOutcome::Failed => counts.failed += 1,
-                        RunOutcome::Panicked => counts.panicked += 1,
-                        RunOutcome::TimedOut => counts.timed_out += 1,
-                        RunOutcome::Cancelled => counts.cancelled += 1,
+                // The next attempt's claim is valid only once this one's outcome is in the
+                // ledger, so it is recorded before any retry.
+                if retry {
+                    self.record(attempt.outcome).await;
+                    if self.retry().await {
+                        continue;
                     }
-                    if kind == RunKind::CatchUp {
-                        counts.caught_up += 1;
-                    }
-                    job.running = job.running.saturating_sub(1);
-                    job.last_run = Some(LastRun {
-                        tick,
-                        started_at,
-                        finished_at,
-                        outcome,
-                        error,
-                    });
-                });
-            // The job is done: the next tick may start while the outcome is being recorded. The
-            // fault campaign, with 250 ms added to each trip to the broker, saw an every-second
-            // job lose every other tick to the overlap policy while a finished run's outcome was
-            // still on its way to the ledger.
-            self.running.fetch_sub(1, Ordering::SeqCst);
-            // The scheduler is gone once it shut down; then nobody waits for the job to be free.
-            let _ = self.finished.send(self.job_index);
-            if lapsed.is_none() {
-                if let Err(err) = self.ledger.record(&self.claim, outcome).await {
-                    tracing::error!(error = %err, "could not record the run's outcome in the ledger");
+                    break;
                 }
+                self.release();
+                self.record(attempt.outcome).await;
+                return;
             }
+            self.release();
         }
         .instrument(span)
         .await;
+    }
+
+    /// One attempt: started only on a recent confirmation of leadership and within the claim
+    /// window, then run under the job's timeout and the grace period.
+    async fn attempt(&self) -> Attempt {
+        let started_at = self.context.started_at();
+        // The claim was won, but if the lease ran out before the job began (typically a
+        // process frozen between claim and start), starting now would act on a stale term
+        // while another node may already lead. The claim is left without an outcome, so the
+        // next leader reports the tick as abandoned instead of it being silently lost. A
+        // lease that holds is not enough: the run starts only on a recent confirmation from
+        // the broker, and within the ledger's claim window of the claim being sent, so that
+        // it starts before any newer term's first run.
+        let lapsed = if self.term_ended.is_cancelled() || !self.election.confirm().await {
+            Some("leadership lapsed before the run began")
+        } else if self.start_by.is_some_and(|by| Instant::now() >= by) {
+            Some("the claim's verdict came back too late to start the run: a newer term may have begun since")
+        } else {
+            None
+        };
+        let (outcome, error) = match lapsed {
+            Some(why) => {
+                tracing::warn!(reason = why, "run not started");
+                (RunOutcome::Cancelled, Some(why.to_owned()))
+            }
+            None => self.outcome().await,
+        };
+        let finished_at = self.clock.now();
+        match outcome {
+            RunOutcome::Ok => tracing::debug!("run ok"),
+            RunOutcome::Failed => tracing::warn!(error = error.as_deref(), "run failed"),
+            RunOutcome::Panicked => tracing::error!(panic = error.as_deref(), "run panicked"),
+            RunOutcome::TimedOut => tracing::warn!(
+                timeout = ?self.job.get_timeout(),
+                "run timed out and was cancelled"
+            ),
+            RunOutcome::Cancelled => tracing::warn!(
+                grace = ?self.grace,
+                "run dropped: still going a grace period after leadership ended"
+            ),
+        }
+        let (tick, kind, attempt) = (self.claim.tick, self.kind, self.context.attempt);
+        self.status
+            .update_job(self.lock_index, self.job_index, |job| {
+                let counts = &mut job.counts;
+                match outcome {
+                    RunOutcome::Ok => counts.ok += 1,
+                    RunOutcome::Failed => counts.failed += 1,
+                    RunOutcome::Panicked => counts.panicked += 1,
+                    RunOutcome::TimedOut => counts.timed_out += 1,
+                    RunOutcome::Cancelled => counts.cancelled += 1,
+                }
+                if kind == RunKind::CatchUp && attempt == 1 {
+                    counts.caught_up += 1;
+                }
+                if attempt > 1 {
+                    counts.retried += 1;
+                }
+                job.last_run = Some(LastRun {
+                    tick,
+                    started_at,
+                    finished_at,
+                    outcome,
+                    error,
+                    attempt,
+                });
+            });
+        Attempt {
+            outcome,
+            not_started: lapsed.is_some(),
+        }
+    }
+
+    /// Waits the backoff and claims the next attempt in the ledger; `false` if there is none to
+    /// run: the next tick comes first, leadership ended, or the ledger refused it.
+    async fn retry(&mut self) -> bool {
+        let attempt = self.context.attempt + 1;
+        let delay = retry::backoff(self.job.get_retry_backoff(), self.context.attempt);
+        let due = self.clock.now() + delay;
+        if self.next_tick.is_some_and(|next| due >= next) {
+            tracing::warn!(
+                attempt,
+                delay = ?delay,
+                "no retry: the job's next tick comes before it would start"
+            );
+            return false;
+        }
+        tracing::info!(attempt, delay = ?delay, "retrying the failed run");
+        tokio::select! {
+            () = self.term_ended.cancelled() => {
+                tracing::warn!(attempt, "no retry: leadership ended before it was due");
+                return false;
+            }
+            () = tokio::time::sleep(delay) => {}
+        }
+        if !self.election.confirm().await {
+            tracing::warn!(attempt, "no retry: leadership lapsed before it was due");
+            return false;
+        }
+        let sent = Instant::now();
+        match self.ledger.retry(&self.claim, attempt).await {
+            Ok(ClaimVerdict::Won) => {}
+            Ok(ClaimVerdict::Lost { highest_term, .. }) => {
+                tracing::warn!(attempt, highest_term, "no retry: the ledger refused it");
+                return false;
+            }
+            Err(err) => {
+                tracing::error!(attempt, error = %err, "no retry: the ledger could not be reached");
+                return false;
+            }
+        }
+        self.start_by = self.ledger.claim_window().map(|window| sent + window);
+        self.context.attempt = attempt;
+        self.context.started_at = self.clock.now();
+        tracing::Span::current().record("attempt", attempt);
+        true
+    }
+
+    /// The job is done: the next tick may start while the outcome is being recorded. The fault
+    /// campaign, with 250 ms added to each trip to the broker, saw an every-second job lose every
+    /// other tick to the overlap policy while a finished run's outcome was still on its way to the
+    /// ledger.
+    fn release(&self) {
+        self.status.update_job(self.lock_index, self.job_index, |job| {
+            job.running = job.running.saturating_sub(1);
+        });
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        // The scheduler is gone once it shut down; then nobody waits for the job to be free.
+        let _ = self.finished.send(self.job_index);
+    }
+
+    async fn record(&self, outcome: RunOutcome) {
+        if let Err(err) = self.ledger.record(&self.claim, outcome).await {
+            tracing::error!(error = %err, "could not record the run's outcome in the ledger");
+        }
     }
 
     async fn outcome(&self) -> (RunOutcome, Option<String>) {

@@ -46,6 +46,11 @@ impl Ledger for SlowLedgerHandle {
         self.inner.claim(claim).await
     }
 
+    async fn retry(&self, claim: &Claim, attempt: u32) -> Result<ClaimVerdict, BackendError> {
+        tokio::time::sleep(self.delays.claim_delay).await;
+        self.inner.retry(claim, attempt).await
+    }
+
     async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
         tokio::time::sleep(self.delays.record_delay).await;
         self.inner.record(claim, outcome).await

@@ -131,6 +131,19 @@ impl Ledger for MemoryLedger {
         }
     }
 
+    async fn retry(&self, claim: &Claim, attempt: u32) -> Result<ClaimVerdict, BackendError> {
+        let record = LedgerRecord::Retry {
+            claim: claim.clone(),
+            attempt,
+        };
+        match self.append(record)? {
+            Applied::Claim(verdict) => Ok(verdict),
+            Applied::TermStart { .. } | Applied::Outcome => Err(BackendError::new(
+                "the in-memory ledger folded a retry as another record",
+            )),
+        }
+    }
+
     async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
         let outcome = LedgerRecord::Outcome {
             claim: claim.clone(),

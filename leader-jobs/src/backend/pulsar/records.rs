@@ -92,6 +92,16 @@ enum Wire {
         term: u64,
         node: String,
     },
+    /// Another attempt at a claimed tick; versions before retries skip the kind, so they do not
+    /// see the tick open again and would not report a crashed retry as abandoned.
+    Retry {
+        v: u32,
+        job: String,
+        tick: DateTime<Utc>,
+        term: u64,
+        node: String,
+        attempt: u32,
+    },
     Outcome {
         v: u32,
         job: String,
@@ -177,6 +187,23 @@ pub(crate) fn encode(record: &LedgerRecord) -> Vec<u8> {
             term,
             node,
         },
+        LedgerRecord::Retry {
+            claim:
+                Claim {
+                    job,
+                    tick,
+                    term,
+                    node,
+                },
+            attempt,
+        } => Wire::Retry {
+            v,
+            job,
+            tick,
+            term,
+            node,
+            attempt,
+        },
         LedgerRecord::Outcome {
             claim:
                 Claim {
@@ -253,6 +280,17 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Entry, Undecodable> {
             node,
             ..
         } => Entry::Record(LedgerRecord::Claim(claim(job, tick, term, node))),
+        Wire::Retry {
+            job,
+            tick,
+            term,
+            node,
+            attempt,
+            ..
+        } => Entry::Record(LedgerRecord::Retry {
+            claim: claim(job, tick, term, node),
+            attempt,
+        }),
         Wire::Outcome {
             job,
             tick,
@@ -296,7 +334,14 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Entry, Undecodable> {
 }
 
 /// The kinds this version reads; any other was written by a newer version.
-const KNOWN_KINDS: [&str; 5] = ["term_start", "claim", "outcome", "abandoned", "checkpoint"];
+const KNOWN_KINDS: [&str; 6] = [
+    "term_start",
+    "claim",
+    "retry",
+    "outcome",
+    "abandoned",
+    "checkpoint",
+];
 
 #[cfg(test)]
 mod tests {

@@ -193,6 +193,7 @@ impl Term<'_> {
     fn spawn_run(&mut self, index: usize, claim: Claim, kind: RunKind, start_by: Option<Instant>) {
         let lock = &*self.lock;
         let job = Arc::clone(&lock.plan.jobs[index].job);
+        let next_tick = lock.plan.jobs[index].schedule.next_after(claim.tick);
         let context = JobContext {
             job: job.name.clone(),
             lock: lock.plan.lock.clone(),
@@ -216,6 +217,7 @@ impl Term<'_> {
             claim,
             kind,
             start_by,
+            next_tick,
             context,
             term_ended: self.ended.clone(),
             grace: lock.env.grace,

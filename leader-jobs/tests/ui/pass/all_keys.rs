@@ -10,7 +10,9 @@ use leader_jobs::{JobContext, MisfirePolicy, OverlapPolicy, singleton_job};
     overlap = "allow",
     misfire = "fire_all",
     catch_up = "1h30m",
-    timeout = "250ms"
+    timeout = "250ms",
+    retries = "2",
+    retry_backoff = "1s500ms"
 )]
 async fn run_invoices(_: JobContext) -> Result<(), String> {
     Ok(())
@@ -19,12 +21,14 @@ async fn run_invoices(_: JobContext) -> Result<(), String> {
 fn main() {
     let jobs = leader_jobs::registered_jobs();
     assert_eq!(jobs.len(), 1);
-    let job = jobs[0];
+    let job = &jobs[0];
     assert_eq!(job.name(), "billing::invoices");
-    assert_eq!(job.lock(), "billing_eu-1");
-    assert_eq!(job.timezone(), "Europe/Berlin");
-    assert_eq!(job.overlap(), OverlapPolicy::Allow);
-    assert_eq!(job.misfire(), MisfirePolicy::FireAll);
-    assert_eq!(job.catch_up_window(), Duration::from_secs(5400));
-    assert_eq!(job.timeout(), Some(Duration::from_millis(250)));
+    assert_eq!(job.get_lock(), "billing_eu-1");
+    assert_eq!(job.get_tz(), "Europe/Berlin");
+    assert_eq!(job.get_overlap(), OverlapPolicy::Allow);
+    assert_eq!(job.get_misfire(), MisfirePolicy::FireAll);
+    assert_eq!(job.get_catch_up(), Duration::from_secs(5400));
+    assert_eq!(job.get_timeout(), Some(Duration::from_millis(250)));
+    assert_eq!(job.get_retries(), 2);
+    assert_eq!(job.get_retry_backoff(), Duration::from_millis(1500));
 }

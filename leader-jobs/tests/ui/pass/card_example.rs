@@ -21,6 +21,6 @@ fn main() {
     assert_eq!(jobs.len(), 1);
     // trybuild names the crate, so only the end of the module path is known.
     assert!(jobs[0].name().ends_with("::send_daily_digest"));
-    assert_eq!(jobs[0].lock(), "email");
+    assert_eq!(jobs[0].get_lock(), "email");
     assert_eq!(jobs[0].cron(), "0 9 * * *");
 }

@@ -4,6 +4,6 @@ async fn heartbeat() {}
 fn main() {
     let jobs = leader_jobs::registered_jobs();
     assert_eq!(jobs.len(), 1);
-    assert_eq!(jobs[0].lock(), "heartbeat");
-    assert_eq!(jobs[0].timezone(), "UTC");
+    assert_eq!(jobs[0].get_lock(), "heartbeat");
+    assert_eq!(jobs[0].get_tz(), "UTC");
 }

@@ -3,5 +3,5 @@
 async fn nightly() {}
 
 fn main() {
-    assert_eq!(leader_jobs::registered_jobs()[0].timezone(), "Australia/Lord_Howe");
+    assert_eq!(leader_jobs::registered_jobs()[0].get_tz(), "Australia/Lord_Howe");
 }

@@ -381,11 +381,14 @@ impl PulsarLedger {
         }
     }
 
-    async fn claim_inner(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
+    /// Appends `record` (a claim or a retry of `claim`) and reads the verdict back.
+    async fn claim_inner(
+        &self,
+        claim: &Claim,
+        record: LedgerRecord,
+    ) -> Result<ClaimVerdict, BackendError> {
         let mut inner = self.inner.lock().await;
-        let at = self
-            .append(&mut inner, &LedgerRecord::Claim(claim.clone()))
-            .await?;
+        let at = self.append(&mut inner, &record).await?;
         let verdict = match self.read_until(&mut inner, at).await? {
             Some(Applied::Claim(verdict)) => verdict,
             // Our own record was already folded (a reader rebuilt mid-call) or did not decode:
@@ -413,7 +416,16 @@ impl Ledger for PulsarLedger {
     }
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
-        self.bounded(self.claim_inner(claim)).await
+        let record = LedgerRecord::Claim(claim.clone());
+        self.bounded(self.claim_inner(claim, record)).await
+    }
+
+    async fn retry(&self, claim: &Claim, attempt: u32) -> Result<ClaimVerdict, BackendError> {
+        let record = LedgerRecord::Retry {
+            claim: claim.clone(),
+            attempt,
+        };
+        self.bounded(self.claim_inner(claim, record)).await
     }
 
     async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
