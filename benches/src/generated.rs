@@ -10,7 +10,10 @@ pub(crate) fn jobs(locks: usize, jobs_per_lock: usize, cron: &str) -> Vec<Job> {
     let mut jobs = Vec::with_capacity(locks * jobs_per_lock);
     for lock in 0..locks {
         for job in 0..jobs_per_lock {
-            jobs.push(Job::new(format!("job-{lock}-{job}"), cron, || async {}).lock(format!("lock-{lock}")));
+            jobs.push(
+                Job::new(format!("job-{lock}-{job}"), cron, || async {})
+                    .lock(format!("lock-{lock}")),
+            );
         }
     }
     jobs

@@ -97,10 +97,15 @@ fn handler(signature: &Signature, spec: &JobSpec) -> TokenStream {
     let arguments: Vec<_> = (0..spec.signature.parameters.len())
         .map(|index| format_ident!("argument{index}", span = Span::mixed_site()))
         .collect();
-    let types: Vec<_> = spec.signature.parameters.iter().map(|param| &param.ty).collect();
-    let argument_checks = types.iter().map(|ty| {
-        quote_spanned!(ty.span()=> ::leader_jobs::__private::assert_argument::<#ty>();)
-    });
+    let types: Vec<_> = spec
+        .signature
+        .parameters
+        .iter()
+        .map(|param| &param.ty)
+        .collect();
+    let argument_checks = types
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> ::leader_jobs::__private::assert_argument::<#ty>();));
     let output_type = match &signature.output {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => quote!(#ty),

@@ -152,7 +152,9 @@ pub(crate) fn job_spec(args: syn::Result<RawArgs>, signature: &Signature) -> syn
         .remove("timeout")
         .and_then(|timeout| duration_millis(&timeout, &mut errors));
     let retries_given = given.contains_key("retries");
-    let retries = given.remove("retries").and_then(|retries| retry_count(&retries, &mut errors));
+    let retries = given
+        .remove("retries")
+        .and_then(|retries| retry_count(&retries, &mut errors));
     let retry_backoff_millis = given.remove("retry_backoff").and_then(|backoff| {
         if !retries_given {
             errors.at(

@@ -53,7 +53,10 @@ pub trait ErrorChain {
 
 impl<E: std::error::Error + 'static> ErrorChain for Output<'_, Result<(), E>> {
     fn error_chain(&self) -> Option<JobFailure> {
-        self.0.as_ref().err().map(|error| JobFailure::from_error(error))
+        self.0
+            .as_ref()
+            .err()
+            .map(|error| JobFailure::from_error(error))
     }
 }
 

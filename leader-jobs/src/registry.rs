@@ -4,9 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::__private::Registration;
-use crate::job::{
-    ArgumentKind, Job, MisfirePolicy, SourceLocation, States,
-};
+use crate::job::{ArgumentKind, Job, MisfirePolicy, SourceLocation, States};
 use leader_jobs_cron::{Schedule, ScheduleError, lock_name};
 
 /// Most retries a job may ask for; more would hide a job that never succeeds.
@@ -131,7 +129,11 @@ pub fn registered_jobs() -> Vec<Job> {
 fn sort_by_name(jobs: &mut [Job]) {
     // Declaration order breaks ties so that errors about duplicates are the same on every run.
     jobs.sort_by(|a, b| {
-        (&*a.name, a.location.file, a.location.line).cmp(&(&*b.name, b.location.file, b.location.line))
+        (&*a.name, a.location.file, a.location.line).cmp(&(
+            &*b.name,
+            b.location.file,
+            b.location.line,
+        ))
     });
 }
 
@@ -246,7 +248,9 @@ fn check_job(job: &Job, states: Option<&States>) -> Result<Schedule, RegistryErr
         )));
     }
     if job.retries > 0 && job.retry_backoff.is_zero() {
-        return Err(invalid("`retry_backoff` must be longer than zero".to_owned()));
+        return Err(invalid(
+            "`retry_backoff` must be longer than zero".to_owned(),
+        ));
     }
     let mut contexts = job
         .arguments

@@ -191,6 +191,57 @@ mod tests {
         }
     }
 
+    fn apply_retry(state: &mut LedgerState, c: &Claim, attempt: u32) -> bool {
+        let record = LedgerRecord::Retry {
+            claim: c.clone(),
+            attempt,
+        };
+        state.apply(&record) == Applied::Claim(ClaimVerdict::Won)
+    }
+
+    fn outcome(c: &Claim) -> LedgerRecord {
+        LedgerRecord::Outcome {
+            claim: c.clone(),
+            outcome: RunOutcome::Failed,
+        }
+    }
+
+    #[test]
+    fn a_retry_wins_only_after_the_previous_attempt_ended_and_reopens_the_tick() {
+        let mut state = LedgerState::default();
+        state.apply(&start(1, "a"));
+        let first = claim("j", 0, 1, "a");
+        apply_claim(&mut state, &first);
+        assert!(
+            !apply_retry(&mut state, &first, 2),
+            "attempt 1 is still running"
+        );
+        state.apply(&outcome(&first));
+        assert!(apply_retry(&mut state, &first, 2));
+        assert_eq!(state.history().abandoned, vec![first.clone()]);
+        state.apply(&outcome(&first));
+        assert!(state.history().abandoned.is_empty());
+    }
+
+    #[test]
+    fn a_retry_by_a_stale_leader_or_of_an_older_tick_loses() {
+        let mut state = LedgerState::default();
+        state.apply(&start(1, "a"));
+        let old = claim("j", 0, 1, "a");
+        apply_claim(&mut state, &old);
+        state.apply(&outcome(&old));
+        let newer = claim("j", 1, 1, "a");
+        apply_claim(&mut state, &newer);
+        state.apply(&outcome(&newer));
+        assert!(
+            !apply_retry(&mut state, &old, 2),
+            "not the job's latest tick"
+        );
+        state.apply(&start(2, "b"));
+        assert!(!apply_retry(&mut state, &newer, 2), "a higher term began");
+        assert!(apply_retry(&mut state, &claim("j", 1, 2, "b"), 2));
+    }
+
     #[test]
     fn first_claim_of_a_tick_wins_and_a_repeat_loses() {
         let mut state = LedgerState::default();

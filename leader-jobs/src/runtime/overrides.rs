@@ -112,7 +112,9 @@ impl ScheduleOverrides {
 
     /// The jobs named, with their value (`off` for one switched off), sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+        self.0
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 }
 
@@ -125,7 +127,11 @@ impl core::str::FromStr for ScheduleOverrides {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut overrides = BTreeMap::new();
-        for entry in text.split(';').map(str::trim).filter(|entry| !entry.is_empty()) {
+        for entry in text
+            .split(';')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+        {
             let malformed = || ScheduleOverridesError::Malformed {
                 entry: entry.to_owned(),
             };
@@ -134,7 +140,10 @@ impl core::str::FromStr for ScheduleOverrides {
             if name.is_empty() || value.is_empty() {
                 return Err(malformed());
             }
-            if overrides.insert(name.to_owned(), value.to_owned()).is_some() {
+            if overrides
+                .insert(name.to_owned(), value.to_owned())
+                .is_some()
+            {
                 return Err(ScheduleOverridesError::Repeated {
                     job: name.to_owned(),
                 });
@@ -167,6 +176,9 @@ mod tests {
             "a=@daily;a=off".parse::<ScheduleOverrides>(),
             Err(ScheduleOverridesError::Repeated { job: "a".into() })
         );
-        assert_eq!("".parse::<ScheduleOverrides>(), Ok(ScheduleOverrides::new()));
+        assert_eq!(
+            "".parse::<ScheduleOverrides>(),
+            Ok(ScheduleOverrides::new())
+        );
     }
 }

@@ -39,7 +39,10 @@ mod tests {
         for attempt in 1..=4 {
             let base = first * (1 << (attempt - 1));
             let wait = backoff(first, attempt);
-            assert!(wait >= base.mul_f64(0.75) && wait < base.mul_f64(1.25), "{attempt}: {wait:?}");
+            assert!(
+                wait >= base.mul_f64(0.75) && wait < base.mul_f64(1.25),
+                "{attempt}: {wait:?}"
+            );
         }
         assert!(backoff(Duration::from_secs(1), 100) <= Duration::from_secs(1 << 20).mul_f64(1.25));
     }

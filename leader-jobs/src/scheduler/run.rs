@@ -120,7 +120,9 @@ impl Run {
         let lapsed = if self.term_ended.is_cancelled() || !self.election.confirm().await {
             Some("leadership lapsed before the run began")
         } else if self.start_by.is_some_and(|by| Instant::now() >= by) {
-            Some("the claim's verdict came back too late to start the run: a newer term may have begun since")
+            Some(
+                "the claim's verdict came back too late to start the run: a newer term may have begun since",
+            )
         } else {
             None
         };
@@ -227,9 +229,10 @@ impl Run {
     /// other tick to the overlap policy while a finished run's outcome was still on its way to the
     /// ledger.
     fn release(&self) {
-        self.status.update_job(self.lock_index, self.job_index, |job| {
-            job.running = job.running.saturating_sub(1);
-        });
+        self.status
+            .update_job(self.lock_index, self.job_index, |job| {
+                job.running = job.running.saturating_sub(1);
+            });
         self.running.fetch_sub(1, Ordering::SeqCst);
         // The scheduler is gone once it shut down; then nobody waits for the job to be free.
         let _ = self.finished.send(self.job_index);

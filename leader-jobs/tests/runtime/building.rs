@@ -43,8 +43,14 @@ fn two_jobs_with_one_name_are_rejected_naming_both_places() {
         "{err:?}"
     );
     let message = err.to_string();
-    assert!(message.contains(&format!("building.rs:{first_line}")), "{message}");
-    assert!(message.contains(&format!("building.rs:{second_line}")), "{message}");
+    assert!(
+        message.contains(&format!("building.rs:{first_line}")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("building.rs:{second_line}")),
+        "{message}"
+    );
     assert!(message.contains("name = "), "{message}");
 }
 
@@ -60,7 +66,9 @@ fn a_schedule_that_does_not_parse_is_rejected_with_the_job_and_place() {
         "{err:?}"
     );
     assert!(
-        message.contains("0 25 * * *") && message.contains("building.rs:") && message.contains("hour"),
+        message.contains("0 25 * * *")
+            && message.contains("building.rs:")
+            && message.contains("hour"),
         "{message}"
     );
 
@@ -87,13 +95,18 @@ fn a_job_built_in_code_is_held_to_the_attributes_rules() {
     let catch_up = Job::new("sync", "@hourly", noop).catch_up(Duration::from_secs(60));
     let err = error_of(Runtime::builder().jobs([catch_up]));
     assert!(
-        err.to_string().contains("`catch_up` only applies with `misfire = \"fire_all\"`"),
+        err.to_string()
+            .contains("`catch_up` only applies with `misfire = \"fire_all\"`"),
         "{err}"
     );
 
     let zero = Job::new("sync", "@hourly", noop).timeout(Duration::ZERO);
     let err = error_of(Runtime::builder().jobs([zero]));
-    assert!(err.to_string().contains("`timeout` must be longer than zero"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("`timeout` must be longer than zero"),
+        "{err}"
+    );
 
     let retries = Job::new("sync", "@hourly", noop).retries(101);
     let err = error_of(Runtime::builder().jobs([retries]));
@@ -102,7 +115,8 @@ fn a_job_built_in_code_is_held_to_the_attributes_rules() {
     let two_contexts = Job::new("sync", "@hourly", |_a: JobContext, _b: JobContext| async {});
     let err = error_of(Runtime::builder().jobs([two_contexts]));
     assert!(
-        err.to_string().contains("at most one `JobContext`; remove its parameter 2 of the handler"),
+        err.to_string()
+            .contains("at most one `JobContext`; remove its parameter 2 of the handler"),
         "{err}"
     );
 
@@ -134,7 +148,14 @@ fn a_state_nobody_gave_fails_the_build_naming_job_parameter_and_type() {
             && message.contains(".state("),
         "{message}"
     );
-    assert!(Runtime::builder().state(Mailer).state(Database).jobs([job]).build().is_ok());
+    assert!(
+        Runtime::builder()
+            .state(Mailer)
+            .state(Database)
+            .jobs([job])
+            .build()
+            .is_ok()
+    );
 }
 
 #[test]
@@ -149,10 +170,16 @@ fn overrides_must_name_known_jobs_and_parse() {
     let err = error_of(Runtime::builder().jobs([fine()]).disable("nope"));
     assert!(err.to_string().contains("`nope`"), "{err}");
 
-    let err = error_of(Runtime::builder().jobs([fine()]).schedule("fine", "0 9 * 13 *"));
+    let err = error_of(
+        Runtime::builder()
+            .jobs([fine()])
+            .schedule("fine", "0 9 * 13 *"),
+    );
     let message = err.to_string();
     assert!(
-        message.contains("job `fine`") && message.contains("0 9 * 13 *") && message.contains("month"),
+        message.contains("job `fine`")
+            && message.contains("0 9 * 13 *")
+            && message.contains("month"),
         "{message}"
     );
 }

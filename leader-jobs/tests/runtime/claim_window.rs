@@ -7,11 +7,11 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use leader_jobs::job::JobFuture;
 use leader_jobs::backend::LedgerRecord;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::clock::TestClock;
-use leader_jobs::{Job, Handle, JobContext, Runtime};
+use leader_jobs::job::JobFuture;
+use leader_jobs::{Handle, Job, JobContext, Runtime};
 
 use crate::slow_ledger::SlowLedger;
 use crate::support::{RunLog, Spec, advance_to, at};
@@ -23,7 +23,8 @@ fn late_verdict_job(ctx: JobContext) -> JobFuture {
     LATE_VERDICT_RUNS.record(&ctx);
     Box::pin(async { Ok(()) })
 }
-static LATE_VERDICT_JOB: LazyLock<Job> = LazyLock::new(|| Spec::new("late-verdict", "* * * * * *", late_verdict_job).build());
+static LATE_VERDICT_JOB: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("late-verdict", "* * * * * *", late_verdict_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn a_verdict_later_than_the_window_starts_no_run() {
@@ -69,7 +70,8 @@ fn tick_job(ctx: JobContext) -> JobFuture {
     TICK_RUNS.record(&ctx);
     Box::pin(async { Ok(()) })
 }
-static TICK_JOB: LazyLock<Job> = LazyLock::new(|| Spec::new("window-tick", "* * * * * *", tick_job).build());
+static TICK_JOB: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("window-tick", "* * * * * *", tick_job).build());
 
 fn slow_job(_ctx: JobContext) -> JobFuture {
     Box::pin(async {
@@ -77,14 +79,10 @@ fn slow_job(_ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static SLOW_JOB: LazyLock<Job> = LazyLock::new(|| Spec::new("window-slow", "*/10 * * * * *", slow_job).build());
+static SLOW_JOB: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("window-slow", "*/10 * * * * *", slow_job).build());
 
-fn start_node(
-    node: String,
-    backend: &SlowLedger,
-    clock: &TestClock,
-    jobs: &[&Job],
-) -> Handle {
+fn start_node(node: String, backend: &SlowLedger, clock: &TestClock, jobs: &[&Job]) -> Handle {
     Runtime::builder()
         .node_id(node)
         .backend(backend.clone())

@@ -1,16 +1,16 @@
 //! Three simulated nodes; the leader is killed or paused 20 times. The jobs write an external log
 //! of their runs, which proves that no tick ran twice and none was lost beyond the misfire policy.
 
-use std::sync::LazyLock;
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use leader_jobs::job::JobFuture;
 use leader_jobs::backend::LedgerRecord;
 use leader_jobs::backend::memory::{MemoryCluster, Timing};
 use leader_jobs::clock::{Clock, TestClock};
-use leader_jobs::{Job, Handle, JobContext, MisfirePolicy, OverlapPolicy, Runtime};
+use leader_jobs::job::JobFuture;
+use leader_jobs::{Handle, Job, JobContext, MisfirePolicy, OverlapPolicy, Runtime};
 
 use crate::support::{RunLog, RunRecord, Spec, at, every};
 
@@ -29,12 +29,14 @@ fn all_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static ALL: LazyLock<Job> = LazyLock::new(|| Spec {
-    misfire: MisfirePolicy::FireAll,
-    overlap: OverlapPolicy::Queue,
-    ..Spec::new("chaos-fire-all", "* * * * * *", all_job)
-}
-.build());
+static ALL: LazyLock<Job> = LazyLock::new(|| {
+    Spec {
+        misfire: MisfirePolicy::FireAll,
+        overlap: OverlapPolicy::Queue,
+        ..Spec::new("chaos-fire-all", "* * * * * *", all_job)
+    }
+    .build()
+});
 
 static ONCE_LOG: RunLog = RunLog::new();
 fn once_job(ctx: JobContext) -> JobFuture {
@@ -43,7 +45,8 @@ fn once_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static ONCE: LazyLock<Job> = LazyLock::new(|| Spec::new("chaos-fire-once", "* * * * * *", once_job).build());
+static ONCE: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("chaos-fire-once", "* * * * * *", once_job).build());
 
 /// A fixed pseudo-random sequence (xorshift), so every run of the test injects the same faults.
 struct Faults(u64);

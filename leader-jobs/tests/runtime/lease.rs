@@ -4,15 +4,15 @@
 //! lease lapsed meanwhile; the fault campaign saw such a node claim a fire_once catch-up that it
 //! then did not run, so the ticks it stood for were lost to the next leader as well.
 
-use std::sync::LazyLock;
 use std::sync::Arc;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use leader_jobs::job::JobFuture;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::backend::{Backend, BackendError, Election, Leadership, Ledger, LedgerRecord};
 use leader_jobs::clock::TestClock;
+use leader_jobs::job::JobFuture;
 use leader_jobs::{Job, JobContext, Runtime};
 use tokio::sync::watch;
 
@@ -66,7 +66,8 @@ fn logged(ctx: JobContext) -> JobFuture {
     RUNS.record(&ctx);
     Box::pin(async { Ok(()) })
 }
-static EVERY_SECOND: LazyLock<Job> = LazyLock::new(|| Spec::new("every-second", "* * * * * *", logged).build());
+static EVERY_SECOND: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("every-second", "* * * * * *", logged).build());
 
 fn claimed_ticks(cluster: &MemoryCluster) -> Vec<chrono::DateTime<chrono::Utc>> {
     cluster

@@ -4,6 +4,7 @@
 // code too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod application;
 mod building;
 mod claim_window;
 mod failover;
@@ -11,6 +12,7 @@ mod lease;
 mod misfire;
 mod outcomes;
 mod overlap;
+mod retries;
 mod slow_ledger;
 mod support;
 mod ticks;

@@ -4,9 +4,9 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use leader_jobs::job::JobFuture;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::clock::TestClock;
+use leader_jobs::job::JobFuture;
 use leader_jobs::{Job, JobContext, MisfirePolicy, Runtime, Status};
 
 use crate::support::{RunLog, RunRecord, Spec, advance_to, at, every};
@@ -56,7 +56,8 @@ fn once_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static ONCE: LazyLock<Job> = LazyLock::new(|| Spec::new("misfire-fire-once", "* * * * *", once_job).build());
+static ONCE: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("misfire-fire-once", "* * * * *", once_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn fire_once_runs_the_latest_missed_tick_once() {
@@ -84,11 +85,13 @@ fn skip_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static SKIP: LazyLock<Job> = LazyLock::new(|| Spec {
-    misfire: MisfirePolicy::Skip,
-    ..Spec::new("misfire-skip", "* * * * *", skip_job)
-}
-.build());
+static SKIP: LazyLock<Job> = LazyLock::new(|| {
+    Spec {
+        misfire: MisfirePolicy::Skip,
+        ..Spec::new("misfire-skip", "* * * * *", skip_job)
+    }
+    .build()
+});
 
 #[tokio::test(start_paused = true)]
 async fn skip_runs_nothing_for_the_gap() {
@@ -107,12 +110,14 @@ fn all_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static ALL: LazyLock<Job> = LazyLock::new(|| Spec {
-    misfire: MisfirePolicy::FireAll,
-    catch_up_window: Duration::from_secs(5 * 60),
-    ..Spec::new("misfire-fire-all", "* * * * *", all_job)
-}
-.build());
+static ALL: LazyLock<Job> = LazyLock::new(|| {
+    Spec {
+        misfire: MisfirePolicy::FireAll,
+        catch_up_window: Duration::from_secs(5 * 60),
+        ..Spec::new("misfire-fire-all", "* * * * *", all_job)
+    }
+    .build()
+});
 
 #[tokio::test(start_paused = true)]
 async fn fire_all_runs_every_missed_tick_in_the_window_oldest_first_one_at_a_time() {

@@ -7,21 +7,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use leader_jobs::job::{JobFailure, JobFuture};
 use leader_jobs::backend::LedgerRecord;
 use leader_jobs::backend::RunOutcome;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::clock::TestClock;
-use leader_jobs::{Job, Handle, JobContext, Runtime};
+use leader_jobs::job::{JobFailure, JobFuture};
+use leader_jobs::{Handle, Job, JobContext, Runtime};
 
 use crate::support::{RunLog, Spec, advance_to, at, every};
 
-fn start(
-    id: &str,
-    job: &Job,
-    cluster: &MemoryCluster,
-    clock: &TestClock,
-) -> Handle {
+fn start(id: &str, job: &Job, cluster: &MemoryCluster, clock: &TestClock) -> Handle {
     Runtime::builder()
         .node_id(id)
         .in_memory(cluster)
@@ -53,11 +48,13 @@ fn slow_job(_ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static SLOW: LazyLock<Job> = LazyLock::new(|| Spec {
-    timeout: Some(Duration::from_secs(5)),
-    ..Spec::new("times-out", "* * * * *", slow_job)
-}
-.build());
+static SLOW: LazyLock<Job> = LazyLock::new(|| {
+    Spec {
+        timeout: Some(Duration::from_secs(5)),
+        ..Spec::new("times-out", "* * * * *", slow_job)
+    }
+    .build()
+});
 
 #[tokio::test(start_paused = true)]
 async fn a_run_past_its_timeout_is_cancelled_and_recorded_as_timed_out() {
@@ -89,7 +86,8 @@ fn panicking_job(ctx: JobContext) -> JobFuture {
         panic!("the report template is missing");
     })
 }
-static PANICKING: LazyLock<Job> = LazyLock::new(|| Spec::new("panics", "* * * * *", panicking_job).build());
+static PANICKING: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("panics", "* * * * *", panicking_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn a_panicking_run_is_recorded_and_the_scheduler_goes_on() {
@@ -118,7 +116,8 @@ async fn a_panicking_run_is_recorded_and_the_scheduler_goes_on() {
 fn failing_job(_ctx: JobContext) -> JobFuture {
     Box::pin(async move { Err(JobFailure::new("mail server refused the connection")) })
 }
-static FAILING: LazyLock<Job> = LazyLock::new(|| Spec::new("fails", "* * * * *", failing_job).build());
+static FAILING: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("fails", "* * * * *", failing_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_run_keeps_its_error_message() {
@@ -149,7 +148,8 @@ fn cooperative_job(ctx: JobContext) -> JobFuture {
         }
     })
 }
-static COOPERATIVE: LazyLock<Job> = LazyLock::new(|| Spec::new("stops-when-asked", "* * * * *", cooperative_job).build());
+static COOPERATIVE: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("stops-when-asked", "* * * * *", cooperative_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn losing_leadership_cancels_a_running_job_through_its_context() {
@@ -180,7 +180,8 @@ fn half_minute_job(_ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static HALF_MINUTE: LazyLock<Job> = LazyLock::new(|| Spec::new("half-minute", "* * * * *", half_minute_job).build());
+static HALF_MINUTE: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("half-minute", "* * * * *", half_minute_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn an_abandoned_run_is_reported_by_one_leader_only() {
@@ -229,7 +230,8 @@ fn stubborn_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static STUBBORN: LazyLock<Job> = LazyLock::new(|| Spec::new("ignores-cancellation", "* * * * *", stubborn_job).build());
+static STUBBORN: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("ignores-cancellation", "* * * * *", stubborn_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_drops_a_run_that_ignores_cancellation_after_the_grace_period() {

@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use leader_jobs::job::JobFuture;
 use leader_jobs::clock::TestClock;
+use leader_jobs::job::JobFuture;
 use leader_jobs::{Job, JobContext, OverlapPolicy, Runtime, Status};
 
 use crate::support::{RunLog, Spec, advance_to, at};
@@ -37,7 +37,8 @@ fn skip_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static SKIP: LazyLock<Job> = LazyLock::new(|| Spec::new("overlap-skip", "*/10 * * * * *", skip_job).build());
+static SKIP: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("overlap-skip", "*/10 * * * * *", skip_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn skip_drops_ticks_that_arrive_during_a_run() {
@@ -64,11 +65,13 @@ fn queue_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static QUEUE: LazyLock<Job> = LazyLock::new(|| Spec {
-    overlap: OverlapPolicy::Queue,
-    ..Spec::new("overlap-queue", "*/10 * * * * *", queue_job)
-}
-.build());
+static QUEUE: LazyLock<Job> = LazyLock::new(|| {
+    Spec {
+        overlap: OverlapPolicy::Queue,
+        ..Spec::new("overlap-queue", "*/10 * * * * *", queue_job)
+    }
+    .build()
+});
 
 #[tokio::test(start_paused = true)]
 async fn queue_runs_one_waiting_tick_right_after_the_run() {
@@ -104,11 +107,13 @@ fn allow_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static ALLOW: LazyLock<Job> = LazyLock::new(|| Spec {
-    overlap: OverlapPolicy::Allow,
-    ..Spec::new("overlap-allow", "*/10 * * * * *", allow_job)
-}
-.build());
+static ALLOW: LazyLock<Job> = LazyLock::new(|| {
+    Spec {
+        overlap: OverlapPolicy::Allow,
+        ..Spec::new("overlap-allow", "*/10 * * * * *", allow_job)
+    }
+    .build()
+});
 
 #[tokio::test(start_paused = true)]
 async fn allow_runs_every_tick_on_time_beside_the_others() {

@@ -4,18 +4,18 @@
 //! an every-second job lose every other tick while outcomes were on their way; the slow-leader
 //! test, with 300 ms each way, saw it lose a tick while the claim before it was.
 
-use std::sync::LazyLock;
 use std::sync::Arc;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use leader_jobs::job::JobFuture;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::backend::{
     Backend, BackendError, Claim, ClaimVerdict, Election, Ledger, LedgerRecord, RunOutcome,
     TermStart,
 };
 use leader_jobs::clock::TestClock;
+use leader_jobs::job::JobFuture;
 use leader_jobs::{Job, JobContext, MisfirePolicy, Runtime};
 
 use crate::support::{RunLog, Spec, advance_to, at, every};
@@ -90,11 +90,7 @@ impl Backend for SlowLedger {
 
 /// Runs `job` (every second, overlap policy `skip`) on `backend` for ten seconds and then
 /// `settle`, and returns how many ticks it skipped.
-async fn skipped_in_ten_seconds(
-    backend: SlowLedger,
-    job: &Job,
-    settle: Duration,
-) -> u64 {
+async fn skipped_in_ten_seconds(backend: SlowLedger, job: &Job, settle: Duration) -> u64 {
     let clock = TestClock::starting_at(at(0, 0, 0));
     let handle = Runtime::builder()
         .node_id("slow-ledger")
@@ -117,7 +113,8 @@ fn slow_record_job(ctx: JobContext) -> JobFuture {
     SLOW_RECORD_RUNS.record(&ctx);
     Box::pin(async { Ok(()) })
 }
-static SLOW_RECORD_JOB: LazyLock<Job> = LazyLock::new(|| Spec::new("slow-record", "* * * * * *", slow_record_job).build());
+static SLOW_RECORD_JOB: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("slow-record", "* * * * * *", slow_record_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn a_slow_outcome_record_does_not_make_the_next_tick_an_overlap() {
@@ -187,11 +184,13 @@ fn long_claim_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static LONG_CLAIM_JOB: LazyLock<Job> = LazyLock::new(|| Spec {
-    misfire: MisfirePolicy::FireAll,
-    ..Spec::new("long-claim", "* * * * * *", long_claim_job)
-}
-.build());
+static LONG_CLAIM_JOB: LazyLock<Job> = LazyLock::new(|| {
+    Spec {
+        misfire: MisfirePolicy::FireAll,
+        ..Spec::new("long-claim", "* * * * * *", long_claim_job)
+    }
+    .build()
+});
 
 #[tokio::test(start_paused = true)]
 async fn a_claim_slower_than_the_period_delays_ticks_instead_of_skipping_them() {
@@ -207,11 +206,13 @@ fn late_start_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static LATE_START_JOB: LazyLock<Job> = LazyLock::new(|| Spec {
-    misfire: MisfirePolicy::FireAll,
-    ..Spec::new("late-start", "* * * * * *", late_start_job)
-}
-.build());
+static LATE_START_JOB: LazyLock<Job> = LazyLock::new(|| {
+    Spec {
+        misfire: MisfirePolicy::FireAll,
+        ..Spec::new("late-start", "* * * * * *", late_start_job)
+    }
+    .build()
+});
 
 /// A claim a little shorter than the period: each run starts just before the next tick and is
 /// still going when it comes due, though it lasts a tenth of a period. CI met this shape in the

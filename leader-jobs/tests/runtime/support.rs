@@ -5,8 +5,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use leader_jobs::job::JobFuture;
 use leader_jobs::clock::TestClock;
+use leader_jobs::job::JobFuture;
 use leader_jobs::{Job, JobContext, MisfirePolicy, OverlapPolicy};
 
 /// One run as the job saw it.

@@ -1,10 +1,10 @@
 //! Runs land exactly on their ticks: across a day, across a DST change, and after a clock step.
 
-use std::sync::LazyLock;
 use chrono::{TimeDelta, TimeZone, Utc};
-use leader_jobs::job::JobFuture;
 use leader_jobs::clock::TestClock;
+use leader_jobs::job::JobFuture;
 use leader_jobs::{Job, JobContext, Runtime};
+use std::sync::LazyLock;
 
 use crate::support::{RunLog, Spec, advance_to, at, every};
 
@@ -15,7 +15,8 @@ fn day_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static DAY: LazyLock<Job> = LazyLock::new(|| Spec::new("quarter-hourly", "*/15 * * * *", day_job).build());
+static DAY: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("quarter-hourly", "*/15 * * * *", day_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn a_simulated_day_runs_every_tick_once_and_on_time() {
@@ -56,11 +57,13 @@ fn dst_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static DST: LazyLock<Job> = LazyLock::new(|| Spec {
-    timezone: "Europe/Berlin",
-    ..Spec::new("berlin-half-past-two", "30 2 * * *", dst_job)
-}
-.build());
+static DST: LazyLock<Job> = LazyLock::new(|| {
+    Spec {
+        timezone: "Europe/Berlin",
+        ..Spec::new("berlin-half-past-two", "30 2 * * *", dst_job)
+    }
+    .build()
+});
 
 #[tokio::test(start_paused = true)]
 async fn a_tick_inside_the_spring_forward_gap_runs_once_right_after_the_jump() {
@@ -95,7 +98,8 @@ fn jump_job(ctx: JobContext) -> JobFuture {
         Ok(())
     })
 }
-static JUMP: LazyLock<Job> = LazyLock::new(|| Spec::new("minutely-through-a-clock-step", "* * * * *", jump_job).build());
+static JUMP: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("minutely-through-a-clock-step", "* * * * *", jump_job).build());
 
 #[tokio::test(start_paused = true)]
 async fn a_wall_clock_step_forward_is_a_misfire_with_one_catch_up_run() {

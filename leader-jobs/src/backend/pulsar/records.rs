@@ -365,6 +365,10 @@ mod tests {
                 node: "node-a".into(),
             },
             LedgerRecord::Claim(claim()),
+            LedgerRecord::Retry {
+                claim: claim(),
+                attempt: 2,
+            },
             LedgerRecord::Outcome {
                 claim: claim(),
                 outcome: RunOutcome::TimedOut,
