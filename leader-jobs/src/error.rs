@@ -7,6 +7,7 @@ use crate::registry::RegistryError;
 
 /// Why a runtime could not be built, started or stopped cleanly.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The node id cannot serve as a consumer name.
     #[error(
@@ -21,9 +22,10 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// The jobs cannot run: two share a name, or a schedule does not parse.
+    /// The jobs cannot run: two share a name, a schedule, lock or setting is invalid, a state is
+    /// missing, or an override names an unknown job. Boxed: it is by far the largest variant.
     #[error(transparent)]
-    Registry(#[from] RegistryError),
+    Registry(Box<RegistryError>),
 
     /// The Pulsar configuration is unusable.
     #[cfg(feature = "pulsar")]
@@ -70,4 +72,10 @@ pub enum Error {
         /// How long shutdown waited.
         waited: Duration,
     },
+}
+
+impl From<RegistryError> for Error {
+    fn from(error: RegistryError) -> Self {
+        Self::Registry(Box::new(error))
+    }
 }

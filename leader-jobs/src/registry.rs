@@ -43,8 +43,8 @@ pub enum RegistryError {
         cron: String,
         /// The time zone.
         timezone: String,
-        /// What is wrong with the expression or the zone.
-        problem: ScheduleError,
+        /// What is wrong with the expression or the zone (boxed: it keeps every error small).
+        problem: Box<ScheduleError>,
     },
 
     /// A job's lock cannot be part of a topic name.
@@ -223,7 +223,7 @@ fn check_job(job: &Job, states: Option<&States>) -> Result<Schedule, RegistryErr
             location: job.location,
             cron: job.cron.to_string(),
             timezone: job.timezone.to_string(),
-            problem,
+            problem: Box::new(problem),
         })?;
     if let Some(window) = job.catch_up {
         if job.misfire != MisfirePolicy::FireAll {

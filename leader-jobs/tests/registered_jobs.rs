@@ -46,7 +46,7 @@ fn find(name: &str) -> Option<Job> {
 #[test]
 fn all_jobs_are_listed_sorted_by_name() {
     let jobs = leader_jobs::registered_jobs();
-    let names: Vec<&str> = jobs.iter().map(|job| job.name()).collect();
+    let names: Vec<&str> = jobs.iter().map(Job::name).collect();
     assert_eq!(
         names,
         [
