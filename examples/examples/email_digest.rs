@@ -13,22 +13,83 @@
 //!
 //! Environment: `PULSAR_URL` (default `pulsar://127.0.0.1:6650`), `NODE_ID` (default
 //! `hostname-pid-random`), `TOPIC_PREFIX` (default `leader-jobs`), `LOG_FORMAT=json` for one JSON
-//! object per log line, `RUST_LOG` (default `info,pulsar=error`).
+//! object per log line, `RUST_LOG` (default `info,pulsar=error`), and `LEADER_JOBS_SCHEDULES` to
+//! replace a schedule or switch a job off without a rebuild, e.g.
+//! `LEADER_JOBS_SCHEDULES="email_digest::build_report = off"`.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use leader_jobs::{JobContext, PulsarConfig, Runtime, singleton_job};
+use chrono::{DateTime, Utc};
+use leader_jobs::{JobContext, PulsarConfig, Runtime, ScheduleOverrides, State, singleton_job};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
 /// The digest, every 5 seconds so that the demo shows many ticks (a real one says
 /// `cron = "0 9 * * *"`). If no node led the lock at some ticks (a takeover), the next leader
 /// sends one catch-up digest for them, not one per tick: misfire policy `fire_once`, the default.
-#[singleton_job(cron = "*/5 * * * * *", lock = "email")]
-async fn send_digest(ctx: JobContext) -> std::io::Result<()> {
-    let customers = send_to_customers(&format!("Your digest of {}", ctx.tick())).await?;
+/// A failed send is tried twice more, 1 s and then about 2 s later, under the same claim.
+///
+/// The mail client and the store are the application's own, given to the runtime once with
+/// `.state(..)`; the job takes them as parameters.
+#[singleton_job(
+    cron = "*/5 * * * * *",
+    lock = "email",
+    retries = "2",
+    retry_backoff = "1s"
+)]
+async fn send_digest(
+    ctx: JobContext,
+    mail: State<MailClient>,
+    store: State<DigestStore>,
+) -> std::io::Result<()> {
+    let customers = mail.send(&format!("Your digest of {}", ctx.tick())).await?;
+    // The term is the fencing token: a leader that froze mid-run and was replaced cannot
+    // record its digest over the newer leader's.
+    store
+        .record_sent(ctx.tick(), ctx.term())
+        .map_err(std::io::Error::other)?;
     tracing::info!(customers, "digest sent");
     Ok(())
+}
+
+/// Stands in for the mail service's client, built once at startup and shared by every run.
+struct MailClient {
+    customers: usize,
+}
+
+impl MailClient {
+    async fn send(&self, _subject: &str) -> std::io::Result<usize> {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Ok(self.customers)
+    }
+}
+
+/// Stands in for the database the digest writes to: it keeps the highest term that wrote and
+/// refuses writes of a lower one, as `UPDATE digests SET sent_at = $1, term = $2 WHERE term <= $2`
+/// would.
+#[derive(Default)]
+struct DigestStore {
+    highest_term: Mutex<u64>,
+    last_sent: Mutex<Option<DateTime<Utc>>>,
+}
+
+impl DigestStore {
+    fn record_sent(&self, tick: DateTime<Utc>, term: u64) -> Result<(), String> {
+        let mut highest = self
+            .highest_term
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if term < *highest {
+            return Err(format!("refused: term {term} is older than term {highest}"));
+        }
+        *highest = term;
+        *self
+            .last_sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(tick);
+        Ok(())
+    }
 }
 
 /// A second lock, elected on its own, so the broker can give it to another node. Every report
@@ -38,12 +99,6 @@ async fn build_report(ctx: JobContext) {
     tracing::info!(period_end = %ctx.tick(), "report built");
 }
 
-/// Stands in for the mail service.
-async fn send_to_customers(_subject: &str) -> std::io::Result<usize> {
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    Ok(3)
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logging();
@@ -51,8 +106,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Deployments sharing one Pulsar namespace (staging and production, or each demo run) need
     // topic prefixes of their own: the locks and their run history live under it.
     let prefix = std::env::var("TOPIC_PREFIX").unwrap_or_else(|_| "leader-jobs".into());
-    let mut runtime =
-        Runtime::builder().pulsar_config(PulsarConfig::new(&url)?.topic_prefix(&prefix)?);
+    let mut runtime = Runtime::builder()
+        .pulsar_config(PulsarConfig::new(&url)?.topic_prefix(&prefix)?)
+        .state(MailClient { customers: 3 })
+        .state(DigestStore::default())
+        // LEADER_JOBS_SCHEDULES, when set, replaces schedules or switches jobs off.
+        .schedules(ScheduleOverrides::from_env()?);
     if let Ok(node) = std::env::var("NODE_ID") {
         runtime = runtime.node_id(node);
     }

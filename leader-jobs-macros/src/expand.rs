@@ -122,7 +122,7 @@ fn handler(signature: &Signature, spec: &JobSpec) -> TokenStream {
         let #output = #callee(#(#arguments),*).await;
         let #chain = {
             use ::leader_jobs::__private::{ErrorChain as _, NoChain as _};
-            (&&::leader_jobs::__private::Output(&#output)).error_chain()
+            (&::leader_jobs::__private::Output(&#output)).error_chain()
         };
         match #chain {
             ::core::option::Option::Some(#failure) => ::core::result::Result::Err(#failure),

@@ -39,7 +39,7 @@ where
 /// expansion calls it for each, so a wrong type is reported where it is written.
 pub const fn assert_argument<T: JobArgument>() {}
 
-/// A job's output on its way to a [`JobFailure`]: `(&&Output(&output)).error_chain()` finds the
+/// A job's output on its way to a [`JobFailure`]: `(&Output(&output)).error_chain()` finds the
 /// `source()` chain when the output is `Result<(), E>` with `E: Error` ([`ErrorChain`]), and
 /// nothing otherwise ([`NoChain`], for every type, so that it adds no error of its own when the
 /// return type is wrong). The choice is made where the type is concrete: in the expansion.

@@ -66,7 +66,11 @@
 //! # Where to look
 //!
 //! - [`singleton_job`]: the attribute's keys (schedule, lock, time zone, overlap, misfire,
-//!   timeout) and the compile errors it gives.
+//!   timeout, retries) and the compile errors it gives; [`Job`] builds the same job in code.
+//! - [`State`]: application values (a pool, a client, settings) handed to jobs, given once with
+//!   [`RuntimeBuilder::state`].
+//! - [`ScheduleOverrides`]: schedules replaced or switched off by the environment or a
+//!   configuration file.
 //! - [`Schedule`]: the cron dialect and the daylight-saving rule.
 //! - [`RuntimeBuilder`]: node id, backend, grace period; [`Handle`] for
 //!   [`status`](Handle::status) and [`shutdown`](Handle::shutdown).
@@ -82,13 +86,15 @@
 //!
 //! | message | level | fields |
 //! |---|---|---|
-//! | `job registered` (once per job at start) | INFO | `node`, `lock`, `job`, `cron`, `tz`, `misfire`, `overlap` |
+//! | `job registered` (once per job at start) | INFO | `node`, `lock`, `job`, `cron`, `tz`, `misfire`, `overlap`, `retries` |
 //! | `leadership gained` | INFO | `lock`, `term`, `node` |
 //! | `leadership lost` | INFO | `lock`, `term`, `node`, `reason` |
 //! | `missed ticks: …` (the misfire policy at work) | INFO | `job`, `latest`, `runs` with `fire_all` |
 //! | `catch-up run for a missed tick` | INFO | inside the run's span |
 //! | `run not started` (the claim was won, but leadership lapsed or the verdict came too late) | WARN | inside the run's span; `reason` |
-//! | `run failed`, `run panicked`, `run timed out …`, `run dropped …` | WARN / ERROR | inside the run's span; `error` or `panic` |
+//! | `run failed`, `run panicked`, `run timed out …`, `run dropped …` | WARN / ERROR | inside the run's span; `error` (the error's text and its `source()` chain) or `panic` |
+//! | `retrying the failed run` | INFO | inside the run's span; `attempt` (the next one), `delay` |
+//! | `no retry: …` (the next tick comes first, leadership ended, the ledger refused it) | WARN / ERROR | inside the run's span; `attempt` |
 //! | `abandoned run: …` (once per claim: by the first leader that finds it) | WARN | `lock`, `job`, `tick`, `term`, `node` of the claim |
 //! | `claim lost: …` | WARN | `job`, `tick`, `term`, `winner_node`, `winner_term`, `highest_term` |
 //!
@@ -97,7 +103,7 @@
 //! running here.
 //!
 //! Every run executes inside a span named `job_run` with the fields `job`, `lock`, `tick`,
-//! `term` and `node`, so whatever the job itself logs carries them too. The
+//! `term`, `node` and `attempt`, so whatever the job itself logs carries them too. The
 //! `email_digest` example shows a subscriber that writes these events as JSON lines.
 
 pub mod backend;

@@ -135,3 +135,55 @@ async fn an_override_replaces_a_schedule_and_off_switches_a_job_off() {
     assert!(status.job("cleanup").is_none(), "{status:?}");
     tokio::time::sleep(Duration::ZERO).await;
 }
+
+/// An error with a cause, as `thiserror` derives them.
+#[derive(Debug)]
+struct DigestError {
+    source: std::io::Error,
+}
+
+impl std::fmt::Display for DigestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the digest was not sent")
+    }
+}
+
+impl std::error::Error for DigestError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+#[leader_jobs::singleton_job(cron = "*/10 * * * * *", lock = "chained", name = "chained-error")]
+async fn chained_error() -> Result<(), DigestError> {
+    Err(DigestError {
+        source: std::io::Error::other("mail server refused the connection"),
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_error_keeps_its_source_chain() {
+    let clock = TestClock::starting_at(at(0, 0, 0));
+    let jobs = leader_jobs::registered_jobs()
+        .into_iter()
+        .filter(|job| job.get_lock() == "chained");
+    let handle = on_test_clock(&clock)
+        .jobs(jobs)
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    advance_to(&clock, at(0, 0, 11)).await;
+    handle.shutdown().await.unwrap();
+    let status = handle.status();
+    let last = status
+        .job("chained-error")
+        .unwrap()
+        .last_run
+        .clone()
+        .unwrap();
+    assert_eq!(
+        last.error.as_deref(),
+        Some("the digest was not sent: mail server refused the connection")
+    );
+}
