@@ -119,7 +119,7 @@ fn handler(signature: &Signature, spec: &JobSpec) -> TokenStream {
     };
     let body = quote! {
         let #job = #ident;
-        let #output = #callee(#(#arguments),*).await;
+        let #output: #output_type = #callee(#(#arguments),*).await;
         let #chain = {
             use ::leader_jobs::__private::{ErrorChain as _, NoChain as _};
             (&::leader_jobs::__private::Output(&#output)).error_chain()
