@@ -412,7 +412,7 @@ mod tests {
         assert_eq!(suggestion("timezone"), Some("tz"));
         assert_eq!(suggestion("catchup"), Some("catch_up"));
         assert_eq!(suggestion("a"), None);
-        assert_eq!(suggestion("retry"), Some("retries"));
+        assert_eq!(suggestion("retires"), Some("retries"));
         assert_eq!(suggestion("backoff"), None);
     }
 }
