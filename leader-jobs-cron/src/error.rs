@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use super::expr::NICKNAMES;
+use super::nickname::NICKNAMES;
 
 /// One of the six fields of a cron expression, in the order they are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

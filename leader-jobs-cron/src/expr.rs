@@ -3,17 +3,7 @@
 
 use super::error::{CronField, ScheduleError};
 use super::field::{FieldSet, parse_field};
-
-/// The nicknames and the 5-field expressions they stand for, as Debian's cron defines them.
-pub(super) const NICKNAMES: [(&str, &str); 7] = [
-    ("@yearly", "0 0 1 1 *"),
-    ("@annually", "0 0 1 1 *"),
-    ("@monthly", "0 0 1 * *"),
-    ("@weekly", "0 0 * * 0"),
-    ("@daily", "0 0 * * *"),
-    ("@midnight", "0 0 * * *"),
-    ("@hourly", "0 * * * *"),
-];
+use super::nickname::NICKNAMES;
 
 /// How day-of-month and day-of-week combine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -37,6 +37,7 @@ mod dst;
 mod error;
 mod expr;
 mod field;
+mod nickname;
 mod upcoming;
 
 pub mod lock_name;

@@ -11,9 +11,8 @@ use crate::registry::RegistryError;
 pub enum Error {
     /// The node id cannot serve as a consumer name.
     #[error(
-        "invalid node id `{id}`: {reason}; use 1 to {max} characters from A-Z a-z 0-9 `-` `_` `.`, \
-         or leave `.node_id(..)` out to get hostname-pid-random",
-        max = crate::runtime::MAX_NODE_ID_LEN
+        "invalid node id `{id}`: {reason}; use 1 to 128 characters from A-Z a-z 0-9 `-` `_` `.`, \
+         or leave `.node_id(..)` out to get hostname-pid-random"
     )]
     InvalidNodeId {
         /// The rejected id.

@@ -18,7 +18,6 @@ use tokio_util::task::TaskTracker;
 pub use self::builder::{DEFAULT_GRACE_PERIOD, RuntimeBuilder};
 use self::handle::Failure;
 pub use self::handle::Handle;
-pub(crate) use self::node_id::MAX_NODE_ID_LEN;
 pub use self::overrides::{SCHEDULES_ENV, ScheduleOverrides, ScheduleOverridesError};
 use self::status::StatusBoard;
 use crate::backend::Backend;
@@ -83,7 +82,7 @@ impl Runtime {
             node: self.node.clone(),
             backend: self.backend.clone(),
             clock: self.clock,
-            status: status.clone(),
+            report: status.clone(),
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),
             grace: self.grace,

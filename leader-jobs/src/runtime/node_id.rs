@@ -5,7 +5,7 @@ use std::hash::{BuildHasher, RandomState};
 use crate::error::Error;
 
 /// The longest node id accepted.
-pub(crate) const MAX_NODE_ID_LEN: usize = 128;
+pub(super) const MAX_NODE_ID_LEN: usize = 128;
 
 /// Checks that `id` is usable as a consumer name and in log lines: short, and only characters that
 /// need no quoting anywhere.
@@ -61,6 +61,15 @@ mod tests {
         validate(&a).unwrap();
         assert_ne!(a, b);
         assert!(a.contains(&format!("-{}-", std::process::id())), "{a}");
+    }
+
+    #[test]
+    fn the_error_states_the_length_limit_the_check_applies() {
+        let message = validate("a b").unwrap_err().to_string();
+        assert!(
+            message.contains(&format!("1 to {MAX_NODE_ID_LEN} characters")),
+            "{message}"
+        );
     }
 
     #[test]

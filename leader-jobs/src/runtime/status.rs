@@ -6,6 +6,7 @@ use std::sync::{Mutex, PoisonError};
 use chrono::{DateTime, Utc};
 
 use crate::backend::RunOutcome;
+use crate::scheduler::{Finished, Report, Tally};
 
 /// A snapshot of one node's scheduling state.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,13 +155,13 @@ impl StatusBoard {
         self.lock().clone()
     }
 
-    pub(crate) fn update_lock(&self, lock: usize, update: impl FnOnce(&mut LockStatus)) {
+    fn update_lock(&self, lock: usize, update: impl FnOnce(&mut LockStatus)) {
         if let Some(entry) = self.lock().locks.get_mut(lock) {
             update(entry);
         }
     }
 
-    pub(crate) fn update_job(&self, lock: usize, job: usize, update: impl FnOnce(&mut JobStatus)) {
+    fn update_job(&self, lock: usize, job: usize, update: impl FnOnce(&mut JobStatus)) {
         if let Some(entry) = self
             .lock()
             .locks
@@ -174,5 +175,78 @@ impl StatusBoard {
     fn lock(&self) -> std::sync::MutexGuard<'_, Status> {
         // Updates are single assignments, so a panic elsewhere cannot leave the status half-written.
         self.status.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The status is what the scheduler reports, folded.
+impl Report for StatusBoard {
+    fn leading(&self, lock: usize, term: u64) {
+        self.update_lock(lock, |status| {
+            status.leading = true;
+            status.term = Some(term);
+        });
+    }
+
+    fn following(&self, lock: usize) {
+        self.update_lock(lock, |status| {
+            status.leading = false;
+            for job in &mut status.jobs {
+                job.next_tick = None;
+            }
+        });
+    }
+
+    fn next_tick(&self, lock: usize, job: usize, next: Option<DateTime<Utc>>) {
+        self.update_job(lock, job, |status| status.next_tick = next);
+    }
+
+    fn tally(&self, lock: usize, job: usize, what: Tally) {
+        self.update_job(lock, job, |status| {
+            let counts = &mut status.counts;
+            match what {
+                Tally::Misfire => counts.misfires += 1,
+                Tally::Abandoned => counts.abandoned += 1,
+                Tally::Skipped => counts.skipped += 1,
+                Tally::LostClaim => counts.lost_claims += 1,
+                Tally::ClaimError => counts.claim_errors += 1,
+            }
+        });
+    }
+
+    fn run_started(&self, lock: usize, job: usize) {
+        self.update_job(lock, job, |status| status.running += 1);
+    }
+
+    fn attempt_finished(&self, lock: usize, job: usize, attempt: Finished) {
+        self.update_job(lock, job, |status| {
+            let counts = &mut status.counts;
+            match attempt.outcome {
+                RunOutcome::Ok => counts.ok += 1,
+                RunOutcome::Failed => counts.failed += 1,
+                RunOutcome::Panicked => counts.panicked += 1,
+                RunOutcome::TimedOut => counts.timed_out += 1,
+                RunOutcome::Cancelled => counts.cancelled += 1,
+            }
+            if attempt.catch_up && attempt.attempt == 1 {
+                counts.caught_up += 1;
+            }
+            if attempt.attempt > 1 {
+                counts.retried += 1;
+            }
+            status.last_run = Some(LastRun {
+                tick: attempt.tick,
+                started_at: attempt.started_at,
+                finished_at: attempt.finished_at,
+                outcome: attempt.outcome,
+                error: attempt.error,
+                attempt: attempt.attempt,
+            });
+        });
+    }
+
+    fn run_ended(&self, lock: usize, job: usize) {
+        self.update_job(lock, job, |status| {
+            status.running = status.running.saturating_sub(1);
+        });
     }
 }

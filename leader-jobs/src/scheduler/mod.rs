@@ -6,6 +6,7 @@
 //! runtime shuts down; then it waits for the election again.
 
 mod misfire;
+mod report;
 mod retry;
 mod run;
 mod term;
@@ -23,9 +24,9 @@ use crate::backend::{Backend, Leadership, Ledger};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::job::{Job, States};
-use crate::runtime::status::StatusBoard;
 use leader_jobs_cron::Schedule;
 
+pub(crate) use self::report::{Finished, Report, Tally};
 use self::term::TermEnd;
 
 /// First delay before a fenced node that still believes it leads begins a newer term.
@@ -53,7 +54,8 @@ pub(crate) struct NodeEnv {
     pub(crate) node: Arc<str>,
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) status: Arc<StatusBoard>,
+    /// Where the scheduler reports what it does (the runtime's status board).
+    pub(crate) report: Arc<dyn Report>,
     pub(crate) shutdown: CancellationToken,
     pub(crate) tracker: TaskTracker,
     pub(crate) grace: Duration,

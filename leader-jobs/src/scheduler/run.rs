@@ -14,12 +14,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::report::{Finished, Report};
 use super::retry;
 use crate::JobContext;
 use crate::backend::{Claim, ClaimVerdict, Election, Ledger, RunOutcome};
 use crate::clock::Clock;
 use crate::job::Job;
-use crate::runtime::status::{LastRun, StatusBoard};
 
 /// Why a tick runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub(super) struct Run {
     /// Asked right before the job starts whether the lease still holds.
     pub(super) election: Arc<dyn Election>,
     pub(super) clock: Arc<dyn Clock>,
-    pub(super) status: Arc<StatusBoard>,
+    pub(super) report: Arc<dyn Report>,
     pub(super) lock_index: usize,
     pub(super) job_index: usize,
     pub(super) running: Arc<AtomicUsize>,
@@ -147,32 +147,17 @@ impl Run {
                 "run dropped: still going a grace period after leadership ended"
             ),
         }
-        let (tick, kind, attempt) = (self.claim.tick, self.kind, self.context.attempt);
-        self.status
-            .update_job(self.lock_index, self.job_index, |job| {
-                let counts = &mut job.counts;
-                match outcome {
-                    RunOutcome::Ok => counts.ok += 1,
-                    RunOutcome::Failed => counts.failed += 1,
-                    RunOutcome::Panicked => counts.panicked += 1,
-                    RunOutcome::TimedOut => counts.timed_out += 1,
-                    RunOutcome::Cancelled => counts.cancelled += 1,
-                }
-                if kind == RunKind::CatchUp && attempt == 1 {
-                    counts.caught_up += 1;
-                }
-                if attempt > 1 {
-                    counts.retried += 1;
-                }
-                job.last_run = Some(LastRun {
-                    tick,
-                    started_at,
-                    finished_at,
-                    outcome,
-                    error,
-                    attempt,
-                });
-            });
+        let finished = Finished {
+            tick: self.claim.tick,
+            started_at,
+            finished_at,
+            outcome,
+            error,
+            attempt: self.context.attempt,
+            catch_up: self.kind == RunKind::CatchUp,
+        };
+        self.report
+            .attempt_finished(self.lock_index, self.job_index, finished);
         Attempt {
             outcome,
             not_started: lapsed.is_some(),
@@ -229,10 +214,7 @@ impl Run {
     /// other tick to the overlap policy while a finished run's outcome was still on its way to the
     /// ledger.
     fn release(&self) {
-        self.status
-            .update_job(self.lock_index, self.job_index, |job| {
-                job.running = job.running.saturating_sub(1);
-            });
+        self.report.run_ended(self.lock_index, self.job_index);
         self.running.fetch_sub(1, Ordering::SeqCst);
         // The scheduler is gone once it shut down; then nobody waits for the job to be free.
         let _ = self.finished.send(self.job_index);

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::report::Tally;
 use super::{LockScheduler, misfire, timer};
 use crate::backend::{Leadership, LedgerHistory, TermStart};
 use crate::job::MisfirePolicy;
@@ -76,10 +77,7 @@ pub(super) async fn lead(
     };
     let (lock_name, node) = (lock.plan.lock.clone(), lock.env.node.clone());
     tracing::info!(lock = &*lock_name, term, node = %node, "leadership gained");
-    lock.env.status.update_lock(lock.lock_index, |status| {
-        status.leading = true;
-        status.term = Some(term);
-    });
+    lock.env.report.leading(lock.lock_index, term);
     let now = lock.env.clock.now();
     let ended = lock.env.shutdown.child_token();
     let jobs = lock
@@ -115,15 +113,7 @@ pub(super) async fn lead(
         TermEnd::Fenced => "a newer term began in the ledger, or the ledger did not answer",
     };
     tracing::info!(lock = &*lock_name, term, node = %node, reason, "leadership lost");
-    this.lock
-        .env
-        .status
-        .update_lock(this.lock.lock_index, |status| {
-            status.leading = false;
-            for job in &mut status.jobs {
-                job.next_tick = None;
-            }
-        });
+    this.lock.env.report.following(this.lock.lock_index);
     end
 }
 
@@ -314,8 +304,8 @@ impl Term<'_> {
         ticks.cursor = latest;
         self.lock
             .env
-            .status
-            .update_job(self.lock.lock_index, index, |job| job.counts.misfires += 1);
+            .report
+            .tally(self.lock.lock_index, index, Tally::Misfire);
     }
 
     /// Reports each claim earlier leaders left without an outcome, and notes the report in the
@@ -340,8 +330,8 @@ impl Term<'_> {
             if let Some(index) = index {
                 self.lock
                     .env
-                    .status
-                    .update_job(self.lock.lock_index, index, |job| job.counts.abandoned += 1);
+                    .report
+                    .tally(self.lock.lock_index, index, Tally::Abandoned);
             }
             let noted = self
                 .lock
@@ -364,10 +354,8 @@ impl Term<'_> {
         for (index, ticks) in self.jobs.iter().enumerate() {
             self.lock
                 .env
-                .status
-                .update_job(self.lock.lock_index, index, |job| {
-                    job.next_tick = ticks.next
-                });
+                .report
+                .next_tick(self.lock.lock_index, index, ticks.next);
         }
     }
 }

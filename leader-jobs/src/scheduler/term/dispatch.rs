@@ -11,6 +11,7 @@ use super::{Fenced, Term};
 use crate::JobContext;
 use crate::backend::{Claim, ClaimVerdict, Leadership};
 use crate::job::OverlapPolicy;
+use crate::scheduler::report::Tally;
 use crate::scheduler::run::{Run, RunKind};
 
 impl Term<'_> {
@@ -73,8 +74,8 @@ impl Term<'_> {
         );
         self.lock
             .env
-            .status
-            .update_job(self.lock.lock_index, index, |job| job.counts.skipped += 1);
+            .report
+            .tally(self.lock.lock_index, index, Tally::Skipped);
     }
 
     /// Starts waiting ticks (catch-ups first, oldest first; then the queued one) while the overlap
@@ -130,7 +131,7 @@ impl Term<'_> {
             term: self.term,
             node: self.lock.env.node.to_string(),
         };
-        let status = &self.lock.env.status;
+        let report = &self.lock.env.report;
         self.lock.election.refresh();
         // Taken before the claim is sent, so the run's deadline is never later than the ledger
         // allows (see `Ledger::claim_window`).
@@ -162,9 +163,7 @@ impl Term<'_> {
                     highest_term,
                     "claim lost: the ledger gave this tick to another claim; not running it"
                 );
-                status.update_job(self.lock.lock_index, index, |job| {
-                    job.counts.lost_claims += 1
-                });
+                report.tally(self.lock.lock_index, index, Tally::LostClaim);
                 if highest_term > self.term {
                     Err(Fenced)
                 } else {
@@ -182,9 +181,7 @@ impl Term<'_> {
                     "could not claim the tick in the ledger; ending the term so the next one \
                      re-reads the ledger and catches up"
                 );
-                status.update_job(self.lock.lock_index, index, |job| {
-                    job.counts.claim_errors += 1
-                });
+                report.tally(self.lock.lock_index, index, Tally::ClaimError);
                 Err(Fenced)
             }
         }
@@ -209,9 +206,7 @@ impl Term<'_> {
         };
         self.jobs[index].last_run = Some((claim.tick, context.started_at));
         lock.running[index].fetch_add(1, Ordering::SeqCst);
-        lock.env
-            .status
-            .update_job(lock.lock_index, index, |job| job.running += 1);
+        lock.env.report.run_started(lock.lock_index, index);
         let run = Run {
             job,
             claim,
@@ -224,7 +219,7 @@ impl Term<'_> {
             ledger: lock.ledger.clone(),
             election: lock.election.clone(),
             clock: lock.env.clock.clone(),
-            status: lock.env.status.clone(),
+            report: lock.env.report.clone(),
             lock_index: lock.lock_index,
             job_index: index,
             running: lock.running[index].clone(),
