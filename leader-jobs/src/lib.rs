@@ -111,6 +111,7 @@ pub mod clock;
 pub mod job;
 pub mod registry;
 
+mod backoff;
 mod context;
 mod error;
 mod runtime;

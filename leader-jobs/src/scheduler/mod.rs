@@ -7,7 +7,6 @@
 
 mod misfire;
 mod report;
-mod retry;
 mod run;
 mod term;
 mod timer;
@@ -21,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::backend::{Backend, Leadership, Ledger};
+use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::job::{Job, States};
@@ -128,6 +128,7 @@ impl LockScheduler {
         // in between. Then the only way on is to begin a newer term. The delay doubles while
         // that keeps happening, so a node with a stale view cannot fence the real leader often.
         let mut fenced_retry: Option<Duration> = None;
+        let mut fenced_backoff = Backoff::new(FENCED_RETRY_MIN, FENCED_RETRY_MAX);
         loop {
             if wait_for_change {
                 let retry = async {
@@ -144,6 +145,7 @@ impl LockScheduler {
                             return;
                         }
                         fenced_retry = None;
+                        fenced_backoff.reset();
                     },
                     () = retry => {}
                     // Runs that end while following free their job for nothing; drain the notices.
@@ -164,13 +166,9 @@ impl LockScheduler {
                 TermEnd::LeadershipChanged => {
                     wait_for_change = false;
                     fenced_retry = None;
+                    fenced_backoff.reset();
                 }
-                TermEnd::Fenced => {
-                    fenced_retry = Some(
-                        fenced_retry
-                            .map_or(FENCED_RETRY_MIN, |delay| (delay * 2).min(FENCED_RETRY_MAX)),
-                    );
-                }
+                TermEnd::Fenced => fenced_retry = Some(fenced_backoff.next_delay()),
             }
         }
     }

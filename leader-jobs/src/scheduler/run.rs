@@ -15,9 +15,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::report::{Finished, Report};
-use super::retry;
 use crate::JobContext;
 use crate::backend::{Claim, ClaimVerdict, Election, Ledger, RunOutcome};
+use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::job::Job;
 
@@ -40,6 +40,8 @@ pub(super) struct Run {
     /// The job's next tick after this one: retries never start at or after it.
     pub(super) next_tick: Option<DateTime<Utc>>,
     pub(super) context: JobContext,
+    /// The waits between attempts: the job's `retry_backoff`, doubling.
+    pub(super) backoff: Backoff,
     /// Cancelled when the term ends; the run is dropped `grace` later if still going.
     pub(super) term_ended: CancellationToken,
     pub(super) grace: Duration,
@@ -82,7 +84,7 @@ impl Run {
             loop {
                 let attempt = self.attempt().await;
                 let retry = !attempt.not_started
-                    && retry::retries_after(attempt.outcome)
+                    && retries_after(attempt.outcome)
                     && self.context.attempt <= self.job.get_retries();
                 if attempt.not_started {
                     break;
@@ -168,9 +170,12 @@ impl Run {
     /// run: the next tick comes first, leadership ended, or the ledger refused it.
     async fn retry(&mut self) -> bool {
         let attempt = self.context.attempt + 1;
-        let delay = retry::backoff(self.job.get_retry_backoff(), self.context.attempt);
-        let due = self.clock.now() + delay;
-        if self.next_tick.is_some_and(|next| due >= next) {
+        let delay = self.backoff.next_delay();
+        // A delay too long for a timestamp is past any next tick.
+        let due = chrono::TimeDelta::from_std(delay)
+            .ok()
+            .and_then(|delay| self.clock.now().checked_add_signed(delay));
+        if self.next_tick.is_some_and(|next| due.is_none_or(|due| due >= next)) {
             tracing::warn!(
                 attempt,
                 delay = ?delay,
@@ -252,6 +257,15 @@ impl Run {
             () = grace_over => (RunOutcome::Cancelled, None),
         }
     }
+}
+
+/// Whether an attempt that ended with `outcome` may be retried: it failed on its own (an error, a
+/// panic, its timeout). A run dropped after leadership ended is not: another node leads now.
+fn retries_after(outcome: RunOutcome) -> bool {
+    matches!(
+        outcome,
+        RunOutcome::Failed | RunOutcome::Panicked | RunOutcome::TimedOut
+    )
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::report::Tally;
 use super::{LockScheduler, misfire, timer};
 use crate::backend::{Leadership, LedgerHistory, TermStart};
+use crate::backoff::Backoff;
 use crate::job::MisfirePolicy;
 
 /// How often a term whose lease ran out checks whether the election renewed it or said so.
@@ -122,28 +123,28 @@ async fn begin(
     lock: &LockScheduler,
     leadership: &mut watch::Receiver<Leadership>,
 ) -> Result<TermStart, TermEnd> {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
     loop {
         let attempt = tokio::select! {
             () = lock.env.shutdown.cancelled() => return Err(TermEnd::Shutdown),
             changed = leadership.changed() => return Err(changed_end(changed)),
             attempt = lock.ledger.begin_term(&lock.env.node) => attempt,
         };
+        let delay = backoff.next_delay();
         match attempt {
             Ok(start) => return settle(lock, leadership, start).await,
             Err(err) => tracing::warn!(
                 lock = &*lock.plan.lock,
                 error = %err,
-                retry_in = ?backoff,
+                retry_in = ?delay,
                 "could not begin a term in the ledger; no job of the lock runs until it works"
             ),
         }
         tokio::select! {
             () = lock.env.shutdown.cancelled() => return Err(TermEnd::Shutdown),
             changed = leadership.changed() => return Err(changed_end(changed)),
-            () = tokio::time::sleep(backoff) => {}
+            () = tokio::time::sleep(delay) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(30));
     }
 }
 

@@ -84,7 +84,7 @@ async fn a_job_failing_twice_runs_its_tick_three_times_then_waits_for_the_next()
     let runs = FLAKY_LOG.runs();
     let ticks: Vec<_> = runs.iter().map(|run| hms(run.tick)).collect();
     assert_eq!(ticks, ["00:01:00", "00:01:00", "00:01:00"]);
-    // 10 s then 20 s, each within the jitter of a quarter.
+    // 10 s then 20 s, each within the ±20 % jitter.
     let waits: Vec<i64> = runs
         .windows(2)
         .map(|pair| (pair[1].started_at - pair[0].started_at).num_milliseconds())
@@ -132,7 +132,7 @@ async fn retries_stop_before_the_next_tick() {
     .retry_backoff(Duration::from_secs(30));
     let handle = start("bounded", failing, &cluster, &clock);
     advance_to(&clock, at(0, 1, 59)).await;
-    // 00:01:00, then 30 s ± 25 % later; the next wait (60 s ± 25 %) would end after 00:02:00.
+    // 00:01:00, then 30 s ± 20 % later; the next wait (60 s ± 20 %) would end after 00:02:00.
     assert_eq!(CALLS.load(Ordering::SeqCst), 2);
     advance_to(&clock, at(0, 2, 1)).await;
     assert_eq!(

@@ -7,14 +7,14 @@ use std::time::Duration;
 use pulsar::{ConnectionRetryOptions, OperationRetryOptions, Pulsar, PulsarBuilder, TokioExecutor};
 use tracing::warn;
 
-use super::backoff::Backoff;
 use super::diagnose::{self, ConnectError};
 use super::{Client, PulsarConfig};
+use crate::backoff::Backoff;
 
 /// Connects, retrying with backoff while the broker does not answer. Fails when the cause is
 /// one that retrying cannot fix (see [`ConnectError`]).
 pub(crate) async fn connect(config: &PulsarConfig) -> Result<Client, ConnectError> {
-    let mut backoff = Backoff::new(config.reconnect_backoff);
+    let mut backoff = Backoff::new(config.reconnect_backoff.0, config.reconnect_backoff.1);
     loop {
         let attempt = builder(config)?.build().await;
         match attempt {

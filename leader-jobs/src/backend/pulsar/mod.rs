@@ -20,7 +20,6 @@
 
 mod admin;
 mod auth;
-mod backoff;
 mod client;
 mod config;
 mod diagnose;

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -10,6 +11,7 @@ use tokio::time::Instant;
 use super::{Fenced, Term};
 use crate::JobContext;
 use crate::backend::{Claim, ClaimVerdict, Leadership};
+use crate::backoff::Backoff;
 use crate::job::OverlapPolicy;
 use crate::scheduler::report::Tally;
 use crate::scheduler::run::{Run, RunKind};
@@ -191,6 +193,7 @@ impl Term<'_> {
         let lock = &*self.lock;
         let job = Arc::clone(&lock.plan.jobs[index].job);
         let next_tick = lock.plan.jobs[index].schedule.next_after(claim.tick);
+        let backoff = Backoff::new(job.get_retry_backoff(), Duration::MAX);
         let context = JobContext {
             job: job.name.clone(),
             lock: lock.plan.lock.clone(),
@@ -213,6 +216,7 @@ impl Term<'_> {
             kind,
             start_by,
             next_tick,
+            backoff,
             context,
             term_ended: self.ended.clone(),
             grace: lock.env.grace,

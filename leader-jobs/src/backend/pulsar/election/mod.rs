@@ -33,11 +33,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::admin::AdminClient;
-use super::backoff::Backoff;
 use super::diagnose::explain_failure;
 use super::slow_open;
 use super::{Client, PulsarConfig};
 use crate::backend::Leadership;
+use crate::backoff::Backoff;
 pub(crate) use lease::Lease;
 use session::{Session, SessionEnd};
 
@@ -74,7 +74,10 @@ impl ElectionTask {
     /// Runs sessions until resigned, rebuilding the consumer whenever a session ends.
     pub(crate) async fn run(self) {
         let topic = self.config.topic(&self.lock, "election");
-        let mut backoff = Backoff::new(self.config.reconnect_backoff);
+        let mut backoff = Backoff::new(
+            self.config.reconnect_backoff.0,
+            self.config.reconnect_backoff.1,
+        );
         let mut seq = 0_u64;
         let mut level = FOLLOWER_LEVEL;
         while !self.resign.is_cancelled() {
