@@ -51,19 +51,20 @@ pub(crate) fn job(item: TokenStream, signature: &Signature, spec: &JobSpec) -> T
     }
     let names = spec.signature.parameters.iter().map(|param| &param.name);
     let handler = handler(signature, spec);
+    let private = spec.private_path(None);
 
     quote! {
         #item
 
         const _: () = {
-            ::leader_jobs::__private::inventory::submit! {
-                ::leader_jobs::__private::Registration::new(|| {
-                    ::leader_jobs::__private::named(
-                        ::leader_jobs::__private::Job::new(#name, #cron, #handler)
+            #private::inventory::submit! {
+                #private::Registration::new(|| {
+                    #private::named(
+                        #private::Job::new(#name, #cron, #handler)
                             .lock(#lock)
                             .tz(#timezone)
-                            .overlap(::leader_jobs::__private::OverlapPolicy::#overlap)
-                            .misfire(::leader_jobs::__private::MisfirePolicy::#misfire)
+                            .overlap(#private::OverlapPolicy::#overlap)
+                            .misfire(#private::MisfirePolicy::#misfire)
                             #settings,
                         &[#(#names),*],
                     )
@@ -87,6 +88,7 @@ pub(crate) fn job(item: TokenStream, signature: &Signature, spec: &JobSpec) -> T
 /// that is on the whole signature.
 fn handler(signature: &Signature, spec: &JobSpec) -> TokenStream {
     let ident = &signature.ident;
+    let private = spec.private_path(None);
     let output = quote_spanned!(Span::mixed_site()=> output);
     let chain = quote_spanned!(Span::mixed_site()=> chain);
     let failure = quote_spanned!(Span::mixed_site()=> failure);
@@ -105,7 +107,10 @@ fn handler(signature: &Signature, spec: &JobSpec) -> TokenStream {
         .collect();
     let argument_checks = types
         .iter()
-        .map(|ty| quote_spanned!(ty.span()=> ::leader_jobs::__private::assert_argument::<#ty>();));
+        .map(|ty| {
+            let private = spec.private_path(Some(ty.span()));
+            quote_spanned!(ty.span()=> #private::assert_argument::<#ty>();)
+        });
     let output_type = match &signature.output {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => quote!(#ty),
@@ -121,13 +126,13 @@ fn handler(signature: &Signature, spec: &JobSpec) -> TokenStream {
         let #job = #ident;
         let #output: #output_type = #callee(#(#arguments),*).await;
         let #chain = {
-            use ::leader_jobs::__private::{ErrorChain as _, NoChain as _};
-            (&::leader_jobs::__private::Output(&#output)).error_chain()
+            use #private::{ErrorChain as _, NoChain as _};
+            (&#private::Output(&#output)).error_chain()
         };
         match #chain {
             ::core::option::Option::Some(#failure) => ::core::result::Result::Err(#failure),
             ::core::option::Option::None => {
-                <#output_type as ::leader_jobs::__private::IntoJobResult>::into_job_result(#output)
+                <#output_type as #private::IntoJobResult>::into_job_result(#output)
             }
         }
     };
@@ -136,9 +141,10 @@ fn handler(signature: &Signature, spec: &JobSpec) -> TokenStream {
         quote_spanned!(signature_start=> async move { #body }),
     );
     call.set_span(signature_end);
-    let boxed = quote_spanned!(signature_start=> ::leader_jobs::__private::boxed #call);
+    let boxed_path = spec.private_path(Some(signature_start));
+    let boxed = quote_spanned!(signature_start=> #boxed_path::boxed #call);
     quote! {
-        |#(#arguments: #types),*| -> ::leader_jobs::__private::JobFuture {
+        |#(#arguments: #types),*| -> #private::JobFuture {
             #(#argument_checks)*
             #boxed
         }

@@ -16,7 +16,7 @@ use leader_jobs_cron::{Schedule, lock_name};
 pub(crate) use signature::JobSignature;
 
 /// Every key the attribute accepts, with an example for error messages.
-const KEYS: [(&str, &str); 10] = [
+const KEYS: [(&str, &str); 11] = [
     ("cron", "cron = \"0 9 * * *\""),
     ("lock", "lock = \"email\""),
     ("tz", "tz = \"Europe/Berlin\""),
@@ -27,6 +27,7 @@ const KEYS: [(&str, &str); 10] = [
     ("timeout", "timeout = \"30s\""),
     ("retries", "retries = \"3\""),
     ("retry_backoff", "retry_backoff = \"10s\""),
+    ("crate", "crate = \"my_app::leader_jobs\""),
 ];
 
 /// Most retries a job may ask for; the runtime's `registry::MAX_RETRIES`, which checks jobs built
@@ -66,7 +67,33 @@ pub(crate) struct JobSpec {
     pub(crate) timeout_millis: Option<u64>,
     pub(crate) retries: Option<u32>,
     pub(crate) retry_backoff_millis: Option<u64>,
+    /// Where `leader-jobs` is reachable, when not at `::leader_jobs` (a renamed dependency or a
+    /// re-export).
+    pub(crate) krate: Option<syn::Path>,
     pub(crate) signature: JobSignature,
+}
+
+impl JobSpec {
+    /// `<crate>::__private`. With `respan`, every token is spanned there (the expansion places
+    /// some paths where rustc reports an error on them); without, a given path keeps the span of
+    /// its `crate = "..."` literal, so a path that does not resolve is reported there.
+    pub(crate) fn private_path(&self, respan: Option<Span>) -> proc_macro2::TokenStream {
+        let krate = match &self.krate {
+            Some(path) => quote::ToTokens::to_token_stream(path),
+            None => quote::quote!(::leader_jobs),
+        };
+        let path = quote::quote!(#krate::__private);
+        match respan {
+            None => path,
+            Some(span) => path
+                .into_iter()
+                .map(|mut token| {
+                    token.set_span(span);
+                    token
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A key that was given, with the string it was given.
@@ -166,6 +193,22 @@ pub(crate) fn job_spec(args: syn::Result<RawArgs>, signature: &Signature) -> syn
         duration_millis(&backoff, &mut errors)
     });
 
+    let krate = given
+        .remove("crate")
+        .and_then(|given| match given.value.parse::<syn::Path>() {
+            Ok(path) => Some(path),
+            Err(_) => {
+                errors.at(
+                    &given.value,
+                    format!(
+                        "`crate` takes the path leader-jobs is reachable at, like \
+                         `crate = \"my_app::leader_jobs\"`, not {:?}",
+                        given.value.value()
+                    ),
+                );
+                None
+            }
+        });
     let signature = signature::check(signature, &mut errors);
 
     errors.finish(JobSpec {
@@ -179,6 +222,7 @@ pub(crate) fn job_spec(args: syn::Result<RawArgs>, signature: &Signature) -> syn
         timeout_millis,
         retries,
         retry_backoff_millis,
+        krate,
         signature,
     })
 }
