@@ -107,6 +107,7 @@ struct Shared {
 
 /// A fault the test harness could not inject.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MemoryClusterError {
     /// No runtime has joined the cluster with this node id.
     #[error(

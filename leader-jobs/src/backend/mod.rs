@@ -76,6 +76,7 @@ pub struct Claim {
 
 /// How a run ended, appended to the ledger after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RunOutcome {
     /// The job returned success.
     Ok,

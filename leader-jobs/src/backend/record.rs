@@ -4,6 +4,7 @@ use super::{Claim, RunOutcome};
 
 /// One record of a lock's ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LedgerRecord {
     /// A node began a term: it leads from here on, and claims of other terms after this record are
     /// invalid. Valid only if its term is higher than every valid term before it.

@@ -114,6 +114,7 @@ pub(crate) enum TokenSource {
 
 /// Why no token could be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TokenError {
     /// The token file cannot be read.
     #[error(

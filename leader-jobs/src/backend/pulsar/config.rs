@@ -10,6 +10,7 @@ use super::tls::{TlsError, TlsTrust};
 
 /// Why a Pulsar configuration was rejected.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PulsarConfigError {
     /// The service URL does not parse or has the wrong scheme.
     #[error(

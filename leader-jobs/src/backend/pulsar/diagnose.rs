@@ -35,6 +35,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why the client cannot connect to the broker, when the cause is one only a change of
 /// configuration (or of the broker's certificate) fixes. Retrying does not help.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnectError {
     /// The broker refused the token.
     #[error(

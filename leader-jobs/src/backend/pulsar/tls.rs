@@ -16,6 +16,7 @@ use rustls::pki_types::pem::PemObject as _;
 
 /// Why the configured trust could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TlsError {
     /// The CA file cannot be read or parsed.
     #[error(
