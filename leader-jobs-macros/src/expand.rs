@@ -105,12 +105,10 @@ fn handler(signature: &Signature, spec: &JobSpec) -> TokenStream {
         .iter()
         .map(|param| &param.ty)
         .collect();
-    let argument_checks = types
-        .iter()
-        .map(|ty| {
-            let private = spec.private_path(Some(ty.span()));
-            quote_spanned!(ty.span()=> #private::assert_argument::<#ty>();)
-        });
+    let argument_checks = types.iter().map(|ty| {
+        let private = spec.private_path(Some(ty.span()));
+        quote_spanned!(ty.span()=> #private::assert_argument::<#ty>();)
+    });
     let output_type = match &signature.output {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => quote!(#ty),

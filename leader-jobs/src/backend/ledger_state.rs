@@ -146,8 +146,9 @@ impl LedgerState {
 }
 
 #[cfg(feature = "pulsar")]
-/// Everything [`LedgerState`] holds, in the order a checkpoint record writes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Everything [`LedgerState`] holds, in the order a checkpoint record writes it; its serde form
+/// is the checkpoint's body.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct LedgerSnapshot {
     pub(crate) highest_term: u64,
     pub(crate) term_holder: Option<String>,

@@ -62,7 +62,7 @@ impl BackendError {
 }
 
 /// A claim of one tick of one job, appended to the ledger before the run starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Claim {
     /// The job's name.
     pub job: String,
@@ -75,7 +75,8 @@ pub struct Claim {
 }
 
 /// How a run ended, appended to the ledger after it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RunOutcome {
     /// The job returned success.

@@ -2,8 +2,10 @@
 
 use super::{Claim, RunOutcome};
 
-/// One record of a lock's ledger.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One record of a lock's ledger. Its serde form (a JSON object with a `kind` tag and the claim's
+/// fields inline) is what the Pulsar backend writes, with the format version `v` added.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum LedgerRecord {
     /// A node began a term: it leads from here on, and claims of other terms after this record are
@@ -21,6 +23,7 @@ pub enum LedgerRecord {
     /// has an outcome; then the tick is open again until this attempt's outcome.
     Retry {
         /// The claim, under the retrying leader's term.
+        #[serde(flatten)]
         claim: Claim,
         /// Which attempt this is: 2 for the first retry.
         attempt: u32,
@@ -28,6 +31,7 @@ pub enum LedgerRecord {
     /// The outcome of a run (of its latest attempt), appended after it.
     Outcome {
         /// The claim the run was for.
+        #[serde(flatten)]
         claim: Claim,
         /// How the run ended.
         outcome: RunOutcome,
@@ -36,10 +40,13 @@ pub enum LedgerRecord {
     /// abandoned run; later leaders take it as settled and do not report it again.
     Abandoned {
         /// The claim that never got an outcome.
+        #[serde(flatten)]
         claim: Claim,
         /// The term of the leader that reported it.
+        #[serde(rename = "by_term")]
         term: u64,
         /// The node that reported it.
+        #[serde(rename = "by_node")]
         node: String,
     },
 }

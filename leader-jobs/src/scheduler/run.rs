@@ -175,7 +175,10 @@ impl Run {
         let due = chrono::TimeDelta::from_std(delay)
             .ok()
             .and_then(|delay| self.clock.now().checked_add_signed(delay));
-        if self.next_tick.is_some_and(|next| due.is_none_or(|due| due >= next)) {
+        if self
+            .next_tick
+            .is_some_and(|next| due.is_none_or(|due| due >= next))
+        {
             tracing::warn!(
                 attempt,
                 delay = ?delay,

@@ -3,14 +3,10 @@
 //! versions. A reader skips kinds it does not know (written by a newer version) instead of failing;
 //! a record with a higher `v` than [`VERSION`] is read as far as its known fields go.
 
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::LedgerSnapshot;
-use crate::backend::{Claim, RunOutcome};
 
 /// The record format version this build writes.
 pub(crate) const VERSION: u32 = 1;
@@ -43,102 +39,9 @@ impl Heartbeat {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Outcome {
-    Ok,
-    Failed,
-    Panicked,
-    TimedOut,
-    Cancelled,
-}
-
-impl From<RunOutcome> for Outcome {
-    fn from(outcome: RunOutcome) -> Self {
-        match outcome {
-            RunOutcome::Ok => Self::Ok,
-            RunOutcome::Failed => Self::Failed,
-            RunOutcome::Panicked => Self::Panicked,
-            RunOutcome::TimedOut => Self::TimedOut,
-            RunOutcome::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
-impl From<Outcome> for RunOutcome {
-    fn from(outcome: Outcome) -> Self {
-        match outcome {
-            Outcome::Ok => Self::Ok,
-            Outcome::Failed => Self::Failed,
-            Outcome::Panicked => Self::Panicked,
-            Outcome::TimedOut => Self::TimedOut,
-            Outcome::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Wire {
-    TermStart {
-        v: u32,
-        term: u64,
-        node: String,
-    },
-    Claim {
-        v: u32,
-        job: String,
-        tick: DateTime<Utc>,
-        term: u64,
-        node: String,
-    },
-    /// Another attempt at a claimed tick; versions before retries skip the kind, so they do not
-    /// see the tick open again and would not report a crashed retry as abandoned.
-    Retry {
-        v: u32,
-        job: String,
-        tick: DateTime<Utc>,
-        term: u64,
-        node: String,
-        attempt: u32,
-    },
-    Outcome {
-        v: u32,
-        job: String,
-        tick: DateTime<Utc>,
-        term: u64,
-        node: String,
-        outcome: Outcome,
-    },
-    /// A leader reported a claim that never got an outcome; `by_term` and `by_node` are that
-    /// leader's. Versions before it skip the kind and report the claim again.
-    Abandoned {
-        v: u32,
-        job: String,
-        tick: DateTime<Utc>,
-        term: u64,
-        node: String,
-        by_term: u64,
-        by_node: String,
-    },
-    /// The fold of every record before it (see `PulsarLedger`'s checkpoints); versions before
-    /// checkpoints skip it as a kind they do not know.
-    Checkpoint {
-        v: u32,
-        highest_term: u64,
-        term_holder: Option<String>,
-        last_claimed: BTreeMap<String, DateTime<Utc>>,
-        open: Vec<WireClaim>,
-    },
-}
-
-#[derive(Serialize, Deserialize)]
-struct WireClaim {
-    job: String,
-    tick: DateTime<Utc>,
-    term: u64,
-    node: String,
-}
+/// The kind a checkpoint is written as; every other kind is a [`LedgerRecord`]'s (its serde
+/// `kind` tag).
+const CHECKPOINT: &str = "checkpoint";
 
 /// What one message of a ledger topic holds.
 #[derive(Debug, PartialEq, Eq)]
@@ -151,98 +54,27 @@ pub(crate) enum Entry {
 
 /// Encodes a checkpoint.
 pub(crate) fn encode_checkpoint(snapshot: &LedgerSnapshot) -> Vec<u8> {
-    let wire = Wire::Checkpoint {
-        v: VERSION,
-        highest_term: snapshot.highest_term,
-        term_holder: snapshot.term_holder.clone(),
-        last_claimed: snapshot.last_claimed.clone(),
-        open: snapshot
-            .open
-            .iter()
-            .map(|claim| WireClaim {
-                job: claim.job.clone(),
-                tick: claim.tick,
-                term: claim.term,
-                node: claim.node.clone(),
-            })
-            .collect(),
-    };
-    serde_json::to_vec(&wire).unwrap_or_default()
+    versioned(snapshot, Some(CHECKPOINT))
 }
 
 /// Encodes a ledger record.
 pub(crate) fn encode(record: &LedgerRecord) -> Vec<u8> {
-    let v = VERSION;
-    let wire = match record.clone() {
-        LedgerRecord::TermStart { term, node } => Wire::TermStart { v, term, node },
-        LedgerRecord::Claim(Claim {
-            job,
-            tick,
-            term,
-            node,
-        }) => Wire::Claim {
-            v,
-            job,
-            tick,
-            term,
-            node,
-        },
-        LedgerRecord::Retry {
-            claim:
-                Claim {
-                    job,
-                    tick,
-                    term,
-                    node,
-                },
-            attempt,
-        } => Wire::Retry {
-            v,
-            job,
-            tick,
-            term,
-            node,
-            attempt,
-        },
-        LedgerRecord::Outcome {
-            claim:
-                Claim {
-                    job,
-                    tick,
-                    term,
-                    node,
-                },
-            outcome,
-        } => Wire::Outcome {
-            v,
-            job,
-            tick,
-            term,
-            node,
-            outcome: outcome.into(),
-        },
-        LedgerRecord::Abandoned {
-            claim:
-                Claim {
-                    job,
-                    tick,
-                    term,
-                    node,
-                },
-            term: by_term,
-            node: by_node,
-        } => Wire::Abandoned {
-            v,
-            job,
-            tick,
-            term,
-            node,
-            by_term,
-            by_node,
-        },
+    versioned(record, None)
+}
+
+/// `value` as a JSON object with the version `v` added, and `kind` when the type does not carry
+/// its own tag.
+fn versioned(value: &impl Serialize, kind: Option<&str>) -> Vec<u8> {
+    // Serializing strings, integers and timestamps into an object cannot fail.
+    let mut object = match serde_json::to_value(value) {
+        Ok(serde_json::Value::Object(object)) => object,
+        _ => serde_json::Map::new(),
     };
-    // Serializing strings, integers and timestamps cannot fail.
-    serde_json::to_vec(&wire).unwrap_or_default()
+    object.insert("v".into(), VERSION.into());
+    if let Some(kind) = kind {
+        object.insert("kind".into(), kind.into());
+    }
+    serde_json::to_vec(&object).unwrap_or_default()
 }
 
 /// Why a ledger payload was not turned into a record.
@@ -256,97 +88,37 @@ pub(crate) enum Undecodable {
 
 /// Decodes a message of a ledger topic.
 pub(crate) fn decode(payload: &[u8]) -> Result<Entry, Undecodable> {
-    let wire = serde_json::from_slice::<Wire>(payload).map_err(|error| {
-        let kind = serde_json::from_slice::<serde_json::Value>(payload)
-            .ok()
-            .and_then(|value| value.get("kind")?.as_str().map(str::to_owned));
-        match kind {
-            Some(kind) if !KNOWN_KINDS.contains(&kind.as_str()) => Undecodable::UnknownKind(kind),
-            _ => Undecodable::Garbage(error.to_string()),
-        }
-    })?;
-    let claim = |job, tick, term, node| Claim {
-        job,
-        tick,
-        term,
-        node,
-    };
-    Ok(match wire {
-        Wire::TermStart { term, node, .. } => Entry::Record(LedgerRecord::TermStart { term, node }),
-        Wire::Claim {
-            job,
-            tick,
-            term,
-            node,
-            ..
-        } => Entry::Record(LedgerRecord::Claim(claim(job, tick, term, node))),
-        Wire::Retry {
-            job,
-            tick,
-            term,
-            node,
-            attempt,
-            ..
-        } => Entry::Record(LedgerRecord::Retry {
-            claim: claim(job, tick, term, node),
-            attempt,
-        }),
-        Wire::Outcome {
-            job,
-            tick,
-            term,
-            node,
-            outcome,
-            ..
-        } => Entry::Record(LedgerRecord::Outcome {
-            claim: claim(job, tick, term, node),
-            outcome: outcome.into(),
-        }),
-        Wire::Abandoned {
-            job,
-            tick,
-            term,
-            node,
-            by_term,
-            by_node,
-            ..
-        } => Entry::Record(LedgerRecord::Abandoned {
-            claim: claim(job, tick, term, node),
-            term: by_term,
-            node: by_node,
-        }),
-        Wire::Checkpoint {
-            highest_term,
-            term_holder,
-            last_claimed,
-            open,
-            ..
-        } => Entry::Checkpoint(LedgerSnapshot {
-            highest_term,
-            term_holder,
-            last_claimed,
-            open: open
-                .into_iter()
-                .map(|c| claim(c.job, c.tick, c.term, c.node))
-                .collect(),
-        }),
-    })
+    let value: serde_json::Value =
+        serde_json::from_slice(payload).map_err(|error| Undecodable::Garbage(error.to_string()))?;
+    let kind = value
+        .get("kind")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| Undecodable::Garbage("no `kind`".into()))?;
+    let garbage = |error: serde_json::Error| Undecodable::Garbage(error.to_string());
+    if kind == CHECKPOINT {
+        return serde_json::from_value(value)
+            .map(Entry::Checkpoint)
+            .map_err(garbage);
+    }
+    if !KNOWN_KINDS.contains(&kind.as_str()) {
+        return Err(Undecodable::UnknownKind(kind));
+    }
+    serde_json::from_value(value)
+        .map(Entry::Record)
+        .map_err(garbage)
 }
 
-/// The kinds this version reads; any other was written by a newer version.
-const KNOWN_KINDS: [&str; 6] = [
-    "term_start",
-    "claim",
-    "retry",
-    "outcome",
-    "abandoned",
-    "checkpoint",
-];
+/// The record kinds this version reads; any other (but `checkpoint`) was written by a newer
+/// version.
+const KNOWN_KINDS: [&str; 5] = ["term_start", "claim", "retry", "outcome", "abandoned"];
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::{Claim, RunOutcome};
     use chrono::TimeZone;
+    use chrono::Utc;
 
     fn claim() -> Claim {
         Claim {
@@ -384,12 +156,67 @@ mod tests {
         }
     }
 
+    /// What earlier versions wrote, field for field: every kind must still encode to it and
+    /// decode from it.
     #[test]
     fn the_format_is_stable() {
-        let text = String::from_utf8(encode(&LedgerRecord::Claim(claim()))).unwrap();
+        let written: [(LedgerRecord, &str); 5] = [
+            (
+                LedgerRecord::TermStart {
+                    term: 7,
+                    node: "node-a".into(),
+                },
+                r#"{"kind":"term_start","v":1,"term":7,"node":"node-a"}"#,
+            ),
+            (
+                LedgerRecord::Claim(claim()),
+                r#"{"kind":"claim","v":1,"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a"}"#,
+            ),
+            (
+                LedgerRecord::Retry {
+                    claim: claim(),
+                    attempt: 2,
+                },
+                r#"{"kind":"retry","v":1,"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":2}"#,
+            ),
+            (
+                LedgerRecord::Outcome {
+                    claim: claim(),
+                    outcome: RunOutcome::TimedOut,
+                },
+                r#"{"kind":"outcome","v":1,"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","outcome":"timed_out"}"#,
+            ),
+            (
+                LedgerRecord::Abandoned {
+                    claim: claim(),
+                    term: 8,
+                    node: "node-b".into(),
+                },
+                r#"{"kind":"abandoned","v":1,"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","by_term":8,"by_node":"node-b"}"#,
+            ),
+        ];
+        for (record, text) in written {
+            let encoded: serde_json::Value = serde_json::from_slice(&encode(&record)).unwrap();
+            let expected: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(encoded, expected);
+            assert_eq!(decode(text.as_bytes()), Ok(Entry::Record(record)));
+        }
+        let checkpoint = r#"{"kind":"checkpoint","v":1,"highest_term":9,"term_holder":"node-b","last_claimed":{"app::digest":"2026-03-29T09:00:00Z"},"open":[{"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a"}]}"#;
+        let snapshot = LedgerSnapshot {
+            highest_term: 9,
+            term_holder: Some("node-b".into()),
+            last_claimed: [("app::digest".to_owned(), claim().tick)].into(),
+            open: vec![claim()],
+        };
+        let encoded: serde_json::Value =
+            serde_json::from_slice(&encode_checkpoint(&snapshot)).unwrap();
         assert_eq!(
-            text,
-            r#"{"kind":"claim","v":1,"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a"}"#
+            encoded,
+            serde_json::from_str::<serde_json::Value>(checkpoint).unwrap()
+        );
+        assert_eq!(
+            decode(checkpoint.as_bytes()),
+            Ok(Entry::Checkpoint(snapshot))
         );
     }
 
