@@ -96,6 +96,7 @@
 //! | `retrying the failed run` | INFO | inside the run's span; `attempt` (the next one), `delay` |
 //! | `no retry: …` (the next tick comes first, leadership ended, the ledger refused it) | WARN / ERROR | inside the run's span; `attempt` |
 //! | `abandoned run: …` (once per claim: by the first leader that finds it) | WARN | `lock`, `job`, `tick`, `term`, `node` of the claim |
+//! | `the nodes' schedules differ: …` (once per job and difference) | WARN | `lock`, `job`, `ours`, `leader`, `leader_node`, `leader_term` |
 //! | `claim lost: …` | WARN | `job`, `tick`, `term`, `winner_node`, `winner_term`, `highest_term` |
 //!
 //! The Pulsar election also logs `leadership gained` / `leadership lost` without a `term` when the

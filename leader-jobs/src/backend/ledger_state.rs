@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::LedgerRecord;
-use super::{Claim, ClaimVerdict, LedgerHistory};
+use super::{AnnouncedSchedules, Claim, ClaimVerdict, LedgerHistory};
 
 /// What applying one record changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +30,8 @@ pub(crate) enum Applied {
     Claim(ClaimVerdict),
     /// An outcome record, or the report of a claim that never got one.
     Outcome,
+    /// A leader's announcement of its schedules.
+    Announcement,
 }
 
 /// The state of a lock's ledger after some prefix of its records.
@@ -40,6 +42,8 @@ pub(crate) struct LedgerState {
     last_claimed: HashMap<String, DateTime<Utc>>,
     /// Winning claims with no outcome yet, keyed by (job, tick) in tick order per job.
     open: BTreeMap<(String, DateTime<Utc>), Claim>,
+    /// The latest valid announcement of schedules.
+    announced: Option<AnnouncedSchedules>,
 }
 
 impl LedgerState {
@@ -56,6 +60,14 @@ impl LedgerState {
             }
             LedgerRecord::Claim(claim) => Applied::Claim(self.judge(claim)),
             LedgerRecord::Retry { claim, .. } => Applied::Claim(self.judge_retry(claim)),
+            LedgerRecord::Schedules(announced) => {
+                let by_holder = announced.term == self.highest_term
+                    && self.term_holder.as_deref() == Some(announced.node.as_str());
+                if by_holder {
+                    self.announced = Some(announced.clone());
+                }
+                Applied::Announcement
+            }
             LedgerRecord::Outcome { claim, .. } | LedgerRecord::Abandoned { claim, .. } => {
                 self.open.remove(&(claim.job.clone(), claim.tick));
                 Applied::Outcome
@@ -110,6 +122,7 @@ impl LedgerState {
                 .map(|(job, tick)| (job.clone(), *tick))
                 .collect(),
             open: self.open.values().cloned().collect(),
+            announced: self.announced.clone(),
         }
     }
 
@@ -125,6 +138,7 @@ impl LedgerState {
                 .into_iter()
                 .map(|claim| ((claim.job.clone(), claim.tick), claim))
                 .collect(),
+            announced: snapshot.announced,
         }
     }
 
@@ -141,6 +155,7 @@ impl LedgerState {
             highest_term: self.highest_term,
             last_claimed: self.last_claimed.clone(),
             abandoned: self.open.values().cloned().collect(),
+            schedules: self.announced.clone(),
         }
     }
 }
@@ -155,6 +170,9 @@ pub(crate) struct LedgerSnapshot {
     pub(crate) last_claimed: BTreeMap<String, DateTime<Utc>>,
     /// Winning claims with no outcome, in (job, tick) order.
     pub(crate) open: Vec<Claim>,
+    /// The latest valid announcement of schedules; checkpoints before announcements lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) announced: Option<AnnouncedSchedules>,
 }
 
 #[cfg(test)]
@@ -204,6 +222,39 @@ mod tests {
         LedgerRecord::Outcome {
             claim: c.clone(),
             outcome: RunOutcome::Failed,
+        }
+    }
+
+    #[test]
+    fn only_the_term_holders_announcement_counts_and_a_snapshot_keeps_it() {
+        let announce = |term: u64, node: &str, cron: &str| {
+            LedgerRecord::Schedules(AnnouncedSchedules {
+                term,
+                node: node.into(),
+                schedules: [("j".to_owned(), cron.to_owned())].into(),
+            })
+        };
+        let mut state = LedgerState::default();
+        state.apply(&start(1, "a"));
+        state.apply(&announce(1, "a", "@daily (UTC)"));
+        state.apply(&start(2, "b"));
+        assert_eq!(
+            state.history().schedules.unwrap().node,
+            "a",
+            "b has not announced yet"
+        );
+        state.apply(&announce(1, "a", "@hourly (UTC)"));
+        assert_eq!(
+            state.history().schedules.unwrap().schedules["j"],
+            "@daily (UTC)",
+            "a stale leader's announcement is ignored"
+        );
+        state.apply(&announce(2, "b", "@weekly (UTC)"));
+        assert_eq!(state.history().schedules.unwrap().node, "b");
+        #[cfg(feature = "pulsar")]
+        {
+            let restored = LedgerState::from_snapshot(state.snapshot());
+            assert_eq!(restored.history(), state.history());
         }
     }
 

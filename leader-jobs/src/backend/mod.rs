@@ -6,7 +6,7 @@
 //! implement them. Data flows one way: election says "leading" → ledger `begin_term` gives the term
 //! and history → for every tick, `claim` decides whether this node may run it → `record` the outcome.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -116,6 +116,21 @@ pub struct LedgerHistory {
     /// Claims that never got an outcome and that no earlier leader reported yet: runs abandoned
     /// by a crashed or fenced leader.
     pub abandoned: Vec<Claim>,
+    /// The schedules the latest leader announced for the lock's jobs, if any did.
+    pub schedules: Option<AnnouncedSchedules>,
+}
+
+/// The schedules a leader runs a lock's jobs on, announced in the ledger when it begins its term,
+/// so that nodes configured otherwise can tell.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AnnouncedSchedules {
+    /// The leader's term.
+    pub term: u64,
+    /// The leader.
+    pub node: String,
+    /// Per job of the lock that the leader runs, its schedule as `cron (tz)`. A job the leader
+    /// has switched off is missing.
+    pub schedules: BTreeMap<String, String>,
 }
 
 /// The result of `Ledger::begin_term`.
@@ -182,6 +197,13 @@ pub trait Ledger: Send + Sync {
     /// only under the latest term, for the job's latest claimed tick, once the previous attempt
     /// has an outcome.
     async fn retry(&self, claim: &Claim, attempt: u32) -> Result<ClaimVerdict, BackendError>;
+
+    /// Appends the schedules the leader of `announced.term` runs the lock's jobs on. Informational:
+    /// valid only from the holder of the latest term, and no claim depends on it.
+    async fn announce_schedules(&self, announced: &AnnouncedSchedules) -> Result<(), BackendError>;
+
+    /// Reads the ledger to its end without appending anything: what a follower knows of the lock.
+    async fn history(&self) -> Result<LedgerHistory, BackendError>;
 
     /// Appends the outcome of a run (its latest attempt) that won its claim.
     async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError>;

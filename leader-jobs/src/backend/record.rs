@@ -1,6 +1,6 @@
 //! The records a lock's ledger holds, in the order the ledger holds them.
 
-use super::{Claim, RunOutcome};
+use super::{AnnouncedSchedules, Claim, RunOutcome};
 
 /// One record of a lock's ledger. Its serde form (a JSON object with a `kind` tag and the claim's
 /// fields inline) is what the Pulsar backend writes, with the format version `v` added.
@@ -28,6 +28,8 @@ pub enum LedgerRecord {
         /// Which attempt this is: 2 for the first retry.
         attempt: u32,
     },
+    /// The schedules a leader runs the lock's jobs on, appended after its term start.
+    Schedules(AnnouncedSchedules),
     /// The outcome of a run (of its latest attempt), appended after it.
     Outcome {
         /// The claim the run was for.

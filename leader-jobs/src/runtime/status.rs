@@ -61,6 +61,10 @@ pub struct JobStatus {
     pub last_run: Option<LastRun>,
     /// What happened to the job's ticks on this node since it started.
     pub counts: RunCounts,
+    /// The schedule the lock's latest leader announced for this job (`cron (tz)`, or `off`) when
+    /// it differs from this node's: the nodes' configurations disagree, and the leader's applies
+    /// while it leads. `None` when they agree or this node leads.
+    pub leader_schedule: Option<String>,
 }
 
 /// A finished run.
@@ -139,6 +143,7 @@ impl StatusBoard {
                         running: 0,
                         last_run: None,
                         counts: RunCounts::default(),
+                        leader_schedule: None,
                     })
                     .collect(),
             })
@@ -242,6 +247,10 @@ impl Report for StatusBoard {
                 attempt: attempt.attempt,
             });
         });
+    }
+
+    fn leader_schedule(&self, lock: usize, job: usize, schedule: Option<String>) {
+        self.update_job(lock, job, |status| status.leader_schedule = schedule);
     }
 
     fn run_ended(&self, lock: usize, job: usize) {

@@ -8,11 +8,12 @@
 mod misfire;
 mod report;
 mod run;
+mod schedule_check;
 mod term;
 mod timer;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -27,12 +28,16 @@ use crate::job::{Job, States};
 use leader_jobs_cron::Schedule;
 
 pub(crate) use self::report::{Finished, Report, Tally};
+use self::schedule_check::ScheduleCheck;
 use self::term::TermEnd;
 
 /// First delay before a fenced node that still believes it leads begins a newer term.
 const FENCED_RETRY_MIN: Duration = Duration::from_secs(2);
 /// Longest such delay.
 const FENCED_RETRY_MAX: Duration = Duration::from_secs(60);
+/// How long a node follows a lock before it reads the leader's announced schedules from the
+/// ledger: long enough that a cluster starting together has settled who leads.
+const FOLLOWER_CHECK_DELAY: Duration = Duration::from_secs(10);
 
 /// A job with its schedule parsed in its time zone.
 #[derive(Debug)]
@@ -80,12 +85,15 @@ pub(crate) async fn run_lock(env: NodeEnv, lock_index: usize, plan: LockPlan) ->
         running: plan.jobs.iter().map(|_| Arc::default()).collect(),
         env,
         lock_index,
-        plan,
+        plan: Arc::new(plan),
         ledger,
         election: Arc::clone(&election),
         finished_tx,
         finished_rx,
+        schedule_check: Arc::default(),
+        leading: Arc::default(),
     };
+    scheduler.check_schedules_later();
     scheduler.follow_election(election.leadership()).await;
     election.resign().await;
     Ok(())
@@ -110,16 +118,58 @@ async fn open(
 struct LockScheduler {
     env: NodeEnv,
     lock_index: usize,
-    plan: LockPlan,
+    plan: Arc<LockPlan>,
     ledger: Arc<dyn Ledger>,
     election: Arc<dyn crate::backend::Election>,
     /// Per job, runs going on now.
     running: Vec<Arc<AtomicUsize>>,
     finished_tx: mpsc::UnboundedSender<usize>,
     finished_rx: mpsc::UnboundedReceiver<usize>,
+    /// What this node warned about the cluster's schedules.
+    schedule_check: Arc<ScheduleCheck>,
+    /// Whether a term of this node's is going on.
+    leading: Arc<AtomicBool>,
 }
 
 impl LockScheduler {
+    /// After [`FOLLOWER_CHECK_DELAY`], unless this node leads by then, reads the schedules the
+    /// lock's leader announced and compares them with this node's.
+    fn check_schedules_later(&self) {
+        let ledger = Arc::clone(&self.ledger);
+        let (plan, check) = (Arc::clone(&self.plan), Arc::clone(&self.schedule_check));
+        let (report, leading) = (Arc::clone(&self.env.report), Arc::clone(&self.leading));
+        let (shutdown, node, lock_index) = (
+            self.env.shutdown.clone(),
+            self.env.node.clone(),
+            self.lock_index,
+        );
+        self.env.tracker.spawn(async move {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(FOLLOWER_CHECK_DELAY) => {}
+            }
+            if leading.load(Ordering::SeqCst) {
+                return;
+            }
+            let history = tokio::select! {
+                () = shutdown.cancelled() => return,
+                history = ledger.history() => history,
+            };
+            match history {
+                Ok(history) => {
+                    if let Some(announced) = history.schedules.filter(|a| *a.node != *node) {
+                        check.compare(&plan, lock_index, &announced, &*report);
+                    }
+                }
+                Err(error) => tracing::debug!(
+                    lock = &*plan.lock,
+                    %error,
+                    "could not read the leader's schedules from the ledger"
+                ),
+            }
+        });
+    }
+
     async fn follow_election(&mut self, mut leadership: watch::Receiver<Leadership>) {
         let mut wait_for_change = false;
         // After the ledger fenced this node while its election still says `Leading`, it waits
@@ -167,6 +217,7 @@ impl LockScheduler {
                     wait_for_change = false;
                     fenced_retry = None;
                     fenced_backoff.reset();
+                    self.check_schedules_later();
                 }
                 TermEnd::Fenced => fenced_retry = Some(fenced_backoff.next_delay()),
             }

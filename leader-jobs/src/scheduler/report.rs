@@ -51,4 +51,7 @@ pub(crate) trait Report: Send + Sync {
     fn attempt_finished(&self, lock: usize, job: usize, attempt: Finished);
     /// The run is over, with all its attempts: the job is free for its next tick.
     fn run_ended(&self, lock: usize, job: usize);
+    /// The schedule the lock's latest leader announced for the job, when it differs from this
+    /// node's (`None` when they agree, or this node leads).
+    fn leader_schedule(&self, lock: usize, job: usize, schedule: Option<String>);
 }

@@ -187,3 +187,52 @@ async fn a_job_error_keeps_its_source_chain() {
         Some("the digest was not sent: mail server refused the connection")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn nodes_configured_differently_see_the_leaders_schedule() {
+    let clock = TestClock::starting_at(at(0, 0, 0));
+    let cluster = MemoryCluster::new();
+    let report = || Job::new("report", "*/20 * * * * *", |_: JobContext| async {});
+    let node = |id: &str, overrides: ScheduleOverrides| {
+        Runtime::builder()
+            .node_id(id)
+            .in_memory(&cluster)
+            .clock(clock.clone())
+            .jobs([report()])
+            .schedules(overrides)
+            .build()
+            .unwrap()
+            .start()
+            .unwrap()
+    };
+    let fast: ScheduleOverrides = "report = */10 * * * * *".parse().unwrap();
+    let a = node("a", fast.clone());
+    advance_to(&clock, at(0, 0, 1)).await;
+    let b = node("b", ScheduleOverrides::new());
+    let c = node("c", fast);
+    advance_to(&clock, at(0, 0, 15)).await;
+    let leader_schedule = |handle: &leader_jobs::Handle| {
+        handle
+            .status()
+            .job("report")
+            .unwrap()
+            .leader_schedule
+            .clone()
+    };
+    // b follows with another schedule: it sees a's; c agrees with a; a leads.
+    assert_eq!(leader_schedule(&b).as_deref(), Some("*/10 * * * * * (UTC)"));
+    assert_eq!(leader_schedule(&c), None);
+    assert_eq!(leader_schedule(&a), None);
+    // a goes; whoever takes over runs its own schedule and shows none.
+    cluster.kill("a").unwrap();
+    advance_to(&clock, at(0, 0, 40)).await;
+    let new_leader = if cluster.leader("report").unwrap() == "b" {
+        &b
+    } else {
+        &c
+    };
+    assert_eq!(leader_schedule(new_leader), None);
+    b.shutdown().await.unwrap();
+    c.shutdown().await.unwrap();
+    drop(a);
+}

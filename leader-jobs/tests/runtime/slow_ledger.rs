@@ -11,8 +11,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::backend::{
-    Backend, BackendError, Claim, ClaimVerdict, Election, Ledger, LedgerRecord, RunOutcome,
-    TermStart,
+    AnnouncedSchedules, Backend, BackendError, Claim, ClaimVerdict, Election, Ledger,
+    LedgerHistory, LedgerRecord, RunOutcome, TermStart,
 };
 use leader_jobs::clock::TestClock;
 use leader_jobs::job::JobFuture;
@@ -44,6 +44,14 @@ impl Ledger for SlowLedgerHandle {
     async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
         tokio::time::sleep(self.delays.claim_delay).await;
         self.inner.claim(claim).await
+    }
+
+    async fn announce_schedules(&self, announced: &AnnouncedSchedules) -> Result<(), BackendError> {
+        self.inner.announce_schedules(announced).await
+    }
+
+    async fn history(&self) -> Result<LedgerHistory, BackendError> {
+        self.inner.history().await
     }
 
     async fn retry(&self, claim: &Claim, attempt: u32) -> Result<ClaimVerdict, BackendError> {

@@ -10,7 +10,8 @@ use super::state::Member;
 use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::Applied;
 use crate::backend::{
-    Backend, BackendError, Claim, ClaimVerdict, Election, Leadership, Ledger, RunOutcome, TermStart,
+    AnnouncedSchedules, Backend, BackendError, Claim, ClaimVerdict, Election, Leadership, Ledger,
+    LedgerHistory, RunOutcome, TermStart,
 };
 
 #[async_trait]
@@ -125,9 +126,9 @@ impl Ledger for MemoryLedger {
     async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
         match self.append(LedgerRecord::Claim(claim.clone()))? {
             Applied::Claim(verdict) => Ok(verdict),
-            Applied::TermStart { .. } | Applied::Outcome => Err(BackendError::new(
-                "the in-memory ledger folded a claim as another record",
-            )),
+            Applied::TermStart { .. } | Applied::Outcome | Applied::Announcement => Err(
+                BackendError::new("the in-memory ledger folded a claim as another record"),
+            ),
         }
     }
 
@@ -138,10 +139,25 @@ impl Ledger for MemoryLedger {
         };
         match self.append(record)? {
             Applied::Claim(verdict) => Ok(verdict),
-            Applied::TermStart { .. } | Applied::Outcome => Err(BackendError::new(
-                "the in-memory ledger folded a retry as another record",
-            )),
+            Applied::TermStart { .. } | Applied::Outcome | Applied::Announcement => Err(
+                BackendError::new("the in-memory ledger folded a retry as another record"),
+            ),
         }
+    }
+
+    async fn announce_schedules(&self, announced: &AnnouncedSchedules) -> Result<(), BackendError> {
+        self.append(LedgerRecord::Schedules(announced.clone()))
+            .map(|_| ())
+    }
+
+    async fn history(&self) -> Result<LedgerHistory, BackendError> {
+        self.cluster.check_alive(&self.node)?;
+        let state = self.cluster.state();
+        Ok(state
+            .locks
+            .get(&self.lock)
+            .map(|lock| lock.state.history())
+            .unwrap_or_default())
     }
 
     async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {

@@ -111,7 +111,14 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Entry, Undecodable> {
 
 /// The record kinds this version reads; any other (but `checkpoint`) was written by a newer
 /// version.
-const KNOWN_KINDS: [&str; 5] = ["term_start", "claim", "retry", "outcome", "abandoned"];
+const KNOWN_KINDS: [&str; 6] = [
+    "term_start",
+    "claim",
+    "retry",
+    "schedules",
+    "outcome",
+    "abandoned",
+];
 
 #[cfg(test)]
 mod tests {
@@ -207,6 +214,7 @@ mod tests {
             term_holder: Some("node-b".into()),
             last_claimed: [("app::digest".to_owned(), claim().tick)].into(),
             open: vec![claim()],
+            announced: None,
         };
         let encoded: serde_json::Value =
             serde_json::from_slice(&encode_checkpoint(&snapshot)).unwrap();
@@ -248,6 +256,7 @@ mod tests {
             term_holder: Some("node-b".into()),
             last_claimed: [("app::digest".to_owned(), claim().tick)].into(),
             open: vec![claim()],
+            announced: None,
         };
         assert_eq!(
             decode(&encode_checkpoint(&snapshot)),

@@ -35,7 +35,10 @@ use super::slow_open;
 use super::{Client, PulsarConfig};
 use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::{Applied, LedgerState};
-use crate::backend::{BackendError, Claim, ClaimVerdict, Ledger, RunOutcome, TermStart};
+use crate::backend::{
+    AnnouncedSchedules, BackendError, Claim, ClaimVerdict, Ledger, LedgerHistory, RunOutcome,
+    TermStart,
+};
 
 /// The durable subscription that pins the ledger's history.
 const HISTORY_SUBSCRIPTION: &str = "leader-jobs-history";
@@ -426,6 +429,20 @@ impl Ledger for PulsarLedger {
             attempt,
         };
         self.bounded(self.claim_inner(claim, record)).await
+    }
+
+    async fn announce_schedules(&self, announced: &AnnouncedSchedules) -> Result<(), BackendError> {
+        let record = LedgerRecord::Schedules(announced.clone());
+        self.bounded(self.append_alone(&record)).await
+    }
+
+    async fn history(&self) -> Result<LedgerHistory, BackendError> {
+        self.bounded(async {
+            let mut inner = self.inner.lock().await;
+            self.read_to_end(&mut inner).await?;
+            Ok(inner.state.history())
+        })
+        .await
     }
 
     async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
