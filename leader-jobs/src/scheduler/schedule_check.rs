@@ -6,11 +6,12 @@
 //! job's status. The leader's schedule is the one that applies while it leads.
 
 use std::collections::BTreeSet;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use super::LockPlan;
 use super::report::Report;
-use crate::backend::AnnouncedSchedules;
+use super::{LockPlan, LockScheduler};
+use crate::backend::{AnnouncedSchedules, LedgerHistory};
 
 /// How a job's schedule is written in an announcement and in the status.
 pub(crate) fn describe(cron: &str, tz: &str) -> String {
@@ -31,6 +32,47 @@ pub(super) fn announcement(plan: &LockPlan, term: u64, node: &str) -> AnnouncedS
             })
             .collect(),
     }
+}
+
+/// Compares the schedules the previous leader announced with this node's (warning once about
+/// differences: this node's apply from now on), then announces this node's.
+pub(super) fn at_term_start(lock: &LockScheduler, history: &LedgerHistory, term: u64) {
+    lock.leading.store(true, Ordering::SeqCst);
+    if let Some(announced) = history
+        .schedules
+        .as_ref()
+        .filter(|a| *a.node != *lock.env.node)
+    {
+        let report = &*lock.env.report;
+        lock.schedule_check
+            .compare(&lock.plan, lock.lock_index, announced, report);
+    }
+    for index in 0..lock.plan.jobs.len() {
+        lock.env
+            .report
+            .leader_schedule(lock.lock_index, index, None);
+    }
+    // Beside the term's first claims rather than before them: nothing depends on it.
+    let announced = announcement(&lock.plan, term, &lock.env.node);
+    let (ledger, name) = (Arc::clone(&lock.ledger), Arc::clone(&lock.plan.lock));
+    let shutdown = lock.env.shutdown.clone();
+    lock.env.tracker.spawn(async move {
+        // Shutdown does not wait for it: a broker that is down would hold it for a whole
+        // ledger operation.
+        let announced = tokio::select! {
+            () = shutdown.cancelled() => return,
+            announced = ledger.announce_schedules(&announced) => announced,
+        };
+        if let Err(error) = announced {
+            tracing::warn!(
+                lock = &*name,
+                term,
+                %error,
+                "could not announce this node's schedules in the ledger; nodes configured \
+                 otherwise will not be warned"
+            );
+        }
+    });
 }
 
 /// The differences one node has already warned about, so that each is warned once.

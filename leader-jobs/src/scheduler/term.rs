@@ -4,7 +4,6 @@
 mod dispatch;
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -81,7 +80,7 @@ pub(super) async fn lead(
     let (lock_name, node) = (lock.plan.lock.clone(), lock.env.node.clone());
     tracing::info!(lock = &*lock_name, term, node = %node, "leadership gained");
     lock.env.report.leading(lock.lock_index, term);
-    announce_schedules(lock, &history, term);
+    schedule_check::at_term_start(lock, &history, term);
     let now = lock.env.clock.now();
     let ended = lock.env.shutdown.child_token();
     let jobs = lock
@@ -120,47 +119,6 @@ pub(super) async fn lead(
     tracing::info!(lock = &*lock_name, term, node = %node, reason, "leadership lost");
     this.lock.env.report.following(this.lock.lock_index);
     end
-}
-
-/// Compares the schedules the previous leader announced with this node's (warning once about
-/// differences: this node's apply from now on), then announces this node's.
-fn announce_schedules(lock: &LockScheduler, history: &LedgerHistory, term: u64) {
-    lock.leading.store(true, Ordering::SeqCst);
-    if let Some(announced) = history
-        .schedules
-        .as_ref()
-        .filter(|a| *a.node != *lock.env.node)
-    {
-        let report = &*lock.env.report;
-        lock.schedule_check
-            .compare(&lock.plan, lock.lock_index, announced, report);
-    }
-    for index in 0..lock.plan.jobs.len() {
-        lock.env
-            .report
-            .leader_schedule(lock.lock_index, index, None);
-    }
-    // Beside the term's first claims rather than before them: nothing depends on it.
-    let announced = schedule_check::announcement(&lock.plan, term, &lock.env.node);
-    let (ledger, name) = (Arc::clone(&lock.ledger), Arc::clone(&lock.plan.lock));
-    let shutdown = lock.env.shutdown.clone();
-    lock.env.tracker.spawn(async move {
-        // Shutdown does not wait for it: a broker that is down would hold it for a whole
-        // ledger operation.
-        let announced = tokio::select! {
-            () = shutdown.cancelled() => return,
-            announced = ledger.announce_schedules(&announced) => announced,
-        };
-        if let Err(error) = announced {
-            tracing::warn!(
-                lock = &*name,
-                term,
-                %error,
-                "could not announce this node's schedules in the ledger; nodes configured \
-                 otherwise will not be warned"
-            );
-        }
-    });
 }
 
 /// Begins a term in the ledger, retrying while this node still leads.
