@@ -16,17 +16,13 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use leader_jobs::backend::{Backend, Claim, ClaimVerdict, Leadership};
 use leader_jobs::{PulsarBackend, PulsarConfig};
-use leader_jobs_tests::broker;
 use leader_jobs_tests::cluster::BrokerUrls;
-use pulsar::{Pulsar, TokioExecutor};
+use leader_jobs_tests::{broker, long_ledger};
 use serde::{Deserialize, Serialize};
 
 use crate::roles::{RECORDS_VAR, ROLE_VAR};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Records in flight while the long ledger is written.
-const IN_FLIGHT: usize = 500;
 
 /// What one `cold-read` process prints.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -43,6 +39,9 @@ pub(crate) struct ColdRead {
     pub(crate) other_lock_losses: u64,
     /// Messages the broker still keeps for the lock after the checkpoint (history backlog).
     pub(crate) kept_after_checkpoint: u64,
+    /// Bytes of storage the broker still holds for the lock right after the checkpoint: it
+    /// trims what lies before only once the bookie ledger holding it rolls over.
+    pub(crate) bytes_after_checkpoint: u64,
 }
 
 /// Runs the `cold-read` role in a process of its own against `urls`.
@@ -75,7 +74,7 @@ pub(crate) async fn role(records: u64) -> Result<(), BoxError> {
     // Opening the ledger creates the history subscription, so the broker keeps what follows.
     let writer = backend(&prefix)?;
     writer.ledger(lock, "writer").await?;
-    write_unchecked(&prefix, lock, records).await?;
+    long_ledger::write_legacy(&prefix, lock, records).await?;
 
     let reader = backend(&prefix)?;
     let other = reader.election("other", "reader").await?;
@@ -123,14 +122,15 @@ pub(crate) async fn role(records: u64) -> Result<(), BoxError> {
         return Err("the checkpointing claim lost".into());
     }
     let checkpointed_ms = cold_term_start(&backend(&prefix)?, lock).await?;
-    let kept_after_checkpoint = history_backlog(&prefix, lock)?;
+    let kept = long_ledger::kept(&prefix, lock)?;
     let result = ColdRead {
         records,
         empty_ms,
         unchecked_ms,
         checkpointed_ms,
         other_lock_losses,
-        kept_after_checkpoint,
+        kept_after_checkpoint: kept.messages,
+        bytes_after_checkpoint: kept.bytes,
     };
     let line = serde_json::to_string(&result)?;
     #[allow(
@@ -155,66 +155,4 @@ async fn cold_term_start(backend: &PulsarBackend, lock: &str) -> Result<f64, Box
     let ledger = backend.ledger(lock, "cold").await?;
     ledger.begin_term("cold").await?;
     Ok(started.elapsed().as_secs_f64() * 1000.0)
-}
-
-/// Writes a term start and `records - 1` claims and outcomes in the ledger's wire format.
-async fn write_unchecked(prefix: &str, lock: &str, records: u64) -> Result<(), BoxError> {
-    let client: Pulsar<TokioExecutor> = Pulsar::builder(broker::service_url(), TokioExecutor)
-        .build()
-        .await?;
-    let mut producer = client
-        .producer()
-        .with_topic(format!(
-            "persistent://public/default/{prefix}.{lock}.ledger"
-        ))
-        .with_options(pulsar::ProducerOptions {
-            block_queue_if_full: true,
-            ..pulsar::ProducerOptions::default()
-        })
-        .build()
-        .await?;
-    let start = Utc
-        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
-        .single()
-        .ok_or("start")?;
-    let mut receipts = Vec::with_capacity(IN_FLIGHT);
-    for index in 0..records {
-        let payload = if index == 0 {
-            r#"{"kind":"term_start","v":1,"term":1,"node":"writer"}"#.to_owned()
-        } else {
-            let tick = (start + chrono::Duration::seconds(i64::try_from((index - 1) / 2)?))
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            let kind = if index % 2 == 1 { "claim" } else { "outcome" };
-            let outcome = if kind == "outcome" {
-                r#","outcome":"ok""#
-            } else {
-                ""
-            };
-            format!(
-                r#"{{"kind":"{kind}","v":1,"job":"job","tick":"{tick}","term":1,"node":"writer"{outcome}}}"#
-            )
-        };
-        receipts.push(producer.send_non_blocking(payload.into_bytes()).await?);
-        if receipts.len() == IN_FLIGHT {
-            for receipt in receipts.drain(..) {
-                receipt.await?;
-            }
-        }
-    }
-    for receipt in receipts {
-        receipt.await?;
-    }
-    Ok(())
-}
-
-fn history_backlog(prefix: &str, lock: &str) -> Result<u64, BoxError> {
-    let url = format!(
-        "{}/admin/v2/persistent/public/default/{prefix}.{lock}.ledger/stats",
-        broker::admin_url().trim_end_matches('/')
-    );
-    let body = ureq::get(&url).call()?.body_mut().read_to_string()?;
-    let stats: serde_json::Value = serde_json::from_str(&body)?;
-    stats["subscriptions"]["leader-jobs-history"]["msgBacklog"]
-        .as_u64()
-        .ok_or_else(|| "no backlog of the history subscription in the topic stats".into())
 }

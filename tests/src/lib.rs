@@ -7,6 +7,7 @@ pub mod abandoned_log;
 pub mod broker;
 pub mod cluster;
 pub mod dedicated_broker;
+pub mod long_ledger;
 
 pub mod run_log;
 

@@ -13,10 +13,11 @@
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use leader_jobs::backend::{Backend, Claim, ClaimVerdict, RunOutcome};
+use leader_jobs::backend::{Backend, Claim, ClaimVerdict};
 use leader_jobs::{PulsarBackend, PulsarConfig};
 use leader_jobs_tests::cluster::{BrokerUrls, Cluster, unique_name};
 use leader_jobs_tests::dedicated_broker::{DedicatedBroker, xtask_for_tests};
+use leader_jobs_tests::long_ledger::ok_attempt;
 use leader_jobs_tests::run_log;
 
 const NODE: &str = env!("CARGO_BIN_EXE_test-node");
@@ -71,7 +72,7 @@ async fn the_ledger_outlives_its_nodes_and_the_cluster_survives_a_broker_restart
         let ledger = first.ledger("lock", "a").await.unwrap();
         assert_eq!(ledger.begin_term("a").await.unwrap().term, 1);
         assert_eq!(ledger.claim(&claim(0)).await.unwrap(), ClaimVerdict::Won);
-        ledger.record(&claim(0), RunOutcome::Ok).await.unwrap();
+        ledger.record(&claim(0), &ok_attempt()).await.unwrap();
         assert_eq!(ledger.claim(&claim(1)).await.unwrap(), ClaimVerdict::Won);
         drop(ledger);
         first.close().await;

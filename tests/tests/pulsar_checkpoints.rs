@@ -3,10 +3,15 @@
 //! a cold reader starts there with the state every record before it left.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, TimeZone, Utc};
-use leader_jobs::backend::{Backend, Claim, ClaimVerdict, RunOutcome};
+use leader_jobs::backend::{Backend, Claim, ClaimVerdict, Leadership, RECENT_RUNS, RunOutcome};
 use leader_jobs::{JobContext, PulsarBackend, PulsarConfig, Runtime, singleton_job};
 use leader_jobs_tests::broker;
+use leader_jobs_tests::long_ledger::{self, ok_attempt};
 
 /// Records between checkpoints.
 const CHECKPOINT_EVERY: u64 = 100;
@@ -40,20 +45,9 @@ fn tick(second: i64) -> DateTime<Utc> {
 
 /// Messages the ledger's history subscription still holds for `lock`: what the broker keeps.
 fn history_backlog(prefix: &str, lock: &str) -> u64 {
-    let url = format!(
-        "{}/admin/v2/persistent/public/default/{prefix}.{lock}.ledger/stats",
-        broker::admin_url().trim_end_matches('/')
-    );
-    let body = ureq::get(&url)
-        .call()
+    long_ledger::kept(prefix, lock)
         .expect("topic stats")
-        .body_mut()
-        .read_to_string()
-        .expect("stats");
-    let stats: serde_json::Value = serde_json::from_str(&body).expect("stats JSON");
-    stats["subscriptions"]["leader-jobs-history"]["msgBacklog"]
-        .as_u64()
-        .expect("the history subscription's backlog")
+        .messages
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,7 +70,7 @@ async fn a_long_ledger_is_kept_from_its_latest_checkpoint_and_read_from_there() 
             let c = claim(second, term, "node-a");
             assert_eq!(ledger.claim(&c).await.unwrap(), ClaimVerdict::Won);
             if !unfinished.contains(&second) {
-                ledger.record(&c, RunOutcome::Ok).await.unwrap();
+                ledger.record(&c, &ok_attempt()).await.unwrap();
             }
         }
 
@@ -99,6 +93,18 @@ async fn a_long_ledger_is_kept_from_its_latest_checkpoint_and_read_from_there() 
         );
         let abandoned: Vec<_> = start.history.abandoned.iter().map(|c| c.tick).collect();
         assert_eq!(abandoned, unfinished.map(tick).to_vec());
+        // And the runs: every one counted, the latest ones with their node, term and duration.
+        let runs = &start.history.runs["job"];
+        assert_eq!(runs.totals.ok, TICKS as u64 - 2);
+        assert_eq!(runs.recent.len(), RECENT_RUNS);
+        let latest = runs.recent.back().unwrap();
+        assert_eq!(
+            (latest.tick, latest.term, latest.node.as_str()),
+            (tick(TICKS - 1), term, "node-a")
+        );
+        assert_eq!(latest.outcome, Some(RunOutcome::Ok));
+        assert_eq!(latest.duration, Some(Duration::from_millis(10)));
+        assert_eq!(runs.last_success.as_ref(), Some(latest));
         // Fencing holds across the checkpoint: the old term's claims lose, the new one's win.
         assert!(matches!(
             ledger.claim(&claim(TICKS, term, "node-a")).await.unwrap(),
@@ -133,7 +139,7 @@ async fn a_ledger_without_checkpoints_is_taken_over_and_an_abandoned_run_reporte
             let c = claim(second, term, "node-a");
             assert_eq!(ledger.claim(&c).await.unwrap(), ClaimVerdict::Won);
             if second != 7 {
-                ledger.record(&c, RunOutcome::Ok).await.unwrap();
+                ledger.record(&c, &ok_attempt()).await.unwrap();
             }
         }
         old.close().await;
@@ -163,7 +169,7 @@ async fn a_ledger_without_checkpoints_is_taken_over_and_an_abandoned_run_reporte
             for second in next_tick..next_tick + CHECKPOINT_EVERY as i64 {
                 let c = claim(second, term, node);
                 assert_eq!(ledger.claim(&c).await.unwrap(), ClaimVerdict::Won);
-                ledger.record(&c, RunOutcome::Ok).await.unwrap();
+                ledger.record(&c, &ok_attempt()).await.unwrap();
             }
             next_tick += CHECKPOINT_EVERY as i64;
             let backlog = history_backlog(&prefix, lock);
@@ -199,7 +205,7 @@ async fn a_leader_that_shuts_down_leaves_a_checkpoint_for_the_next() {
             .unwrap()
             .start()
             .unwrap();
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while handle
             .status()
             .job("handed_over")
@@ -210,7 +216,7 @@ async fn a_leader_that_shuts_down_leaves_a_checkpoint_for_the_next() {
                 "three runs within 30 s: {:?}",
                 handle.status()
             );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         handle.shutdown().await.unwrap();
 
@@ -231,4 +237,126 @@ async fn a_leader_that_shuts_down_leaves_a_checkpoint_for_the_next() {
         b.close().await;
     })
     .await;
+}
+
+/// Records of the long ledger: a term start and then claims and outcomes of an every-second job,
+/// about 14 hours of it, written as a release before checkpoints left them.
+const LONG_LEDGER: u64 = 100_001;
+
+/// How much slower than the slowest cold term start on an empty ledger one on a checkpointed long
+/// ledger may be, and the slack on top for a busy machine. Folding the long ledger from its first
+/// record takes seconds in a debug build, so a checkpoint the reader did not start at fails this.
+const CHECKPOINTED_FACTOR: u32 = 2;
+const CHECKPOINTED_SLACK: Duration = Duration::from_millis(500);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_ledger_is_folded_once_without_starving_another_lock_then_read_from_its_checkpoint()
+{
+    leader_jobs_tests::bounded(async {
+        let prefix = unique_prefix("long-ledger");
+        let lock = "long";
+        let mut empty = Duration::ZERO;
+        for index in 0..3 {
+            let backend = backend(&prefix);
+            let took = cold_term_start(&backend, &format!("empty-{index}")).await;
+            empty = empty.max(took);
+            backend.close().await;
+        }
+        let writer = backend(&prefix);
+        writer.ledger(lock, "writer").await.unwrap();
+        long_ledger::write_legacy(&prefix, lock, LONG_LEDGER)
+            .await
+            .unwrap();
+        writer.close().await;
+
+        // The node that folds the whole ledger leads another lock meanwhile, on the same client.
+        let reader = backend(&prefix);
+        let other = reader.election("other", "reader").await.unwrap();
+        let mut leadership = other.leadership();
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            leadership.wait_for(|l| *l == Leadership::Leading),
+        )
+        .await
+        .expect("the other lock is led within 30 s")
+        .unwrap();
+        let losses = Arc::new(AtomicU64::new(0));
+        let counter = tokio::spawn({
+            let losses = losses.clone();
+            async move {
+                while leadership.changed().await.is_ok() {
+                    if *leadership.borrow() == Leadership::Following {
+                        losses.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+        let ledger = reader.ledger(lock, "reader").await.unwrap();
+        let folded = Instant::now();
+        // A fold cut by the operation bound resumes where it stopped on the next try.
+        let start = loop {
+            match ledger.begin_term("reader").await {
+                Ok(start) => break start,
+                Err(error) => eprintln!("term start failed, trying again: {error}"),
+            }
+        };
+        let folded = folded.elapsed();
+        counter.abort();
+        assert_eq!(
+            losses.load(Ordering::Relaxed),
+            0,
+            "the other lock lost its leader while the long ledger was folded ({folded:?})"
+        );
+        assert_eq!(start.term, 2);
+        let ticks = (LONG_LEDGER - 1) / 2;
+        let last_tick = tick(i64::try_from(ticks).unwrap() - 1);
+        assert_eq!(start.history.last_claimed.get("job"), Some(&last_tick));
+        let runs = &start.history.runs["job"];
+        assert_eq!(runs.totals.ok, ticks);
+        assert_eq!(runs.recent.len(), RECENT_RUNS);
+        assert_eq!(runs.recent.back().map(|run| run.tick), Some(last_tick));
+
+        // Its first claim writes the first checkpoint; then the broker keeps it and what follows.
+        let claim = Claim {
+            job: "job".into(),
+            tick: last_tick + chrono::Duration::seconds(1),
+            term: start.term,
+            node: "reader".into(),
+        };
+        assert_eq!(ledger.claim(&claim).await.unwrap(), ClaimVerdict::Won);
+        let kept = history_backlog(&prefix, lock);
+        assert!(kept <= 2, "the broker still keeps {kept} records");
+        other.resign().await;
+        reader.close().await;
+
+        let cold = backend(&prefix);
+        let took = cold_term_start(&cold, lock).await;
+        let bound = empty * CHECKPOINTED_FACTOR + CHECKPOINTED_SLACK;
+        eprintln!(
+            "cold term start: empty ledger {empty:?} (slowest of 3), {LONG_LEDGER} records folded in {folded:?}, checkpointed {took:?}"
+        );
+        assert!(
+            took <= bound,
+            "a cold term start after the checkpoint took {took:?}, more than {bound:?}"
+        );
+        let start = cold
+            .ledger(lock, "cold")
+            .await
+            .unwrap()
+            .begin_term("cold")
+            .await
+            .unwrap();
+        assert_eq!(start.history.runs["job"].totals.ok, ticks);
+        assert_eq!(start.history.abandoned, vec![claim]);
+        cold.close().await;
+    })
+    .await;
+}
+
+/// How long a node that never read `lock`'s ledger takes to begin a term there.
+async fn cold_term_start(backend: &PulsarBackend, lock: &str) -> Duration {
+    let started = Instant::now();
+    let ledger = backend.ledger(lock, "cold").await.unwrap();
+    ledger.begin_term("cold").await.unwrap();
+    started.elapsed()
 }

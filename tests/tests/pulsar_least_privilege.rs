@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use leader_jobs::backend::{Backend, Claim, ClaimVerdict, Leadership, RunOutcome};
+use leader_jobs::backend::{Backend, Claim, ClaimVerdict, Leadership};
 use leader_jobs::{PulsarBackend, PulsarConfig};
+use leader_jobs_tests::long_ledger::ok_attempt;
 use leader_jobs_tests::secure::{SecureBroker, unique};
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -131,7 +132,7 @@ async fn a_produce_consume_role_runs_warns_once_about_the_unload_and_leaks_no_to
             node: "node-a".into(),
         };
         assert_eq!(ledger.claim(&claim).await.unwrap(), ClaimVerdict::Won);
-        ledger.record(&claim, RunOutcome::Ok).await.unwrap();
+        ledger.record(&claim, &ok_attempt()).await.unwrap();
         let next = Claim {
             tick: claim.tick + chrono::Duration::minutes(1),
             ..claim.clone()

@@ -15,11 +15,13 @@
 //!   leader.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::LedgerRecord;
-use super::{AnnouncedSchedules, Claim, ClaimVerdict, LedgerHistory};
+use super::record::first_attempt;
+use super::{AnnouncedSchedules, Claim, ClaimVerdict, JobRuns, LedgerHistory, PastRun};
 
 /// What applying one record changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,9 +43,29 @@ pub(crate) struct LedgerState {
     term_holder: Option<String>,
     last_claimed: HashMap<String, DateTime<Utc>>,
     /// Winning claims with no outcome yet, keyed by (job, tick) in tick order per job.
-    open: BTreeMap<(String, DateTime<Utc>), Claim>,
+    open: BTreeMap<(String, DateTime<Utc>), OpenRun>,
     /// The latest valid announcement of schedules.
     announced: Option<AnnouncedSchedules>,
+    /// Per job, the runs the ledger remembers.
+    runs: BTreeMap<String, JobRuns>,
+}
+
+/// A winning claim (or retry) whose attempt has no outcome yet.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct OpenRun {
+    #[serde(flatten)]
+    pub(crate) claim: Claim,
+    /// Checkpoints before retries wrote none: every open attempt was a first one.
+    #[serde(default = "first_attempt", skip_serializing_if = "is_first")]
+    pub(crate) attempt: u32,
+}
+
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's `skip_serializing_if` passes the field by reference"
+)]
+fn is_first(attempt: &u32) -> bool {
+    *attempt == 1
 }
 
 impl LedgerState {
@@ -59,7 +81,9 @@ impl LedgerState {
                 Applied::TermStart { valid }
             }
             LedgerRecord::Claim(claim) => Applied::Claim(self.judge(claim)),
-            LedgerRecord::Retry { claim, .. } => Applied::Claim(self.judge_retry(claim)),
+            LedgerRecord::Retry { claim, attempt } => {
+                Applied::Claim(self.judge_retry(claim, *attempt))
+            }
             LedgerRecord::Schedules(announced) => {
                 let by_holder = announced.term == self.highest_term
                     && self.term_holder.as_deref() == Some(announced.node.as_str());
@@ -68,10 +92,42 @@ impl LedgerState {
                 }
                 Applied::Announcement
             }
-            LedgerRecord::Outcome { claim, .. } | LedgerRecord::Abandoned { claim, .. } => {
-                self.open.remove(&(claim.job.clone(), claim.tick));
+            LedgerRecord::Outcome {
+                claim,
+                outcome,
+                started,
+                duration_ms,
+                ..
+            } => {
+                self.settle(claim, |attempt| PastRun {
+                    outcome: Some(*outcome),
+                    // Versions before run history wrote neither: the entry keeps them unknown.
+                    started: *started,
+                    duration: duration_ms.map(Duration::from_millis),
+                    ..PastRun::abandoned(claim, attempt)
+                });
                 Applied::Outcome
             }
+            LedgerRecord::Abandoned { claim, .. } => {
+                self.settle(claim, |attempt| PastRun::abandoned(claim, attempt));
+                Applied::Outcome
+            }
+        }
+    }
+
+    /// Closes `claim`'s open attempt and remembers the run `past` makes of it (given the
+    /// attempt's number). A record for an attempt that is not open (a claim that lost, an
+    /// outcome repeated) changes nothing.
+    fn settle(&mut self, claim: &Claim, past: impl FnOnce(u32) -> PastRun) {
+        let key = (claim.job.clone(), claim.tick);
+        if self.open.get(&key).is_none_or(|open| open.claim != *claim) {
+            return;
+        }
+        if let Some(open) = self.open.remove(&key) {
+            self.runs
+                .entry(claim.job.clone())
+                .or_default()
+                .push(past(open.attempt));
         }
     }
 
@@ -79,15 +135,16 @@ impl LedgerState {
         claim.term == self.highest_term && self.term_holder.as_deref() == Some(claim.node.as_str())
     }
 
-    fn judge_retry(&mut self, claim: &Claim) -> ClaimVerdict {
+    fn judge_retry(&mut self, claim: &Claim, attempt: u32) -> ClaimVerdict {
         let key = (claim.job.clone(), claim.tick);
         let latest = self.last_claimed.get(&claim.job) == Some(&claim.tick);
         if self.under_current_term(claim) && latest && !self.open.contains_key(&key) {
-            self.open.insert(key, claim.clone());
+            let claim = claim.clone();
+            self.open.insert(key, OpenRun { claim, attempt });
             return ClaimVerdict::Won;
         }
         ClaimVerdict::Lost {
-            winner: self.open.get(&key).cloned(),
+            winner: self.open.get(&key).map(|open| open.claim.clone()),
             highest_term: self.highest_term,
         }
     }
@@ -98,11 +155,17 @@ impl LedgerState {
         let tick_is_new = last.is_none_or(|last| claim.tick > last);
         if under_current_term && tick_is_new {
             self.last_claimed.insert(claim.job.clone(), claim.tick);
-            self.open
-                .insert((claim.job.clone(), claim.tick), claim.clone());
+            let open = OpenRun {
+                claim: claim.clone(),
+                attempt: 1,
+            };
+            self.open.insert((claim.job.clone(), claim.tick), open);
             return ClaimVerdict::Won;
         }
-        let winner = self.open.get(&(claim.job.clone(), claim.tick)).cloned();
+        let winner = self
+            .open
+            .get(&(claim.job.clone(), claim.tick))
+            .map(|open| open.claim.clone());
         ClaimVerdict::Lost {
             winner,
             highest_term: self.highest_term,
@@ -123,6 +186,7 @@ impl LedgerState {
                 .collect(),
             open: self.open.values().cloned().collect(),
             announced: self.announced.clone(),
+            runs: self.runs.clone(),
         }
     }
 
@@ -136,9 +200,10 @@ impl LedgerState {
             open: snapshot
                 .open
                 .into_iter()
-                .map(|claim| ((claim.job.clone(), claim.tick), claim))
+                .map(|open| ((open.claim.job.clone(), open.claim.tick), open))
                 .collect(),
             announced: snapshot.announced,
+            runs: snapshot.runs,
         }
     }
 
@@ -154,8 +219,9 @@ impl LedgerState {
         LedgerHistory {
             highest_term: self.highest_term,
             last_claimed: self.last_claimed.clone(),
-            abandoned: self.open.values().cloned().collect(),
+            abandoned: self.open.values().map(|open| open.claim.clone()).collect(),
             schedules: self.announced.clone(),
+            runs: self.runs.clone(),
         }
     }
 }
@@ -169,16 +235,19 @@ pub(crate) struct LedgerSnapshot {
     pub(crate) term_holder: Option<String>,
     pub(crate) last_claimed: BTreeMap<String, DateTime<Utc>>,
     /// Winning claims with no outcome, in (job, tick) order.
-    pub(crate) open: Vec<Claim>,
+    pub(crate) open: Vec<OpenRun>,
     /// The latest valid announcement of schedules; checkpoints before announcements lack it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) announced: Option<AnnouncedSchedules>,
+    /// Per job, the runs the ledger remembers; checkpoints before run history lack it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) runs: BTreeMap<String, JobRuns>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::RunOutcome;
+    use crate::backend::{RunEnd, RunOutcome};
     use chrono::TimeZone;
 
     fn tick(minute: u32) -> DateTime<Utc> {
@@ -218,11 +287,73 @@ mod tests {
         state.apply(&record) == Applied::Claim(ClaimVerdict::Won)
     }
 
+    /// Attempt `attempt` at `c`, started a second after its tick, ended two seconds later.
+    fn ended(c: &Claim, outcome: RunOutcome, attempt: u32) -> LedgerRecord {
+        let started = c.tick + chrono::TimeDelta::seconds(1);
+        let end = RunEnd::new(
+            outcome,
+            attempt,
+            started,
+            started + chrono::TimeDelta::seconds(2),
+        );
+        LedgerRecord::outcome(c, &end)
+    }
+
     fn outcome(c: &Claim) -> LedgerRecord {
-        LedgerRecord::Outcome {
-            claim: c.clone(),
-            outcome: RunOutcome::Failed,
-        }
+        ended(c, RunOutcome::Failed, 1)
+    }
+
+    #[test]
+    fn each_settled_attempt_is_remembered_with_its_node_term_and_end() {
+        let mut state = LedgerState::default();
+        state.apply(&start(1, "a"));
+        let first = claim("j", 0, 1, "a");
+        apply_claim(&mut state, &first);
+        state.apply(&ended(&first, RunOutcome::Failed, 1));
+        assert!(apply_retry(&mut state, &first, 2));
+        state.apply(&ended(&first, RunOutcome::Ok, 2));
+        let second = claim("j", 1, 1, "a");
+        apply_claim(&mut state, &second);
+        state.apply(&start(2, "b"));
+        state.apply(&LedgerRecord::Abandoned {
+            claim: second.clone(),
+            term: 2,
+            node: "b".into(),
+        });
+        // Neither a repeated outcome nor one of a claim that lost is a run.
+        state.apply(&ended(&first, RunOutcome::Ok, 2));
+        state.apply(&ended(&claim("j", 1, 2, "b"), RunOutcome::Ok, 1));
+
+        let runs = &state.history().runs["j"];
+        let seen: Vec<_> = runs
+            .recent
+            .iter()
+            .map(|run| (run.tick, run.attempt, run.outcome, run.node.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (tick(0), 1, Some(RunOutcome::Failed), "a"),
+                (tick(0), 2, Some(RunOutcome::Ok), "a"),
+                (tick(1), 1, None, "a"),
+            ]
+        );
+        assert_eq!(runs.recent[1].duration, Some(Duration::from_secs(2)));
+        assert_eq!(
+            runs.recent[1].started,
+            Some(tick(0) + chrono::TimeDelta::seconds(1))
+        );
+        assert_eq!(runs.last_success.as_ref().map(|r| r.attempt), Some(2));
+        assert_eq!(runs.last_failure.as_ref().map(|r| r.attempt), Some(1));
+        assert_eq!(
+            (runs.totals.ok, runs.totals.failed, runs.totals.abandoned),
+            (1, 1, 1)
+        );
+        #[cfg(feature = "pulsar")]
+        assert_eq!(
+            LedgerState::from_snapshot(state.snapshot()).history(),
+            state.history()
+        );
     }
 
     #[test]
@@ -380,10 +511,7 @@ mod tests {
         state.apply(&start(1, "a"));
         apply_claim(&mut state, &claim("j", 0, 1, "a"));
         apply_claim(&mut state, &claim("j", 1, 1, "a"));
-        state.apply(&LedgerRecord::Outcome {
-            claim: claim("j", 0, 1, "a"),
-            outcome: RunOutcome::Ok,
-        });
+        state.apply(&ended(&claim("j", 0, 1, "a"), RunOutcome::Ok, 1));
         let history = state.history();
         assert_eq!(history.highest_term, 1);
         assert_eq!(history.last_claimed.get("j"), Some(&tick(1)));
@@ -414,10 +542,7 @@ mod tests {
         full.apply(&start(1, "a"));
         apply_claim(&mut full, &claim("j", 1, 1, "a"));
         apply_claim(&mut full, &claim("k", 2, 1, "a"));
-        full.apply(&LedgerRecord::Outcome {
-            claim: claim("k", 2, 1, "a"),
-            outcome: RunOutcome::Ok,
-        });
+        full.apply(&ended(&claim("k", 2, 1, "a"), RunOutcome::Ok, 1));
         let mut restored = LedgerState::from_snapshot(full.snapshot());
         assert_eq!(restored.history(), full.history());
         let next = [

@@ -19,8 +19,10 @@ pub mod memory;
 #[cfg(feature = "pulsar")]
 pub mod pulsar;
 mod record;
+mod run_history;
 
 pub use record::LedgerRecord;
+pub use run_history::{JobRuns, PastRun, RECENT_RUNS, RunEnd, RunTotals};
 
 /// Whether this node currently leads a lock, as the election sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +120,9 @@ pub struct LedgerHistory {
     pub abandoned: Vec<Claim>,
     /// The schedules the latest leader announced for the lock's jobs, if any did.
     pub schedules: Option<AnnouncedSchedules>,
+    /// Per job, the runs the ledger remembers: the latest [`RECENT_RUNS`], the last success
+    /// and failure, and counts over the ledger's life.
+    pub runs: BTreeMap<String, JobRuns>,
 }
 
 /// The schedules a leader runs a lock's jobs on, announced in the ledger when it begins its term,
@@ -205,8 +210,8 @@ pub trait Ledger: Send + Sync {
     /// Reads the ledger to its end without appending anything: what a follower knows of the lock.
     async fn history(&self) -> Result<LedgerHistory, BackendError>;
 
-    /// Appends the outcome of a run (its latest attempt) that won its claim.
-    async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError>;
+    /// Appends how an attempt at a tick that won its claim (or retry) ended.
+    async fn record(&self, claim: &Claim, end: &RunEnd) -> Result<(), BackendError>;
 
     /// Appends that the leader of `term`, `node`, reported `claim` (found in
     /// [`LedgerHistory::abandoned`]) as an abandoned run, so that later leaders do not report it

@@ -1,6 +1,8 @@
 //! The records a lock's ledger holds, in the order the ledger holds them.
 
-use super::{AnnouncedSchedules, Claim, RunOutcome};
+use chrono::{DateTime, Utc};
+
+use super::{AnnouncedSchedules, Claim, RunEnd, RunOutcome};
 
 /// One record of a lock's ledger. Its serde form (a JSON object with a `kind` tag and the claim's
 /// fields inline) is what the Pulsar backend writes, with the format version `v` added.
@@ -30,13 +32,22 @@ pub enum LedgerRecord {
     },
     /// The schedules a leader runs the lock's jobs on, appended after its term start.
     Schedules(AnnouncedSchedules),
-    /// The outcome of a run (of its latest attempt), appended after it.
+    /// The outcome of an attempt at a claimed tick, appended after it.
     Outcome {
         /// The claim the run was for.
         #[serde(flatten)]
         claim: Claim,
         /// How the run ended.
         outcome: RunOutcome,
+        /// Which attempt it was; versions before retries wrote none, and made only first ones.
+        #[serde(default = "first_attempt")]
+        attempt: u32,
+        /// When the attempt started; versions before run history did not write it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started: Option<DateTime<Utc>>,
+        /// How long it ran, in milliseconds; as `started`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<u64>,
     },
     /// A leader that began its term found `claim` without an outcome and reported it as an
     /// abandoned run; later leaders take it as settled and do not report it again.
@@ -51,4 +62,21 @@ pub enum LedgerRecord {
         #[serde(rename = "by_node")]
         node: String,
     },
+}
+
+impl LedgerRecord {
+    /// The outcome record of `claim`'s attempt that ended as `end`.
+    pub(crate) fn outcome(claim: &Claim, end: &RunEnd) -> Self {
+        Self::Outcome {
+            claim: claim.clone(),
+            outcome: end.outcome,
+            attempt: end.attempt,
+            started: Some(end.started),
+            duration_ms: Some(u64::try_from(end.duration.as_millis()).unwrap_or(u64::MAX)),
+        }
+    }
+}
+
+pub(crate) fn first_attempt() -> u32 {
+    1
 }

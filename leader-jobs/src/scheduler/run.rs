@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use super::report::{Finished, Report};
 use crate::JobContext;
-use crate::backend::{Claim, ClaimVerdict, Election, Ledger, RunOutcome};
+use crate::backend::{Claim, ClaimVerdict, Election, Ledger, RunEnd, RunOutcome};
 use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::job::Job;
@@ -59,7 +59,7 @@ pub(super) struct Run {
 
 /// How one attempt ended.
 struct Attempt {
-    outcome: RunOutcome,
+    end: RunEnd,
     /// The attempt never started (leadership lapsed, or the verdict came too late).
     not_started: bool,
 }
@@ -84,7 +84,7 @@ impl Run {
             loop {
                 let attempt = self.attempt().await;
                 let retry = !attempt.not_started
-                    && retries_after(attempt.outcome)
+                    && retries_after(attempt.end.outcome)
                     && self.context.attempt <= self.job.get_retries();
                 if attempt.not_started {
                     break;
@@ -92,14 +92,14 @@ impl Run {
                 // The next attempt's claim is valid only once this one's outcome is in the
                 // ledger, so it is recorded before any retry.
                 if retry {
-                    self.record(attempt.outcome).await;
+                    self.record(&attempt.end).await;
                     if self.retry().await {
                         continue;
                     }
                     break;
                 }
                 self.release();
-                self.record(attempt.outcome).await;
+                self.record(&attempt.end).await;
                 return;
             }
             self.release();
@@ -161,7 +161,7 @@ impl Run {
         self.report
             .attempt_finished(self.lock_index, self.job_index, finished);
         Attempt {
-            outcome,
+            end: RunEnd::new(outcome, self.context.attempt, started_at, finished_at),
             not_started: lapsed.is_some(),
         }
     }
@@ -228,8 +228,8 @@ impl Run {
         let _ = self.finished.send(self.job_index);
     }
 
-    async fn record(&self, outcome: RunOutcome) {
-        if let Err(err) = self.ledger.record(&self.claim, outcome).await {
+    async fn record(&self, end: &RunEnd) {
+        if let Err(err) = self.ledger.record(&self.claim, end).await {
             tracing::error!(error = %err, "could not record the run's outcome in the ledger");
         }
     }

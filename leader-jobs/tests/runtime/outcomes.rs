@@ -34,7 +34,7 @@ fn outcomes(cluster: &MemoryCluster) -> Vec<(DateTime<Utc>, RunOutcome)> {
         .records("tests")
         .into_iter()
         .filter_map(|record| match record {
-            LedgerRecord::Outcome { claim, outcome } => Some((claim.tick, outcome)),
+            LedgerRecord::Outcome { claim, outcome, .. } => Some((claim.tick, outcome)),
             _ => None,
         })
         .collect()

@@ -40,7 +40,7 @@ fn attempts(cluster: &MemoryCluster, lock: &str) -> Vec<String> {
                 hms(claim.tick),
                 claim.term
             )),
-            LedgerRecord::Outcome { claim, outcome } => Some(format!(
+            LedgerRecord::Outcome { claim, outcome, .. } => Some(format!(
                 "outcome {} t{} {outcome:?}",
                 hms(claim.tick),
                 claim.term

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::backend::{
     AnnouncedSchedules, Backend, BackendError, Claim, ClaimVerdict, Election, Ledger,
-    LedgerHistory, LedgerRecord, RunOutcome, TermStart,
+    LedgerHistory, LedgerRecord, RunEnd, TermStart,
 };
 use leader_jobs::clock::TestClock;
 use leader_jobs::job::JobFuture;
@@ -59,9 +59,9 @@ impl Ledger for SlowLedgerHandle {
         self.inner.retry(claim, attempt).await
     }
 
-    async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
+    async fn record(&self, claim: &Claim, end: &RunEnd) -> Result<(), BackendError> {
         tokio::time::sleep(self.delays.record_delay).await;
-        self.inner.record(claim, outcome).await
+        self.inner.record(claim, end).await
     }
 
     async fn record_abandoned(

@@ -11,7 +11,7 @@ use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::Applied;
 use crate::backend::{
     AnnouncedSchedules, Backend, BackendError, Claim, ClaimVerdict, Election, Leadership, Ledger,
-    LedgerHistory, RunOutcome, TermStart,
+    LedgerHistory, RunEnd, TermStart,
 };
 
 #[async_trait]
@@ -160,12 +160,9 @@ impl Ledger for MemoryLedger {
             .unwrap_or_default())
     }
 
-    async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
-        let outcome = LedgerRecord::Outcome {
-            claim: claim.clone(),
-            outcome,
-        };
-        self.append(outcome).map(|_| ())
+    async fn record(&self, claim: &Claim, end: &RunEnd) -> Result<(), BackendError> {
+        let record = LedgerRecord::outcome(claim, end);
+        self.append(record).map(|_| ())
     }
 
     async fn record_abandoned(

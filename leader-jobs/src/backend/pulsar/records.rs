@@ -123,7 +123,8 @@ const KNOWN_KINDS: [&str; 6] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{Claim, RunOutcome};
+    use crate::backend::ledger_state::OpenRun;
+    use crate::backend::{Claim, JobRuns, PastRun, RunEnd, RunOutcome};
     use chrono::TimeZone;
     use chrono::Utc;
 
@@ -133,6 +134,43 @@ mod tests {
             tick: Utc.with_ymd_and_hms(2026, 3, 29, 9, 0, 0).single().unwrap(),
             term: 7,
             node: "node-a".into(),
+        }
+    }
+
+    fn started() -> chrono::DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 29, 9, 0, 1).single().unwrap()
+    }
+
+    /// The second attempt at `claim()`, timed out after 1.5 s.
+    fn outcome() -> LedgerRecord {
+        let end = RunEnd::new(
+            RunOutcome::TimedOut,
+            2,
+            started(),
+            started() + chrono::TimeDelta::milliseconds(1500),
+        );
+        LedgerRecord::outcome(&claim(), &end)
+    }
+
+    /// A checkpoint with an open retry and one past run.
+    fn snapshot() -> LedgerSnapshot {
+        let mut runs = JobRuns::default();
+        runs.push(PastRun {
+            outcome: Some(RunOutcome::Ok),
+            started: Some(started()),
+            duration: Some(std::time::Duration::from_millis(1500)),
+            ..PastRun::abandoned(&claim(), 1)
+        });
+        LedgerSnapshot {
+            highest_term: 9,
+            term_holder: Some("node-b".into()),
+            last_claimed: [("app::digest".to_owned(), claim().tick)].into(),
+            open: vec![OpenRun {
+                claim: claim(),
+                attempt: 2,
+            }],
+            announced: None,
+            runs: [("app::digest".to_owned(), runs)].into(),
         }
     }
 
@@ -148,10 +186,7 @@ mod tests {
                 claim: claim(),
                 attempt: 2,
             },
-            LedgerRecord::Outcome {
-                claim: claim(),
-                outcome: RunOutcome::TimedOut,
-            },
+            outcome(),
             LedgerRecord::Abandoned {
                 claim: claim(),
                 term: 8,
@@ -187,11 +222,8 @@ mod tests {
                 r#"{"kind":"retry","v":1,"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":2}"#,
             ),
             (
-                LedgerRecord::Outcome {
-                    claim: claim(),
-                    outcome: RunOutcome::TimedOut,
-                },
-                r#"{"kind":"outcome","v":1,"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","outcome":"timed_out"}"#,
+                outcome(),
+                r#"{"kind":"outcome","v":1,"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","outcome":"timed_out","attempt":2,"started":"2026-03-29T09:00:01Z","duration_ms":1500}"#,
             ),
             (
                 LedgerRecord::Abandoned {
@@ -208,24 +240,39 @@ mod tests {
             assert_eq!(encoded, expected);
             assert_eq!(decode(text.as_bytes()), Ok(Entry::Record(record)));
         }
-        let checkpoint = r#"{"kind":"checkpoint","v":1,"highest_term":9,"term_holder":"node-b","last_claimed":{"app::digest":"2026-03-29T09:00:00Z"},"open":[{"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a"}]}"#;
-        let snapshot = LedgerSnapshot {
-            highest_term: 9,
-            term_holder: Some("node-b".into()),
-            last_claimed: [("app::digest".to_owned(), claim().tick)].into(),
-            open: vec![claim()],
-            announced: None,
-        };
+        let checkpoint = r#"{"kind":"checkpoint","v":1,"highest_term":9,"term_holder":"node-b","last_claimed":{"app::digest":"2026-03-29T09:00:00Z"},"open":[{"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":2}],"runs":{"app::digest":{"recent":[{"tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":1,"started":"2026-03-29T09:00:01Z","duration_ms":1500,"outcome":"ok"}],"last_success":{"tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":1,"started":"2026-03-29T09:00:01Z","duration_ms":1500,"outcome":"ok"},"totals":{"ok":1,"failed":0,"panicked":0,"timed_out":0,"cancelled":0,"abandoned":0}}}}"#;
         let encoded: serde_json::Value =
-            serde_json::from_slice(&encode_checkpoint(&snapshot)).unwrap();
+            serde_json::from_slice(&encode_checkpoint(&snapshot())).unwrap();
         assert_eq!(
             encoded,
             serde_json::from_str::<serde_json::Value>(checkpoint).unwrap()
         );
         assert_eq!(
             decode(checkpoint.as_bytes()),
-            Ok(Entry::Checkpoint(snapshot))
+            Ok(Entry::Checkpoint(snapshot()))
         );
+    }
+
+    /// Records and checkpoints as versions before retries and run history wrote them.
+    #[test]
+    fn what_older_versions_wrote_is_read() {
+        let outcome = r#"{"kind":"outcome","v":1,"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","outcome":"timed_out"}"#;
+        assert_eq!(
+            decode(outcome.as_bytes()),
+            Ok(Entry::Record(LedgerRecord::Outcome {
+                claim: claim(),
+                outcome: RunOutcome::TimedOut,
+                attempt: 1,
+                started: None,
+                duration_ms: None,
+            }))
+        );
+        let checkpoint = r#"{"kind":"checkpoint","v":1,"highest_term":9,"term_holder":"node-b","last_claimed":{"app::digest":"2026-03-29T09:00:00Z"},"open":[{"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a"}]}"#;
+        let Ok(Entry::Checkpoint(read)) = decode(checkpoint.as_bytes()) else {
+            panic!("an old checkpoint is read");
+        };
+        assert_eq!(read.open[0].attempt, 1);
+        assert!(read.runs.is_empty());
     }
 
     #[test]
@@ -251,16 +298,9 @@ mod tests {
 
     #[test]
     fn checkpoints_round_trip() {
-        let snapshot = LedgerSnapshot {
-            highest_term: 9,
-            term_holder: Some("node-b".into()),
-            last_claimed: [("app::digest".to_owned(), claim().tick)].into(),
-            open: vec![claim()],
-            announced: None,
-        };
         assert_eq!(
-            decode(&encode_checkpoint(&snapshot)),
-            Ok(Entry::Checkpoint(snapshot))
+            decode(&encode_checkpoint(&snapshot())),
+            Ok(Entry::Checkpoint(snapshot()))
         );
     }
 }

@@ -36,8 +36,7 @@ use super::{Client, PulsarConfig};
 use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::{Applied, LedgerState};
 use crate::backend::{
-    AnnouncedSchedules, BackendError, Claim, ClaimVerdict, Ledger, LedgerHistory, RunOutcome,
-    TermStart,
+    AnnouncedSchedules, BackendError, Claim, ClaimVerdict, Ledger, LedgerHistory, RunEnd, TermStart,
 };
 
 /// The durable subscription that pins the ledger's history.
@@ -445,11 +444,8 @@ impl Ledger for PulsarLedger {
         .await
     }
 
-    async fn record(&self, claim: &Claim, outcome: RunOutcome) -> Result<(), BackendError> {
-        let record = LedgerRecord::Outcome {
-            claim: claim.clone(),
-            outcome,
-        };
+    async fn record(&self, claim: &Claim, end: &RunEnd) -> Result<(), BackendError> {
+        let record = LedgerRecord::outcome(claim, end);
         self.bounded(self.append_alone(&record)).await
     }
 
