@@ -6,7 +6,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{ReturnType, Signature};
 
-use crate::validate::{JobSpec, Misfire, Overlap};
+use crate::validate::{Delivery, JobSpec, Misfire, Overlap};
 
 /// The function unchanged (`item`, with its `signature`), followed by an anonymous `const` that
 /// registers a function building its `Job`: the same public type, through the same
@@ -49,9 +49,15 @@ pub(crate) fn job(item: TokenStream, signature: &Signature, spec: &JobSpec) -> T
     if let Some(millis) = spec.retry_backoff_millis {
         settings.extend(quote!(.retry_backoff(::core::time::Duration::from_millis(#millis))));
     }
+    let private = spec.private_path(None);
+    if spec.delivery == Delivery::AtLeastOnce {
+        settings.extend(quote!(.delivery(#private::Delivery::AtLeastOnce)));
+    }
+    if let Some(millis) = spec.rerun_window_millis {
+        settings.extend(quote!(.rerun_window(::core::time::Duration::from_millis(#millis))));
+    }
     let names = spec.signature.parameters.iter().map(|param| &param.name);
     let handler = handler(signature, spec);
-    let private = spec.private_path(None);
 
     quote! {
         #item

@@ -16,7 +16,7 @@ use leader_jobs_cron::{Schedule, lock_name};
 pub(crate) use signature::JobSignature;
 
 /// Every key the attribute accepts, with an example for error messages.
-const KEYS: [(&str, &str); 11] = [
+const KEYS: [(&str, &str); 13] = [
     ("cron", "cron = \"0 9 * * *\""),
     ("lock", "lock = \"email\""),
     ("tz", "tz = \"Europe/Berlin\""),
@@ -27,6 +27,8 @@ const KEYS: [(&str, &str); 11] = [
     ("timeout", "timeout = \"30s\""),
     ("retries", "retries = \"3\""),
     ("retry_backoff", "retry_backoff = \"10s\""),
+    ("delivery", "delivery = \"at_least_once\""),
+    ("rerun_window", "rerun_window = \"1h\""),
     ("crate", "crate = \"my_app::leader_jobs\""),
 ];
 
@@ -53,6 +55,13 @@ pub(crate) enum Misfire {
     FireAll,
 }
 
+/// `delivery = "..."`: what happens to a tick whose leader never reported how its run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    AtMostOnce,
+    AtLeastOnce,
+}
+
 /// A job as the attribute declares it, every value checked.
 pub(crate) struct JobSpec {
     /// The `name` given; `None` means module path and function name.
@@ -67,6 +76,9 @@ pub(crate) struct JobSpec {
     pub(crate) timeout_millis: Option<u64>,
     pub(crate) retries: Option<u32>,
     pub(crate) retry_backoff_millis: Option<u64>,
+    pub(crate) delivery: Delivery,
+    /// Given only with `delivery = "at_least_once"`.
+    pub(crate) rerun_window_millis: Option<u64>,
     /// Where `leader-jobs` is reachable, when not at `::leader_jobs` (a renamed dependency or a
     /// re-export).
     pub(crate) krate: Option<syn::Path>,
@@ -192,6 +204,7 @@ pub(crate) fn job_spec(args: syn::Result<RawArgs>, signature: &Signature) -> syn
         }
         duration_millis(&backoff, &mut errors)
     });
+    let (delivery, rerun_window_millis) = delivery(&mut given, overlap, &mut errors);
 
     let krate = given
         .remove("crate")
@@ -222,9 +235,51 @@ pub(crate) fn job_spec(args: syn::Result<RawArgs>, signature: &Signature) -> syn
         timeout_millis,
         retries,
         retry_backoff_millis,
+        delivery,
+        rerun_window_millis,
         krate,
         signature,
     })
+}
+
+/// `delivery` and `rerun_window`, checked against each other and the overlap policy.
+fn delivery(
+    given: &mut HashMap<&'static str, Given>,
+    overlap: Overlap,
+    errors: &mut Errors,
+) -> (Delivery, Option<u64>) {
+    let delivery = given
+        .remove("delivery")
+        .map_or(Delivery::AtMostOnce, |given| {
+            let delivery = policy(
+                &given,
+                &[
+                    ("at_most_once", Delivery::AtMostOnce),
+                    ("at_least_once", Delivery::AtLeastOnce),
+                ],
+                errors,
+            );
+            if delivery == Delivery::AtLeastOnce && overlap == Overlap::Allow {
+                errors.at(
+                &given.value,
+                "`delivery = \"at_least_once\"` needs `overlap = \"skip\"` or `\"queue\"`: with \
+                 `allow`, runs of older ticks may be going when the leader dies, and only a \
+                 job's latest tick can be run again",
+            );
+            }
+            delivery
+        });
+    let window = given.remove("rerun_window").and_then(|window| {
+        if delivery != Delivery::AtLeastOnce {
+            errors.at(
+                &window.key,
+                "`rerun_window` only applies with `delivery = \"at_least_once\"`; set that or \
+                 remove `rerun_window`",
+            );
+        }
+        duration_millis(&window, errors)
+    });
+    (delivery, window)
 }
 
 /// Sorts the arguments by key, recording unknown keys, repeated keys and non-string values.

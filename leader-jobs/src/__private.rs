@@ -6,7 +6,8 @@ pub use inventory;
 
 pub use crate::JobContext;
 pub use crate::job::{
-    IntoJobResult, Job, JobArgument, JobFailure, JobFuture, MisfirePolicy, OverlapPolicy, State,
+    Delivery, IntoJobResult, Job, JobArgument, JobFailure, JobFuture, MisfirePolicy, OverlapPolicy,
+    State,
 };
 
 /// One `#[singleton_job]`: builds its [`Job`] when the runtime collects the registered jobs.

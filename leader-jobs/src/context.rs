@@ -39,6 +39,30 @@ use crate::job::States;
 /// }
 /// ```
 ///
+/// # Idempotency with the run id
+///
+/// The term refuses stale writers; [`JobContext::run_id`] deduplicates repeats. With
+/// [`Delivery::AtLeastOnce`](crate::Delivery::AtLeastOnce) a tick whose leader died mid-run is
+/// run again by the next leader, so a side effect may be attempted twice. The run id is the same
+/// on every attempt at a tick and on every node, so a downstream system that keeps it once
+/// (an e-mail provider's idempotency key, a unique constraint, `ON CONFLICT DO NOTHING`) makes
+/// the repeat harmless:
+///
+/// ```
+/// use leader_jobs::JobContext;
+///
+/// # struct Mailer;
+/// # impl Mailer {
+/// #     async fn send(&self, _idempotency_key: &str, _body: &str) -> std::io::Result<()> {
+/// #         Ok(())
+/// #     }
+/// # }
+/// async fn send_digest(ctx: JobContext, mailer: &Mailer) -> std::io::Result<()> {
+///     // The provider sends one message per key, however often it is asked.
+///     mailer.send(&ctx.run_id().to_string(), "...").await
+/// }
+/// ```
+///
 /// # Cancellation
 ///
 /// When the node loses leadership or shuts down, the run is told through
@@ -56,7 +80,52 @@ pub struct JobContext {
     pub(crate) cancellation: CancellationToken,
     pub(crate) attempt: u32,
     pub(crate) catch_up: bool,
+    pub(crate) rerun: bool,
     pub(crate) states: Arc<States>,
+}
+
+/// A key per (job, tick), the same on every attempt and every node: see
+/// [`JobContext::run_id`]. Its text form is `job@tick` with the tick in RFC 3339, UTC.
+///
+/// ```
+/// # use chrono::TimeZone;
+/// let tick = chrono::Utc.with_ymd_and_hms(2026, 3, 29, 9, 0, 0).unwrap();
+/// let id = leader_jobs::RunId::new("send_daily_digest", tick);
+/// assert_eq!(id.to_string(), "send_daily_digest@2026-03-29T09:00:00Z");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId {
+    job: Arc<str>,
+    tick: DateTime<Utc>,
+}
+
+impl RunId {
+    /// The run id of `job`'s `tick`.
+    pub fn new(job: &str, tick: DateTime<Utc>) -> Self {
+        Self {
+            job: job.into(),
+            tick,
+        }
+    }
+
+    /// The job's name.
+    pub fn job(&self) -> &str {
+        &self.job
+    }
+
+    /// The tick.
+    pub fn tick(&self) -> DateTime<Utc> {
+        self.tick
+    }
+}
+
+impl core::fmt::Display for RunId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let tick = self
+            .tick
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        write!(f, "{}@{tick}", self.job)
+    }
 }
 
 impl JobContext {
@@ -74,6 +143,22 @@ impl JobContext {
     /// [`Job::retries`](crate::Job::retries)).
     pub fn attempt(&self) -> u32 {
         self.attempt
+    }
+
+    /// Whether this attempt runs a tick again because the attempt before it was abandoned: its
+    /// leader died, froze past its lease or was fenced mid-run (see
+    /// [`Delivery::AtLeastOnce`](crate::Delivery::AtLeastOnce)).
+    pub fn is_rerun(&self) -> bool {
+        self.rerun
+    }
+
+    /// A key for this (job, tick), the same on every attempt and every node: for downstream
+    /// idempotency (see the type's documentation).
+    pub fn run_id(&self) -> RunId {
+        RunId {
+            job: self.job.clone(),
+            tick: self.tick,
+        }
     }
 
     /// Whether this run is for a tick that passed while no node led the lock (the misfire

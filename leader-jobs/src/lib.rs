@@ -95,7 +95,9 @@
 //! | `run failed`, `run panicked`, `run timed out …`, `run dropped …` | WARN / ERROR | inside the run's span; `error` (the error's text and its `source()` chain) or `panic` |
 //! | `retrying the failed run` | INFO | inside the run's span; `attempt` (the next one), `delay` |
 //! | `no retry: …` (the next tick comes first, leadership ended, the ledger refused it) | WARN / ERROR | inside the run's span; `attempt` |
-//! | `abandoned run: …` (once per claim: by the first leader that finds it) | WARN | `lock`, `job`, `tick`, `term`, `node` of the claim |
+//! | `abandoned run: …` (once per claim: by the first leader that finds it; for a job delivered at least once, again when its rerun is due) | WARN | `lock`, `job`, `tick`, `term`, `node` of the claim; `attempt`, `rerun_at`, `rerun_until` when it will be run again |
+//! | `rerun of a tick whose last attempt was abandoned …` | INFO | inside the run's span |
+//! | `no rerun: …` (the old attempt's outcome came in, or the ledger refused it) | INFO / WARN | `job`, `tick` |
 //! | `the nodes' schedules differ: …` (once per job and difference) | WARN | `lock`, `job`, `ours`, `leader`, `leader_node`, `leader_term` |
 //! | `claim lost: …` | WARN | `job`, `tick`, `term`, `winner_node`, `winner_term`, `highest_term` |
 //!
@@ -120,9 +122,9 @@ mod scheduler;
 
 #[cfg(feature = "pulsar")]
 pub use backend::pulsar::{PulsarBackend, PulsarConfig, PulsarConfigError, Secret};
-pub use context::JobContext;
+pub use context::{JobContext, RunId};
 pub use error::Error;
-pub use job::{Job, JobFailure, MisfirePolicy, OverlapPolicy, State};
+pub use job::{Delivery, Job, JobFailure, MisfirePolicy, OverlapPolicy, State};
 pub use leader_jobs_cron::{CronField, Schedule, ScheduleError, Upcoming};
 #[doc = include_str!("../doc/singleton_job.md")]
 pub use leader_jobs_macros::singleton_job;

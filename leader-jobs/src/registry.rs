@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 
 use crate::__private::Registration;
-use crate::job::{ArgumentKind, Job, MisfirePolicy, SourceLocation, States};
+use crate::job::{
+    ArgumentKind, Delivery, Job, MisfirePolicy, OverlapPolicy, SourceLocation, States,
+};
 use leader_jobs_cron::{Schedule, ScheduleError, lock_name};
 
 /// Most retries a job may ask for; more would hide a job that never succeeds.
@@ -251,6 +253,28 @@ fn check_job(job: &Job, states: Option<&States>) -> Result<Schedule, RegistryErr
         return Err(invalid(
             "`retry_backoff` must be longer than zero".to_owned(),
         ));
+    }
+    if job.delivery == Delivery::AtLeastOnce && job.overlap == OverlapPolicy::Allow {
+        return Err(invalid(
+            "`delivery = \"at_least_once\"` needs `overlap = \"skip\"` or `\"queue\"`: with \
+             `allow`, runs of older ticks may be going when the leader dies, and only a job's \
+             latest tick can be run again"
+                .to_owned(),
+        ));
+    }
+    if let Some(window) = job.rerun_window {
+        if job.delivery != Delivery::AtLeastOnce {
+            return Err(invalid(
+                "`rerun_window` only applies with `delivery = \"at_least_once\"`; set that or \
+                 remove `rerun_window`"
+                    .to_owned(),
+            ));
+        }
+        if window.is_zero() {
+            return Err(invalid(
+                "`rerun_window` must be longer than zero".to_owned(),
+            ));
+        }
     }
     let mut contexts = job
         .arguments

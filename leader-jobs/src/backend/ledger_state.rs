@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::LedgerRecord;
 use super::record::first_attempt;
 use super::{AnnouncedSchedules, Claim, ClaimVerdict, JobRuns, LedgerHistory, PastRun};
+use super::{LedgerRecord, RetryCause};
 
 /// What applying one record changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +58,9 @@ pub(crate) struct OpenRun {
     /// Checkpoints before retries wrote none: every open attempt was a first one.
     #[serde(default = "first_attempt", skip_serializing_if = "is_first")]
     pub(crate) attempt: u32,
+    /// Why the attempt runs, when it is not a tick's first.
+    #[serde(default, skip_serializing_if = "RetryCause::is_failure")]
+    pub(crate) after: RetryCause,
 }
 
 #[allow(
@@ -81,9 +84,11 @@ impl LedgerState {
                 Applied::TermStart { valid }
             }
             LedgerRecord::Claim(claim) => Applied::Claim(self.judge(claim)),
-            LedgerRecord::Retry { claim, attempt } => {
-                Applied::Claim(self.judge_retry(claim, *attempt))
-            }
+            LedgerRecord::Retry {
+                claim,
+                attempt,
+                after,
+            } => Applied::Claim(self.judge_retry(claim, *attempt, *after)),
             LedgerRecord::Schedules(announced) => {
                 let by_holder = announced.term == self.highest_term
                     && self.term_holder.as_deref() == Some(announced.node.as_str());
@@ -124,10 +129,9 @@ impl LedgerState {
             return;
         }
         if let Some(open) = self.open.remove(&key) {
-            self.runs
-                .entry(claim.job.clone())
-                .or_default()
-                .push(past(open.attempt));
+            let mut run = past(open.attempt);
+            run.rerun = open.after == RetryCause::Abandonment;
+            self.runs.entry(claim.job.clone()).or_default().push(run);
         }
     }
 
@@ -135,12 +139,19 @@ impl LedgerState {
         claim.term == self.highest_term && self.term_holder.as_deref() == Some(claim.node.as_str())
     }
 
-    fn judge_retry(&mut self, claim: &Claim, attempt: u32) -> ClaimVerdict {
+    fn judge_retry(&mut self, claim: &Claim, attempt: u32, after: RetryCause) -> ClaimVerdict {
         let key = (claim.job.clone(), claim.tick);
         let latest = self.last_claimed.get(&claim.job) == Some(&claim.tick);
         if self.under_current_term(claim) && latest && !self.open.contains_key(&key) {
             let claim = claim.clone();
-            self.open.insert(key, OpenRun { claim, attempt });
+            self.open.insert(
+                key,
+                OpenRun {
+                    claim,
+                    attempt,
+                    after,
+                },
+            );
             return ClaimVerdict::Won;
         }
         ClaimVerdict::Lost {
@@ -158,6 +169,7 @@ impl LedgerState {
             let open = OpenRun {
                 claim: claim.clone(),
                 attempt: 1,
+                after: RetryCause::Failure,
             };
             self.open.insert((claim.job.clone(), claim.tick), open);
             return ClaimVerdict::Won;
@@ -220,6 +232,12 @@ impl LedgerState {
             highest_term: self.highest_term,
             last_claimed: self.last_claimed.clone(),
             abandoned: self.open.values().map(|open| open.claim.clone()).collect(),
+            abandoned_attempts: self
+                .open
+                .iter()
+                .filter(|(_, open)| open.attempt > 1)
+                .map(|(key, open)| (key.clone(), open.attempt))
+                .collect(),
             schedules: self.announced.clone(),
             runs: self.runs.clone(),
         }
@@ -283,6 +301,7 @@ mod tests {
         let record = LedgerRecord::Retry {
             claim: c.clone(),
             attempt,
+            after: RetryCause::Failure,
         };
         state.apply(&record) == Applied::Claim(ClaimVerdict::Won)
     }

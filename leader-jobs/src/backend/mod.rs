@@ -21,7 +21,7 @@ pub mod pulsar;
 mod record;
 mod run_history;
 
-pub use record::LedgerRecord;
+pub use record::{LedgerRecord, RetryCause};
 pub use run_history::{JobRuns, PastRun, RECENT_RUNS, RunEnd, RunTotals};
 
 /// Whether this node currently leads a lock, as the election sees it.
@@ -118,6 +118,9 @@ pub struct LedgerHistory {
     /// Claims that never got an outcome and that no earlier leader reported yet: runs abandoned
     /// by a crashed or fenced leader.
     pub abandoned: Vec<Claim>,
+    /// Which attempt each claim in `abandoned` was, keyed by (job, tick), where it was not the
+    /// first.
+    pub abandoned_attempts: BTreeMap<(String, DateTime<Utc>), u32>,
     /// The schedules the latest leader announced for the lock's jobs, if any did.
     pub schedules: Option<AnnouncedSchedules>,
     /// Per job, the runs the ledger remembers: the latest [`RECENT_RUNS`], the last success
@@ -181,6 +184,14 @@ pub trait Election: Send + Sync {
     /// starts without a second wait. The default does nothing.
     fn refresh(&self) {}
 
+    /// How long a leader that lost the role may still believe it leads: its lease, counted from
+    /// its last confirmation, which came before any other node could gain the role. A rerun of
+    /// an abandoned run waits this long (plus the grace period) after the takeover. The default,
+    /// zero, suits a backend whose leadership changes only when it says so.
+    fn lease(&self) -> Duration {
+        Duration::ZERO
+    }
+
     /// Leaves the election so another node takes over at once (graceful handoff).
     async fn resign(&self);
 }
@@ -200,8 +211,13 @@ pub trait Ledger: Send + Sync {
     /// Appends attempt `attempt` (2 for the first retry) at `claim`'s tick, under `claim`'s term
     /// (the retrying leader's), and says whether it may run: by the same rule as a claim, it wins
     /// only under the latest term, for the job's latest claimed tick, once the previous attempt
-    /// has an outcome.
-    async fn retry(&self, claim: &Claim, attempt: u32) -> Result<ClaimVerdict, BackendError>;
+    /// has an outcome (or was reported abandoned, for a rerun).
+    async fn retry(
+        &self,
+        claim: &Claim,
+        attempt: u32,
+        after: RetryCause,
+    ) -> Result<ClaimVerdict, BackendError>;
 
     /// Appends the schedules the leader of `announced.term` runs the lock's jobs on. Informational:
     /// valid only from the holder of the latest term, and no claim depends on it.

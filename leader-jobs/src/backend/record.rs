@@ -29,6 +29,9 @@ pub enum LedgerRecord {
         claim: Claim,
         /// Which attempt this is: 2 for the first retry.
         attempt: u32,
+        /// Why the tick runs again; versions before reruns wrote none, and retried only failures.
+        #[serde(default, skip_serializing_if = "RetryCause::is_failure")]
+        after: RetryCause,
     },
     /// The schedules a leader runs the lock's jobs on, appended after its term start.
     Schedules(AnnouncedSchedules),
@@ -62,6 +65,31 @@ pub enum LedgerRecord {
         #[serde(rename = "by_node")]
         node: String,
     },
+}
+
+/// Why a tick runs again.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RetryCause {
+    /// The attempt before failed on its own (an error, a panic, its timeout): a retry.
+    #[default]
+    Failure,
+    /// The attempt before was abandoned by its leader and the job is delivered at least once: a
+    /// rerun after abandonment, by the next leader.
+    Abandonment,
+}
+
+impl RetryCause {
+    #[allow(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde's `skip_serializing_if` passes the field by reference"
+    )]
+    pub(crate) fn is_failure(&self) -> bool {
+        *self == Self::Failure
+    }
 }
 
 impl LedgerRecord {

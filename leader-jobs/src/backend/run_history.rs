@@ -83,6 +83,10 @@ pub struct PastRun {
     /// or fenced), reported by a later one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<RunOutcome>,
+    /// Whether it ran the tick again after the attempt before was abandoned (a rerun under
+    /// at-least-once delivery, not a retry after a failure).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub rerun: bool,
 }
 
 impl PastRun {
@@ -96,6 +100,7 @@ impl PastRun {
             started: None,
             duration: None,
             outcome: None,
+            rerun: false,
         }
     }
 
@@ -124,6 +129,9 @@ pub struct RunTotals {
     pub cancelled: u64,
     /// Runs a leader never reported an end of, reported by a later leader.
     pub abandoned: u64,
+    /// Attempts that ran a tick again after an abandoned one (each also counted by its end).
+    #[serde(default)]
+    pub reruns: u64,
 }
 
 /// What the ledger remembers of one job's runs.
@@ -154,6 +162,9 @@ impl JobRuns {
             Some(RunOutcome::TimedOut) => totals.timed_out += 1,
             Some(RunOutcome::Cancelled) => totals.cancelled += 1,
             None => totals.abandoned += 1,
+        }
+        if run.rerun {
+            totals.reruns += 1;
         }
         if run.outcome == Some(RunOutcome::Ok) {
             self.last_success = Some(run.clone());

@@ -11,7 +11,7 @@ use core::time::Duration;
 use std::sync::Arc;
 
 pub use handler::{IntoJobResult, JobArgument, JobFailure, JobFuture, JobHandler};
-pub use policy::{MisfirePolicy, OverlapPolicy, SourceLocation};
+pub use policy::{Delivery, MisfirePolicy, OverlapPolicy, SourceLocation};
 pub use state::State;
 
 pub(crate) use handler::{ArgumentKind, ErasedHandler};
@@ -76,6 +76,9 @@ pub struct Job {
     pub(crate) timeout: Option<Duration>,
     pub(crate) retries: u32,
     pub(crate) retry_backoff: Duration,
+    pub(crate) delivery: Delivery,
+    /// `None`: until the job's next tick; given, it requires `AtLeastOnce`.
+    pub(crate) rerun_window: Option<Duration>,
     pub(crate) location: SourceLocation,
     pub(crate) handler: Arc<dyn ErasedHandler>,
     pub(crate) arguments: Vec<ArgumentKind>,
@@ -105,6 +108,8 @@ impl Job {
             timeout: None,
             retries: 0,
             retry_backoff: DEFAULT_RETRY_BACKOFF,
+            delivery: Delivery::AtMostOnce,
+            rerun_window: None,
             location: SourceLocation::caller(),
             handler,
             arguments,
@@ -173,6 +178,25 @@ impl Job {
         self
     }
 
+    /// What happens to a tick whose leader never reported how its run ended. Default:
+    /// [`Delivery::AtMostOnce`]. [`Delivery::AtLeastOnce`] needs overlap policy `skip` or
+    /// `queue`: only a job's latest claimed tick can be run again.
+    #[must_use]
+    pub fn delivery(mut self, delivery: Delivery) -> Self {
+        self.delivery = delivery;
+        self
+    }
+
+    /// With [`Delivery::AtLeastOnce`], how long after its tick an abandoned run may still be run
+    /// again. Default: until the job's next tick. The rerun waits until the old leader's run has
+    /// surely stopped (its lease plus the grace period after the takeover), so a job ticking
+    /// more often than that needs a longer window to be rerun at all.
+    #[must_use]
+    pub fn rerun_window(mut self, window: Duration) -> Self {
+        self.rerun_window = Some(window);
+        self
+    }
+
     /// The job's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -223,6 +247,16 @@ impl Job {
         self.retry_backoff
     }
 
+    /// The delivery guarantee.
+    pub fn get_delivery(&self) -> Delivery {
+        self.delivery
+    }
+
+    /// How long after its tick an abandoned run may be run again, if not until the next tick.
+    pub fn get_rerun_window(&self) -> Option<Duration> {
+        self.rerun_window
+    }
+
     /// Where the job was declared: the attribute, or the call of [`Job::new`].
     pub fn location(&self) -> SourceLocation {
         self.location
@@ -251,6 +285,8 @@ impl fmt::Debug for Job {
             .field("timeout", &self.timeout)
             .field("retries", &self.retries)
             .field("retry_backoff", &self.retry_backoff)
+            .field("delivery", &self.delivery)
+            .field("rerun_window", &self.rerun_window)
             .field("location", &self.location)
             .finish_non_exhaustive()
     }

@@ -29,6 +29,32 @@ pub enum MisfirePolicy {
     FireAll,
 }
 
+/// What happens to a tick whose run never reported how it ended: its leader crashed mid-run,
+/// froze past its lease, or was fenced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// The tick is reported as an abandoned run and not run again (the default): a tick runs at
+    /// most once.
+    #[default]
+    AtMostOnce,
+    /// The next leader runs the tick again, as a new attempt under its own term, once the old
+    /// leader's run has surely stopped, within the job's rerun window. A tick completes at least
+    /// once, and twice only when the first completion never reached the ledger: make the job
+    /// idempotent with [`JobContext::run_id`](crate::JobContext::run_id).
+    AtLeastOnce,
+}
+
+/// The attribute's spelling: `at_most_once`, `at_least_once`.
+impl core::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::AtMostOnce => "at_most_once",
+            Self::AtLeastOnce => "at_least_once",
+        })
+    }
+}
+
 /// The attribute's spelling: `skip`, `queue`, `allow`.
 impl core::fmt::Display for OverlapPolicy {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

@@ -81,8 +81,10 @@ pub struct LastRun {
     pub outcome: RunOutcome,
     /// The error or panic message, when it failed or panicked.
     pub error: Option<String>,
-    /// Which attempt at the tick it was: 1, or more for a retry.
+    /// Which attempt at the tick it was: 1, or more for a retry or a rerun.
     pub attempt: u32,
+    /// Whether it ran the tick again after an abandoned attempt.
+    pub rerun: bool,
 }
 
 /// Counters of what happened to a job's ticks on this node.
@@ -115,8 +117,11 @@ pub struct RunCounts {
     /// ended.
     pub retried: u64,
     /// Runs found at takeover that a previous leader claimed but never recorded an outcome for.
-    /// They are reported, never rerun.
+    /// They are reported, and rerun only for a job delivered at least once.
     pub abandoned: u64,
+    /// Attempts that ran a tick again because its last attempt was abandoned (delivery at least
+    /// once); each is also counted by how it ended. Retries after a failure are `retried`.
+    pub reruns: u64,
 }
 
 /// The live state behind [`Status`], updated by the scheduler.
@@ -235,7 +240,9 @@ impl Report for StatusBoard {
             if attempt.catch_up && attempt.attempt == 1 {
                 counts.caught_up += 1;
             }
-            if attempt.attempt > 1 {
+            if attempt.rerun {
+                counts.reruns += 1;
+            } else if attempt.attempt > 1 {
                 counts.retried += 1;
             }
             status.last_run = Some(LastRun {
@@ -245,6 +252,7 @@ impl Report for StatusBoard {
                 outcome: attempt.outcome,
                 error: attempt.error,
                 attempt: attempt.attempt,
+                rerun: attempt.rerun,
             });
         });
     }

@@ -32,6 +32,8 @@ pub(crate) struct Finished {
     pub(crate) attempt: u32,
     /// A run for a missed tick, per the misfire policy.
     pub(crate) catch_up: bool,
+    /// A rerun after the tick's last attempt was abandoned.
+    pub(crate) rerun: bool,
 }
 
 /// Receives what the schedulers of one node report; locks and jobs are given by their index in

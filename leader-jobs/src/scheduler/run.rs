@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use super::report::{Finished, Report};
 use crate::JobContext;
-use crate::backend::{Claim, ClaimVerdict, Election, Ledger, RunEnd, RunOutcome};
+use crate::backend::{Claim, ClaimVerdict, Election, Ledger, RetryCause, RunEnd, RunOutcome};
 use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::job::Job;
@@ -28,6 +28,8 @@ pub(super) enum RunKind {
     Scheduled,
     /// For a missed tick, per the misfire policy.
     CatchUp,
+    /// Again, for a tick whose last attempt was abandoned (delivery at least once).
+    Rerun,
 }
 
 /// Everything one run needs; built by the scheduler once the ledger gave it the tick.
@@ -75,11 +77,17 @@ impl Run {
             tick = %self.claim.tick,
             term = self.claim.term,
             node = %self.claim.node,
-            attempt = 1_u32,
+            attempt = self.context.attempt,
         );
         async move {
-            if self.kind == RunKind::CatchUp {
-                tracing::info!("catch-up run for a missed tick");
+            match self.kind {
+                RunKind::CatchUp => tracing::info!("catch-up run for a missed tick"),
+                RunKind::Rerun => {
+                    tracing::info!(
+                        "rerun of a tick whose last attempt was abandoned (delivery at_least_once)"
+                    );
+                }
+                RunKind::Scheduled => {}
             }
             loop {
                 let attempt = self.attempt().await;
@@ -157,6 +165,7 @@ impl Run {
             error,
             attempt: self.context.attempt,
             catch_up: self.kind == RunKind::CatchUp,
+            rerun: self.context.rerun,
         };
         self.report
             .attempt_finished(self.lock_index, self.job_index, finished);
@@ -199,7 +208,11 @@ impl Run {
             return false;
         }
         let sent = Instant::now();
-        match self.ledger.retry(&self.claim, attempt).await {
+        match self
+            .ledger
+            .retry(&self.claim, attempt, RetryCause::Failure)
+            .await
+        {
             Ok(ClaimVerdict::Won) => {}
             Ok(ClaimVerdict::Lost { highest_term, .. }) => {
                 tracing::warn!(attempt, highest_term, "no retry: the ledger refused it");
@@ -212,6 +225,7 @@ impl Run {
         }
         self.start_by = self.ledger.claim_window().map(|window| sent + window);
         self.context.attempt = attempt;
+        self.context.rerun = false;
         self.context.started_at = self.clock.now();
         tracing::Span::current().record("attempt", attempt);
         true

@@ -2,6 +2,7 @@
 //! every job at its ticks until leadership ends.
 
 mod dispatch;
+mod rerun;
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::report::Tally;
 use super::{LockScheduler, misfire, schedule_check, timer};
-use crate::backend::{Leadership, LedgerHistory, TermStart};
+use crate::backend::{Claim, Leadership, LedgerHistory, TermStart};
 use crate::backoff::Backoff;
 use crate::job::MisfirePolicy;
 
@@ -57,6 +58,9 @@ struct JobTicks {
     /// instead of meeting the overlap policy, which is about a run overlapping the next tick,
     /// not about a backlog the misfire policy asked to run.
     draining: bool,
+    /// An abandoned attempt waiting to run again (delivery at least once); the job's ticks wait
+    /// until it has started.
+    rerun: Option<rerun::PendingRerun>,
 }
 
 struct Term<'a> {
@@ -95,6 +99,7 @@ pub(super) async fn lead(
             skip_at: None,
             last_run: None,
             draining: false,
+            rerun: None,
         })
         .collect();
     let mut this = Term {
@@ -191,12 +196,16 @@ fn changed_end(changed: Result<(), watch::error::RecvError>) -> TermEnd {
 
 impl Term<'_> {
     async fn run(&mut self, history: LedgerHistory) -> TermEnd {
-        self.report_abandoned(&history).await;
+        let reruns = self.plan_reruns(&history);
+        self.report_abandoned(&history, &reruns).await;
         let now = self.lock.env.clock.now();
         for index in 0..self.jobs.len() {
             let name = self.lock.plan.jobs[index].job.name();
             if let Some(&last) = history.last_claimed.get(name) {
                 self.jobs[index].cursor = last;
+                if self.jobs[index].rerun.is_some() {
+                    continue;
+                }
                 self.take_missed(index, now);
             }
             let schedule = &self.lock.plan.jobs[index].schedule;
@@ -210,7 +219,7 @@ impl Term<'_> {
             let deadline = self
                 .jobs
                 .iter()
-                .flat_map(|job| [job.next, job.skip_at])
+                .flat_map(|job| [job.next, job.skip_at, job.rerun.as_ref().map(|r| r.due())])
                 .flatten()
                 .min();
             let clock = self.lock.env.clock.clone();
@@ -229,6 +238,9 @@ impl Term<'_> {
                             return end;
                         }
                         continue;
+                    }
+                    if self.start_due_reruns().await.is_err() {
+                        return TermEnd::Fenced;
                     }
                     self.skip_overlapped();
                     if self.fire_due().await.is_err() {
@@ -312,46 +324,59 @@ impl Term<'_> {
             .tally(self.lock.lock_index, index, Tally::Misfire);
     }
 
-    /// Reports each claim earlier leaders left without an outcome, and notes the report in the
-    /// ledger so that later leaders do not report it again.
-    async fn report_abandoned(&self, history: &LedgerHistory) {
-        for claim in &history.abandoned {
+    /// Reports each claim earlier leaders left without an outcome, but those `reruns` runs
+    /// again later.
+    async fn report_abandoned(&self, history: &LedgerHistory, reruns: &[Claim]) {
+        for claim in history.abandoned.iter().filter(|c| !reruns.contains(c)) {
+            self.note_abandoned(
+                claim,
+                "abandoned run: a previous leader claimed this tick but recorded no outcome (it \
+                 crashed, was fenced, or is still running); not running it again",
+            )
+            .await;
+        }
+    }
+
+    /// Logs `message` about an abandoned claim, counts it, and notes it in the ledger so that
+    /// later leaders do not report it again.
+    async fn note_abandoned(&self, claim: &Claim, message: &str) {
+        tracing::warn!(
+            lock = &*self.lock.plan.lock,
+            job = %claim.job,
+            tick = %claim.tick,
+            term = claim.term,
+            node = %claim.node,
+            "{message}"
+        );
+        if let Some(index) = self.job_index(&claim.job) {
+            self.lock
+                .env
+                .report
+                .tally(self.lock.lock_index, index, Tally::Abandoned);
+        }
+        let noted = self
+            .lock
+            .ledger
+            .record_abandoned(claim, self.term, &self.lock.env.node)
+            .await;
+        if let Err(error) = noted {
             tracing::warn!(
                 lock = &*self.lock.plan.lock,
                 job = %claim.job,
                 tick = %claim.tick,
-                term = claim.term,
-                node = %claim.node,
-                "abandoned run: a previous leader claimed this tick but recorded no outcome (it \
-                 crashed, was fenced, or is still running); not running it again"
+                %error,
+                "could not note the abandoned run in the ledger; the next leader reports it again"
             );
-            let index = self
-                .lock
-                .plan
-                .jobs
-                .iter()
-                .position(|job| job.job.name() == claim.job);
-            if let Some(index) = index {
-                self.lock
-                    .env
-                    .report
-                    .tally(self.lock.lock_index, index, Tally::Abandoned);
-            }
-            let noted = self
-                .lock
-                .ledger
-                .record_abandoned(claim, self.term, &self.lock.env.node)
-                .await;
-            if let Err(error) = noted {
-                tracing::warn!(
-                    lock = &*self.lock.plan.lock,
-                    job = %claim.job,
-                    tick = %claim.tick,
-                    %error,
-                    "could not note the abandoned run in the ledger; the next leader reports it again"
-                );
-            }
         }
+    }
+
+    /// The index of the job named `name` in this lock's plan.
+    fn job_index(&self, name: &str) -> Option<usize> {
+        self.lock
+            .plan
+            .jobs
+            .iter()
+            .position(|job| job.job.name() == name)
     }
 
     fn publish_next_ticks(&self) {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use leader_jobs::backend::{Backend, BackendError, Election, Ledger};
 
 use leader_jobs::registry::RegistryError;
-use leader_jobs::{Error, Job, JobContext, MisfirePolicy, Runtime, State};
+use leader_jobs::{Delivery, Error, Job, JobContext, MisfirePolicy, OverlapPolicy, Runtime, State};
 
 use crate::support::Spec;
 
@@ -105,6 +105,24 @@ fn a_job_built_in_code_is_held_to_the_attributes_rules() {
     assert!(
         err.to_string()
             .contains("`timeout` must be longer than zero"),
+        "{err}"
+    );
+
+    let allow = Job::new("sync", "@hourly", noop)
+        .delivery(Delivery::AtLeastOnce)
+        .overlap(OverlapPolicy::Allow);
+    let err = error_of(Runtime::builder().jobs([allow]));
+    assert!(
+        err.to_string()
+            .contains("needs `overlap = \"skip\"` or `\"queue\"`"),
+        "{err}"
+    );
+
+    let window = Job::new("sync", "@hourly", noop).rerun_window(Duration::from_secs(60));
+    let err = error_of(Runtime::builder().jobs([window]));
+    assert!(
+        err.to_string()
+            .contains("`rerun_window` only applies with `delivery = \"at_least_once\"`"),
         "{err}"
     );
 

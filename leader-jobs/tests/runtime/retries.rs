@@ -35,7 +35,7 @@ fn attempts(cluster: &MemoryCluster, lock: &str) -> Vec<String> {
             LedgerRecord::Claim(claim) => {
                 Some(format!("claim {} t{}", hms(claim.tick), claim.term))
             }
-            LedgerRecord::Retry { claim, attempt } => Some(format!(
+            LedgerRecord::Retry { claim, attempt, .. } => Some(format!(
                 "retry {} t{} #{attempt}",
                 hms(claim.tick),
                 claim.term

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::backend::{
     AnnouncedSchedules, Backend, BackendError, Claim, ClaimVerdict, Election, Ledger,
-    LedgerHistory, LedgerRecord, RunEnd, TermStart,
+    LedgerHistory, LedgerRecord, RetryCause, RunEnd, TermStart,
 };
 use leader_jobs::clock::TestClock;
 use leader_jobs::job::JobFuture;
@@ -54,9 +54,14 @@ impl Ledger for SlowLedgerHandle {
         self.inner.history().await
     }
 
-    async fn retry(&self, claim: &Claim, attempt: u32) -> Result<ClaimVerdict, BackendError> {
+    async fn retry(
+        &self,
+        claim: &Claim,
+        attempt: u32,
+        after: RetryCause,
+    ) -> Result<ClaimVerdict, BackendError> {
         tokio::time::sleep(self.delays.claim_delay).await;
-        self.inner.retry(claim, attempt).await
+        self.inner.retry(claim, attempt, after).await
     }
 
     async fn record(&self, claim: &Claim, end: &RunEnd) -> Result<(), BackendError> {

@@ -1,6 +1,7 @@
 //! What a node gets from the simulated cluster: per lock an election and a ledger handle.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::watch;
@@ -11,7 +12,7 @@ use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::Applied;
 use crate::backend::{
     AnnouncedSchedules, Backend, BackendError, Claim, ClaimVerdict, Election, Leadership, Ledger,
-    LedgerHistory, RunEnd, TermStart,
+    LedgerHistory, RetryCause, RunEnd, TermStart,
 };
 
 #[async_trait]
@@ -65,6 +66,11 @@ struct MemoryElection {
 impl Election for MemoryElection {
     fn leadership(&self) -> watch::Receiver<Leadership> {
         self.leadership.clone()
+    }
+
+    /// A paused node goes on believing it leads until its lease runs out.
+    fn lease(&self) -> Duration {
+        self.cluster.shared.timing.lease
     }
 
     async fn resign(&self) {
@@ -132,10 +138,16 @@ impl Ledger for MemoryLedger {
         }
     }
 
-    async fn retry(&self, claim: &Claim, attempt: u32) -> Result<ClaimVerdict, BackendError> {
+    async fn retry(
+        &self,
+        claim: &Claim,
+        attempt: u32,
+        after: RetryCause,
+    ) -> Result<ClaimVerdict, BackendError> {
         let record = LedgerRecord::Retry {
             claim: claim.clone(),
             attempt,
+            after,
         };
         match self.append(record)? {
             Applied::Claim(verdict) => Ok(verdict),

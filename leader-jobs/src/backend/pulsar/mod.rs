@@ -33,6 +33,7 @@ mod slow_open;
 mod tls;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use pulsar::{Pulsar, TokioExecutor};
@@ -125,6 +126,10 @@ impl Election for PulsarElection {
 
     fn refresh(&self) {
         self.lease.nudge();
+    }
+
+    fn lease(&self) -> Duration {
+        self.config.lease
     }
 
     async fn confirm(&self) -> bool {

@@ -124,7 +124,7 @@ const KNOWN_KINDS: [&str; 6] = [
 mod tests {
     use super::*;
     use crate::backend::ledger_state::OpenRun;
-    use crate::backend::{Claim, JobRuns, PastRun, RunEnd, RunOutcome};
+    use crate::backend::{Claim, JobRuns, PastRun, RetryCause, RunEnd, RunOutcome};
     use chrono::TimeZone;
     use chrono::Utc;
 
@@ -168,6 +168,7 @@ mod tests {
             open: vec![OpenRun {
                 claim: claim(),
                 attempt: 2,
+                after: RetryCause::Abandonment,
             }],
             announced: None,
             runs: [("app::digest".to_owned(), runs)].into(),
@@ -185,6 +186,7 @@ mod tests {
             LedgerRecord::Retry {
                 claim: claim(),
                 attempt: 2,
+                after: RetryCause::Abandonment,
             },
             outcome(),
             LedgerRecord::Abandoned {
@@ -202,7 +204,7 @@ mod tests {
     /// decode from it.
     #[test]
     fn the_format_is_stable() {
-        let written: [(LedgerRecord, &str); 5] = [
+        let written: [(LedgerRecord, &str); 6] = [
             (
                 LedgerRecord::TermStart {
                     term: 7,
@@ -218,8 +220,17 @@ mod tests {
                 LedgerRecord::Retry {
                     claim: claim(),
                     attempt: 2,
+                    after: RetryCause::Failure,
                 },
                 r#"{"kind":"retry","v":1,"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":2}"#,
+            ),
+            (
+                LedgerRecord::Retry {
+                    claim: claim(),
+                    attempt: 3,
+                    after: RetryCause::Abandonment,
+                },
+                r#"{"kind":"retry","v":1,"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":3,"after":"abandonment"}"#,
             ),
             (
                 outcome(),
@@ -240,7 +251,7 @@ mod tests {
             assert_eq!(encoded, expected);
             assert_eq!(decode(text.as_bytes()), Ok(Entry::Record(record)));
         }
-        let checkpoint = r#"{"kind":"checkpoint","v":1,"highest_term":9,"term_holder":"node-b","last_claimed":{"app::digest":"2026-03-29T09:00:00Z"},"open":[{"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":2}],"runs":{"app::digest":{"recent":[{"tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":1,"started":"2026-03-29T09:00:01Z","duration_ms":1500,"outcome":"ok"}],"last_success":{"tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":1,"started":"2026-03-29T09:00:01Z","duration_ms":1500,"outcome":"ok"},"totals":{"ok":1,"failed":0,"panicked":0,"timed_out":0,"cancelled":0,"abandoned":0}}}}"#;
+        let checkpoint = r#"{"kind":"checkpoint","v":1,"highest_term":9,"term_holder":"node-b","last_claimed":{"app::digest":"2026-03-29T09:00:00Z"},"open":[{"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":2,"after":"abandonment"}],"runs":{"app::digest":{"recent":[{"tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":1,"started":"2026-03-29T09:00:01Z","duration_ms":1500,"outcome":"ok"}],"last_success":{"tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":1,"started":"2026-03-29T09:00:01Z","duration_ms":1500,"outcome":"ok"},"totals":{"ok":1,"failed":0,"panicked":0,"timed_out":0,"cancelled":0,"abandoned":0,"reruns":0}}}}"#;
         let encoded: serde_json::Value =
             serde_json::from_slice(&encode_checkpoint(&snapshot())).unwrap();
         assert_eq!(

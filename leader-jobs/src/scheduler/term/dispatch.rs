@@ -149,7 +149,7 @@ impl Term<'_> {
                 // the next tick instead of making it meet the overlap policy; the run's own look
                 // then answers at once.
                 let _ = self.lock.election.confirm().await;
-                self.spawn_run(index, claim, kind, start_by);
+                self.spawn_run(index, claim, kind, start_by, 1);
                 Ok(())
             }
             Ok(ClaimVerdict::Lost {
@@ -189,7 +189,15 @@ impl Term<'_> {
         }
     }
 
-    fn spawn_run(&mut self, index: usize, claim: Claim, kind: RunKind, start_by: Option<Instant>) {
+    /// Starts attempt `attempt` of the run of `claim`, which the ledger gave this node.
+    pub(super) fn spawn_run(
+        &mut self,
+        index: usize,
+        claim: Claim,
+        kind: RunKind,
+        start_by: Option<Instant>,
+        attempt: u32,
+    ) {
         let lock = &*self.lock;
         let job = Arc::clone(&lock.plan.jobs[index].job);
         let next_tick = lock.plan.jobs[index].schedule.next_after(claim.tick);
@@ -203,8 +211,9 @@ impl Term<'_> {
             term: self.term,
             // A child token, so a job cancelling its own token stops nothing else.
             cancellation: self.ended.child_token(),
-            attempt: 1,
+            attempt,
             catch_up: kind == RunKind::CatchUp,
+            rerun: kind == RunKind::Rerun,
             states: lock.env.states.clone(),
         };
         self.jobs[index].last_run = Some((claim.tick, context.started_at));

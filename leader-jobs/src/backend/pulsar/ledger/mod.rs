@@ -36,7 +36,8 @@ use super::{Client, PulsarConfig};
 use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::{Applied, LedgerState};
 use crate::backend::{
-    AnnouncedSchedules, BackendError, Claim, ClaimVerdict, Ledger, LedgerHistory, RunEnd, TermStart,
+    AnnouncedSchedules, BackendError, Claim, ClaimVerdict, Ledger, LedgerHistory, RetryCause,
+    RunEnd, TermStart,
 };
 
 /// The durable subscription that pins the ledger's history.
@@ -422,10 +423,16 @@ impl Ledger for PulsarLedger {
         self.bounded(self.claim_inner(claim, record)).await
     }
 
-    async fn retry(&self, claim: &Claim, attempt: u32) -> Result<ClaimVerdict, BackendError> {
+    async fn retry(
+        &self,
+        claim: &Claim,
+        attempt: u32,
+        after: RetryCause,
+    ) -> Result<ClaimVerdict, BackendError> {
         let record = LedgerRecord::Retry {
             claim: claim.clone(),
             attempt,
+            after,
         };
         self.bounded(self.claim_inner(claim, record)).await
     }
