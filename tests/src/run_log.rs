@@ -28,6 +28,38 @@ pub struct RunEvent {
     pub node: String,
     /// Wall-clock time of the event.
     pub at: DateTime<Utc>,
+    /// Which attempt at the tick the run is: 1, or more for a retry or a rerun.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+    /// Whether the run is a rerun after an abandoned attempt.
+    #[serde(default)]
+    pub rerun: bool,
+    /// `JobContext::run_id`, the same on every attempt at the tick.
+    #[serde(default)]
+    pub run_id: String,
+}
+
+fn first_attempt() -> u32 {
+    1
+}
+
+impl RunEvent {
+    /// The `event` (`start`, `end`, ...) of the run `ctx` describes, now.
+    pub fn of(ctx: &leader_jobs::JobContext, event: &str) -> Self {
+        Self {
+            event: event.to_owned(),
+            job: ctx.job().to_owned(),
+            lock: ctx.lock().to_owned(),
+            tick: ctx.tick(),
+            term: ctx.term(),
+            node: ctx.node().to_owned(),
+            // The real time, not a node's shifted clock: the checker compares nodes.
+            at: Utc::now(),
+            attempt: ctx.attempt(),
+            rerun: ctx.is_rerun(),
+            run_id: ctx.run_id().to_string(),
+        }
+    }
 }
 
 /// Appends JSON lines to one node's log file.
@@ -170,6 +202,9 @@ mod tests {
             term,
             node: node.into(),
             at: t(at),
+            attempt: 1,
+            rerun: false,
+            run_id: String::new(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! One node of the fault campaign (`cargo xtask chaos`): a leader-jobs application on Pulsar with
 //! several locks, an every-second job, sub-minute jobs under both catch-up policies, a slow job
-//! whose runs overlap, and one that panics on some ticks. Every run's start and end go to an
-//! external log; every leadership change to an events file.
+//! whose runs overlap, one that panics on some ticks, and one delivered at least once. Every
+//! run's start and end go to an external log; every leadership change to an events file.
 //!
 //! Usage: `chaos-node <node-id> <out-dir> <topic-prefix>`; the broker comes from `PULSAR_URL` /
 //! `PULSAR_ADMIN_URL`. With `LEADER_JOBS_BRIDGE` set it first opens those bridge routes (see
@@ -25,16 +25,7 @@ use tokio::signal::unix::{SignalKind, signal};
 static RUN_LOG: OnceLock<Mutex<RunLogWriter>> = OnceLock::new();
 
 fn record(ctx: &JobContext, event: &str) -> std::io::Result<()> {
-    let entry = RunEvent {
-        event: event.to_owned(),
-        job: ctx.job().to_owned(),
-        lock: ctx.lock().to_owned(),
-        tick: ctx.tick(),
-        term: ctx.term(),
-        node: ctx.node().to_owned(),
-        // The real time, not the node's shifted clock: the checker compares nodes.
-        at: Utc::now(),
-    };
+    let entry = RunEvent::of(ctx, event);
     let log = RUN_LOG
         .get()
         .ok_or_else(|| std::io::Error::other("run log not open"))?;
@@ -113,6 +104,24 @@ async fn every_five_seconds(ctx: JobContext) -> std::io::Result<()> {
 )]
 async fn twice_a_minute(ctx: JobContext) -> std::io::Result<()> {
     record(&ctx, "start")?;
+    record(&ctx, "end")
+}
+
+/// Every 10 s for 4 s, delivered at least once: a tick whose leader dies mid-run is finished by
+/// the next one, so the log must show every tick completed.
+#[singleton_job(
+    cron = "*/10 * * * * *",
+    lock = "epsilon",
+    name = "at_least_once",
+    misfire = "fire_all",
+    overlap = "queue",
+    delivery = "at_least_once",
+    retries = "3",
+    rerun_window = "5m"
+)]
+async fn at_least_once(ctx: JobContext) -> std::io::Result<()> {
+    record(&ctx, "start")?;
+    tokio::time::sleep(Duration::from_secs(4)).await;
     record(&ctx, "end")
 }
 

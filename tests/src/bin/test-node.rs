@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use chrono::Utc;
 use leader_jobs::{JobContext, PulsarConfig, Runtime, singleton_job};
 use leader_jobs_tests::broker;
 use leader_jobs_tests::chaos::bridge;
@@ -24,15 +23,7 @@ const COLD_START_VAR: &str = "TEST_NODE_COLD_START_MS";
 const CHECKPOINT_EVERY: u64 = 40;
 
 fn record(ctx: &JobContext, event: &str) -> std::io::Result<()> {
-    let entry = RunEvent {
-        event: event.to_owned(),
-        job: ctx.job().to_owned(),
-        lock: ctx.lock().to_owned(),
-        tick: ctx.tick(),
-        term: ctx.term(),
-        node: ctx.node().to_owned(),
-        at: Utc::now(),
-    };
+    let entry = RunEvent::of(ctx, event);
     let log = RUN_LOG
         .get()
         .ok_or_else(|| std::io::Error::other("run log not open"))?;

@@ -18,6 +18,13 @@ pub struct JobSpec {
     pub misfire: String,
     /// `skip`, `queue` or `allow`.
     pub overlap: String,
+    /// `at_most_once` or `at_least_once`.
+    #[serde(default = "at_most_once")]
+    pub delivery: String,
+}
+
+fn at_most_once() -> String {
+    leader_jobs::Delivery::AtMostOnce.to_string()
 }
 
 impl JobSpec {
@@ -30,6 +37,7 @@ impl JobSpec {
             // The policies print as the attribute spells them.
             misfire: job.get_misfire().to_string(),
             overlap: job.get_overlap().to_string(),
+            delivery: job.get_delivery().to_string(),
         }
     }
 }

@@ -12,6 +12,7 @@ use leader_jobs::{PulsarBackend, PulsarConfig};
 
 use super::app::{self, JobSpec};
 use super::campaign::CampaignRun;
+use super::delivery;
 use super::faults::{FaultKind, FaultRecord};
 use super::leadership;
 use super::report::{LeaderlessGap, Lost, Report, StaleStart};
@@ -119,6 +120,9 @@ pub struct Evidence {
     pub lifecycle: Vec<ProcessEvent>,
     /// Claims without an outcome: reported by a node, or still open in the ledger.
     pub abandoned: BTreeSet<(String, DateTime<Utc>)>,
+    /// Of those, the ones still open in the ledger at the end: a rerun of a job delivered at
+    /// least once may be pending on them.
+    pub open_at_end: BTreeSet<(String, DateTime<Utc>)>,
 }
 
 impl Evidence {
@@ -140,7 +144,8 @@ impl Evidence {
             }
         }
         reports.sort_by_key(|report| report.at);
-        let mut abandoned = abandoned_claims(urls, &run.prefix, &run.locks)?;
+        let open_at_end = abandoned_claims(urls, &run.prefix, &run.locks)?;
+        let mut abandoned = open_at_end.clone();
         abandoned.extend(abandoned_log::read_dir(&run.dir).map_err(logs)?);
         Ok(Self {
             jobs,
@@ -148,6 +153,7 @@ impl Evidence {
             reports,
             lifecycle,
             abandoned,
+            open_at_end,
         })
     }
 }
@@ -184,7 +190,7 @@ pub fn judge(run: &CampaignRun, evidence: &Evidence) -> Result<Report, CheckErro
     for start in &starts {
         *report.runs_per_job.entry(start.job.clone()).or_default() += 1;
     }
-    report.duplicates = duplicates(&starts);
+    report.duplicates = duplicates(&starts, &evidence.jobs);
     report.stale_starts = stale_starts(&starts, &evidence.reports);
     for job in &evidence.jobs {
         lost_ticks(job, evidence, &run.faults, &mut report)?;
@@ -214,22 +220,35 @@ pub fn judge(run: &CampaignRun, evidence: &Evidence) -> Result<Report, CheckErro
             },
         );
     }
+    delivery::judge(evidence, &run.faults, &mut report);
     takeovers(run, &evidence.reports, &mut report);
     Ok(report)
 }
 
-fn duplicates(starts: &[&RunEvent]) -> Vec<(String, DateTime<Utc>, Vec<String>)> {
-    let mut by_tick: BTreeMap<(&str, DateTime<Utc>), Vec<String>> = BTreeMap::new();
+/// Ticks started more than once; for a job delivered at least once, attempts at a tick started
+/// more than once (its reruns are further attempts, judged by [`delivery`]).
+fn duplicates(starts: &[&RunEvent], jobs: &[JobSpec]) -> Vec<(String, DateTime<Utc>, Vec<String>)> {
+    let reruns: BTreeSet<&str> = jobs
+        .iter()
+        .filter(|job| delivery::at_least_once(job))
+        .map(|job| job.name.as_str())
+        .collect();
+    let mut by_tick: BTreeMap<(&str, DateTime<Utc>, u32), Vec<String>> = BTreeMap::new();
     for start in starts {
+        let attempt = if reruns.contains(start.job.as_str()) {
+            start.attempt
+        } else {
+            0
+        };
         by_tick
-            .entry((start.job.as_str(), start.tick))
+            .entry((start.job.as_str(), start.tick, attempt))
             .or_default()
             .push(format!("{} (term {})", start.node, start.term));
     }
     by_tick
         .into_iter()
         .filter(|(_, runs)| runs.len() > 1)
-        .map(|((job, tick), runs)| (job.to_owned(), tick, runs))
+        .map(|((job, tick, _), runs)| (job.to_owned(), tick, runs))
         .collect()
 }
 
@@ -335,7 +354,14 @@ fn lost_ticks(
             previous = tick;
             continue;
         }
-        if evidence.abandoned.contains(&(job.name.clone(), tick)) {
+        // A job delivered at least once reruns an abandoned tick: only one whose rerun may
+        // still be pending is accounted for without a run.
+        let accounted = if delivery::at_least_once(job) {
+            &evidence.open_at_end
+        } else {
+            &evidence.abandoned
+        };
+        if accounted.contains(&(job.name.clone(), tick)) {
             report.abandoned_unrun += 1;
             continue;
         }
@@ -349,7 +375,7 @@ fn lost_ticks(
 }
 
 /// Each run of a job: its tick, and from its start to its end, or until its process died.
-fn run_intervals(
+pub(super) fn run_intervals(
     runs: &[&RunEvent],
     lifecycle: &[ProcessEvent],
 ) -> Vec<(DateTime<Utc>, DateTime<Utc>, DateTime<Utc>)> {

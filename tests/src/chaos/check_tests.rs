@@ -11,7 +11,7 @@ use super::{Evidence, judge};
 use crate::chaos::app::JobSpec;
 use crate::chaos::campaign::CampaignRun;
 use crate::chaos::faults::{FaultKind, FaultRecord};
-use crate::cluster::NodeEvent;
+use crate::cluster::{NodeEvent, ProcessAction, ProcessEvent};
 use crate::run_log::RunEvent;
 
 fn at(second: i64) -> DateTime<Utc> {
@@ -25,6 +25,7 @@ fn job(name: &str, cron: &str, misfire: &str) -> JobSpec {
         cron: cron.into(),
         misfire: misfire.into(),
         overlap: "skip".into(),
+        delivery: "at_most_once".into(),
     }
 }
 
@@ -38,6 +39,9 @@ fn ran(job: &str, tick: i64, term: u64, node: &str, started: i64) -> [RunEvent; 
         term,
         node: node.into(),
         at: at(started) + TimeDelta::milliseconds(10),
+        attempt: 1,
+        rerun: false,
+        run_id: format!("{job}@{tick}"),
     };
     let mut end = start.clone();
     end.event = "end".into();
@@ -85,6 +89,7 @@ fn finds_duplicates_stale_terms_and_lost_ticks_and_excuses_abandoned_ones() {
         reports: vec![leads("a", 1, 0), leads("b", 2, 1)],
         lifecycle: Vec::new(),
         abandoned: BTreeSet::from([("sec".to_owned(), at(2))]),
+        open_at_end: BTreeSet::new(),
     };
     let report = judge(&run_of(Vec::new()), &evidence).unwrap();
     assert_eq!(report.duplicates.len(), 1, "{:?}", report.duplicates);
@@ -113,6 +118,7 @@ fn a_fire_once_gap_needs_its_catch_up_when_the_next_term_began() {
         reports: vec![leads("a", 1, 0), leads("b", 2, 21)],
         lifecycle: Vec::new(),
         abandoned: BTreeSet::new(),
+        open_at_end: BTreeSet::new(),
     };
     let report = judge(&run_of(Vec::new()), &covered).unwrap();
     assert!(report.lost.is_empty(), "{:?}", report.lost);
@@ -134,6 +140,7 @@ fn a_gap_inside_one_term_counts_only_while_a_fault_was_on() {
         reports: vec![leads("a", 1, 0)],
         lifecycle: Vec::new(),
         abandoned: BTreeSet::new(),
+        open_at_end: BTreeSet::new(),
     };
     let quiet = judge(&run_of(Vec::new()), &evidence).unwrap();
     assert_eq!(quiet.lost.len(), 2, "{:?}", quiet.lost);
@@ -161,8 +168,93 @@ fn a_tick_handled_late_while_an_earlier_run_still_goes_is_an_overlap_skip() {
         reports: vec![leads("a", 1, 0)],
         lifecycle: Vec::new(),
         abandoned: BTreeSet::new(),
+        open_at_end: BTreeSet::new(),
     };
     let report = judge(&run_of(Vec::new()), &evidence).unwrap();
     assert!(report.lost.is_empty(), "{:?}", report.lost);
     assert_eq!(report.overlap_skips, 1);
+}
+
+/// Attempt `attempt` of `tick` on `node`, from second `from` to `until` (`None`: never ended).
+fn attempt(tick: i64, attempt: u32, node: &str, from: i64, until: Option<i64>) -> Vec<RunEvent> {
+    let [mut start, mut end] = ran("once+", tick, u64::from(attempt), node, from);
+    for event in [&mut start, &mut end] {
+        event.attempt = attempt;
+        event.rerun = attempt > 1;
+    }
+    end.at = until.map_or(end.at, at);
+    match until {
+        Some(_) => vec![start, end],
+        None => vec![start],
+    }
+}
+
+#[test]
+fn an_at_least_once_tick_must_complete_once_and_its_attempts_must_not_overlap() {
+    let spec = JobSpec {
+        overlap: "queue".into(),
+        delivery: "at_least_once".into(),
+        ..job("once+", "*/10 * * * * *", "fire_all")
+    };
+    let killed = |node: &str, second| ProcessEvent {
+        node: node.into(),
+        action: ProcessAction::Killed,
+        at: at(second),
+    };
+    let evidence = Evidence {
+        jobs: vec![spec],
+        runs: [
+            // 0: abandoned by a (killed at 2), rerun by b: fine, not a duplicate.
+            attempt(0, 1, "a", 0, None),
+            attempt(0, 2, "b", 9, Some(11)),
+            // 10: started, never completed, not open in the ledger: lost.
+            attempt(10, 1, "b", 10, None),
+            // 20: completed by b and again by c, no fault on b.
+            attempt(20, 1, "b", 20, Some(22)),
+            attempt(20, 2, "c", 25, Some(27)),
+            // 30: c's rerun starts while b's attempt still runs.
+            attempt(30, 1, "b", 30, Some(36)),
+            attempt(30, 2, "c", 33, Some(35)),
+            // 40: started, still open at the end: its rerun was pending.
+            attempt(40, 1, "c", 40, None),
+        ]
+        .concat(),
+        reports: vec![leads("a", 1, 0), leads("b", 2, 3), leads("c", 3, 24)],
+        lifecycle: vec![killed("a", 2)],
+        abandoned: BTreeSet::from([("once+".to_owned(), at(0))]),
+        open_at_end: BTreeSet::from([("once+".to_owned(), at(40))]),
+    };
+    let report = judge(&run_of(Vec::new()), &evidence).unwrap();
+    assert!(report.duplicates.is_empty(), "{:?}", report.duplicates);
+    let lost: Vec<DateTime<Utc>> = report.lost.iter().map(|l| l.tick).collect();
+    assert_eq!(lost, [at(10)], "{:?}", report.lost);
+    assert_eq!(report.reruns, 3);
+    assert_eq!(report.reruns_pending_at_end, 1);
+    assert_eq!(report.completed_twice, 2);
+    assert_eq!(report.unexplained_completions.len(), 2);
+    assert_eq!(
+        report.overlapping_attempts.len(),
+        1,
+        "{:?}",
+        report.overlapping_attempts
+    );
+    assert!(report.overlapping_attempts[0].contains("tick"));
+
+    // A kill of b right after its completion of 20 explains the second one.
+    let kill = FaultRecord {
+        index: 0,
+        kind: FaultKind::KillLeader,
+        node: Some("b".into()),
+        led: vec![("l".into(), 2)],
+        detail: String::new(),
+        began: at(22) + TimeDelta::milliseconds(100),
+        lifted: at(23),
+    };
+    let explained = judge(&run_of(vec![kill]), &evidence).unwrap();
+    assert_eq!(
+        explained.unexplained_completions.len(),
+        1,
+        "{:?}",
+        explained.unexplained_completions
+    );
 }

@@ -10,6 +10,7 @@ pub mod app;
 pub mod bridge;
 pub mod campaign;
 pub mod check;
+mod delivery;
 pub mod faults;
 mod inject;
 pub mod leadership;

@@ -87,12 +87,32 @@ pub struct Report {
     pub kept: BTreeMap<FaultKind, usize>,
     /// Locks that had no leader long after a fault.
     pub stuck: Vec<String>,
+    /// Reruns after an abandoned attempt (jobs delivered at least once).
+    pub reruns: usize,
+    /// Ticks of those jobs that started, did not complete, and are still open in the ledger at
+    /// the end: their rerun was pending when the nodes stopped.
+    pub reruns_pending_at_end: usize,
+    /// Ticks of those jobs completed twice (the first completion's outcome never reached the
+    /// ledger).
+    pub completed_twice: usize,
+    /// Of those, ones no fault explains: the first completion's node was healthy.
+    pub unexplained_completions: Vec<String>,
+    /// Attempts at one tick that ran at the same time.
+    pub overlapping_attempts: Vec<String>,
+    /// Attempts that overlapped only because the earlier one's node was frozen (its lease had
+    /// ended) and ended it after waking up.
+    pub overlaps_after_freeze: usize,
 }
 
 impl Report {
     /// How many guarantees were broken (0 for a clean campaign).
     pub fn violations(&self) -> usize {
-        self.duplicates.len() + self.stale_starts.len() + self.lost.len() + self.stuck.len()
+        self.duplicates.len()
+            + self.stale_starts.len()
+            + self.lost.len()
+            + self.stuck.len()
+            + self.unexplained_completions.len()
+            + self.overlapping_attempts.len()
     }
 
     /// Total faults injected.
@@ -161,6 +181,18 @@ impl fmt::Display for Report {
             self.policy_gaps,
             self.unjudged_gaps
         )?;
+        writeln!(
+            f,
+            "delivered at least once: {} reruns after abandonment, {} pending at the end, {} \
+             ticks completed twice ({} unexplained), {} overlapping attempts, {} overlaps after \
+             a freeze",
+            self.reruns,
+            self.reruns_pending_at_end,
+            self.completed_twice,
+            self.unexplained_completions.len(),
+            self.overlapping_attempts.len(),
+            self.overlaps_after_freeze
+        )?;
         writeln!(f, "longest time without a leader, per lock:")?;
         for (lock, gap) in &self.leaderless {
             let around: Vec<String> = gap
@@ -226,6 +258,12 @@ impl fmt::Display for Report {
         }
         for stuck in &self.stuck {
             writeln!(f, "STUCK {stuck}")?;
+        }
+        for twice in &self.unexplained_completions {
+            writeln!(f, "COMPLETED TWICE {twice}")?;
+        }
+        for overlap in &self.overlapping_attempts {
+            writeln!(f, "OVERLAP {overlap}")?;
         }
         let verdict = if self.violations() == 0 {
             "PASS".to_owned()

@@ -25,8 +25,11 @@ pub(super) struct PendingRerun {
     abandoned: Claim,
     /// Which attempt the abandoned one was.
     attempt: u32,
-    /// When the old attempt has surely stopped.
+    /// When the old attempt has surely stopped, on the scheduler's clock, for its timer.
     at: DateTime<Utc>,
+    /// The same instant on the monotonic clock, which decides: a clock stepped forward must not
+    /// bring the rerun closer.
+    stopped_by: Instant,
     /// The end of the job's rerun window.
     until: DateTime<Utc>,
 }
@@ -43,12 +46,9 @@ impl Term<'_> {
     /// again, if its attempts are not used up. Returns the claims it took; the rest are reported
     /// abandoned at once.
     pub(super) fn plan_reruns(&mut self, history: &LedgerHistory) -> Vec<Claim> {
-        let now = self.lock.env.clock.now();
-        let stopped_by =
-            chrono::TimeDelta::from_std(self.lock.election.lease() + self.lock.env.grace)
-                .ok()
-                .and_then(|wait| now.checked_add_signed(wait))
-                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let wait = self.lock.election.lease() + self.lock.env.grace;
+        let stopped_by = Instant::now() + wait;
+        let at = later(self.lock.env.clock.now(), wait);
         let mut taken = Vec::new();
         for claim in &history.abandoned {
             let Some(index) = self.job_index(&claim.job) else {
@@ -82,7 +82,7 @@ impl Term<'_> {
                 term = claim.term,
                 node = %claim.node,
                 attempt,
-                rerun_at = %stopped_by,
+                rerun_at = %at,
                 rerun_until = %until,
                 "abandoned run: a previous leader claimed this tick but recorded no outcome; \
                  running it again once the old attempt has surely stopped (delivery at_least_once)"
@@ -90,7 +90,8 @@ impl Term<'_> {
             self.jobs[index].rerun = Some(PendingRerun {
                 abandoned: claim.clone(),
                 attempt,
-                at: stopped_by,
+                at,
+                stopped_by,
                 until,
             });
             taken.push(claim.clone());
@@ -102,7 +103,15 @@ impl Term<'_> {
     pub(super) async fn start_due_reruns(&mut self) -> Result<(), Fenced> {
         let now = self.lock.env.clock.now();
         for index in 0..self.jobs.len() {
-            if self.jobs[index].rerun.as_ref().is_none_or(|r| r.at > now) {
+            let Some(pending) = self.jobs[index].rerun.as_mut() else {
+                continue;
+            };
+            if pending.at > now {
+                continue;
+            }
+            let left = pending.stopped_by.saturating_duration_since(Instant::now());
+            if !left.is_zero() {
+                pending.at = later(now, left);
                 continue;
             }
             let Some(rerun) = self.jobs[index].rerun.take() else {
@@ -191,4 +200,12 @@ impl Term<'_> {
             }
         }
     }
+}
+
+/// `wait` after `now`, or the end of time.
+fn later(now: DateTime<Utc>, wait: std::time::Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(wait)
+        .ok()
+        .and_then(|wait| now.checked_add_signed(wait))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
