@@ -60,6 +60,19 @@ pub enum Error {
         source: BackendError,
     },
 
+    /// A lock's ledger could not be read for the history or the cluster view.
+    #[error(
+        "could not read the ledger of lock `{lock}`: {source}; nothing was changed, try again \
+         once the backend answers"
+    )]
+    Ledger {
+        /// The lock.
+        lock: String,
+        /// The backend's error.
+        #[source]
+        source: BackendError,
+    },
+
     /// Runs were still going when the grace period ended.
     #[error(
         "{running} task(s) were still running {waited:?} after shutdown began; a job blocks its \

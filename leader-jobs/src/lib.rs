@@ -129,6 +129,7 @@ pub use leader_jobs_cron::{CronField, Schedule, ScheduleError, Upcoming};
 #[doc = include_str!("../doc/singleton_job.md")]
 pub use leader_jobs_macros::singleton_job;
 pub use registry::registered_jobs;
+pub use runtime::cluster::{ClusterView, JobView, LockView};
 pub use runtime::status::{JobStatus, LastRun, LockStatus, RunCounts, Status};
 pub use runtime::{
     DEFAULT_GRACE_PERIOD, Handle, Runtime, RuntimeBuilder, SCHEDULES_ENV, ScheduleOverrides,

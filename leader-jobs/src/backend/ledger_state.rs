@@ -41,6 +41,8 @@ pub(crate) enum Applied {
 pub(crate) struct LedgerState {
     highest_term: u64,
     term_holder: Option<String>,
+    /// When the holder began the highest term, if its record says.
+    term_began: Option<DateTime<Utc>>,
     last_claimed: HashMap<String, DateTime<Utc>>,
     /// Winning claims with no outcome yet, keyed by (job, tick) in tick order per job.
     open: BTreeMap<(String, DateTime<Utc>), OpenRun>,
@@ -75,11 +77,12 @@ impl LedgerState {
     /// Applies the next record in ledger order.
     pub(crate) fn apply(&mut self, record: &LedgerRecord) -> Applied {
         match record {
-            LedgerRecord::TermStart { term, node } => {
+            LedgerRecord::TermStart { term, node, at } => {
                 let valid = *term > self.highest_term;
                 if valid {
                     self.highest_term = *term;
                     self.term_holder = Some(node.clone());
+                    self.term_began = *at;
                 }
                 Applied::TermStart { valid }
             }
@@ -191,6 +194,7 @@ impl LedgerState {
         LedgerSnapshot {
             highest_term: self.highest_term,
             term_holder: self.term_holder.clone(),
+            term_began: self.term_began,
             last_claimed: self
                 .last_claimed
                 .iter()
@@ -208,6 +212,7 @@ impl LedgerState {
         Self {
             highest_term: snapshot.highest_term,
             term_holder: snapshot.term_holder,
+            term_began: snapshot.term_began,
             last_claimed: snapshot.last_claimed.into_iter().collect(),
             open: snapshot
                 .open
@@ -230,6 +235,8 @@ impl LedgerState {
     pub(crate) fn history(&self) -> LedgerHistory {
         LedgerHistory {
             highest_term: self.highest_term,
+            term_holder: self.term_holder.clone(),
+            term_began: self.term_began,
             last_claimed: self.last_claimed.clone(),
             abandoned: self.open.values().map(|open| open.claim.clone()).collect(),
             abandoned_attempts: self
@@ -251,6 +258,9 @@ impl LedgerState {
 pub(crate) struct LedgerSnapshot {
     pub(crate) highest_term: u64,
     pub(crate) term_holder: Option<String>,
+    /// Checkpoints before the cluster view lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) term_began: Option<DateTime<Utc>>,
     pub(crate) last_claimed: BTreeMap<String, DateTime<Utc>>,
     /// Winning claims with no outcome, in (job, tick) order.
     pub(crate) open: Vec<OpenRun>,
@@ -278,6 +288,7 @@ mod tests {
         LedgerRecord::TermStart {
             term,
             node: node.into(),
+            at: None,
         }
     }
 

@@ -112,6 +112,10 @@ pub enum ClaimVerdict {
 pub struct LedgerHistory {
     /// The highest term any node began.
     pub highest_term: u64,
+    /// The node that began it: the lock's leader as far as the ledger knows.
+    pub term_holder: Option<String>,
+    /// When it began it, by that node's clock (unknown for terms begun by older versions).
+    pub term_began: Option<DateTime<Utc>>,
     /// Per job, the latest tick that has a winning claim (a fenced claim never ran, so it does not
     /// count).
     pub last_claimed: HashMap<String, DateTime<Utc>>,

@@ -17,6 +17,9 @@ pub enum LedgerRecord {
         term: u64,
         /// The node that began it.
         node: String,
+        /// When, by the node's wall clock; versions before the cluster view did not write it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<DateTime<Utc>>,
     },
     /// A claim of one tick, appended before the run.
     Claim(Claim),
@@ -93,6 +96,15 @@ impl RetryCause {
 }
 
 impl LedgerRecord {
+    /// `node`'s start of `term`, now.
+    pub(crate) fn term_start(term: u64, node: &str) -> Self {
+        Self::TermStart {
+            term,
+            node: node.to_owned(),
+            at: Some(Utc::now()),
+        }
+    }
+
     /// The outcome record of `claim`'s attempt that ended as `end`.
     pub(crate) fn outcome(claim: &Claim, end: &RunEnd) -> Self {
         Self::Outcome {

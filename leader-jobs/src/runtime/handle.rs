@@ -1,4 +1,4 @@
-//! The handle to a started runtime: status and graceful shutdown.
+//! The handle to a started runtime: status, the cluster's history and view, graceful shutdown.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -7,9 +7,12 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::cluster::{self, ClusterView};
 use super::status::{Status, StatusBoard};
-use crate::backend::Backend;
+use crate::backend::{Backend, PastRun};
+use crate::clock::Clock;
 use crate::error::Error;
+use crate::scheduler::{LockPlan, OpenLedgers};
 
 /// Time on top of the grace period for runs that were dropped at its end to record their outcome
 /// and for elections to be left.
@@ -21,14 +24,23 @@ pub struct Handle {
     inner: Arc<Inner>,
 }
 
+/// What a started runtime hands its handle.
+pub(super) struct Parts {
+    pub(super) node: Arc<str>,
+    pub(super) backend: Arc<dyn Backend>,
+    pub(super) status: Arc<StatusBoard>,
+    pub(super) shutdown: CancellationToken,
+    pub(super) tracker: TaskTracker,
+    pub(super) grace: Duration,
+    pub(super) failure: Arc<Failure>,
+    /// The locks and their jobs, in the order the schedulers index them.
+    pub(super) plans: Vec<Arc<LockPlan>>,
+    pub(super) ledgers: Arc<OpenLedgers>,
+    pub(super) clock: Arc<dyn Clock>,
+}
+
 struct Inner {
-    node: Arc<str>,
-    backend: Arc<dyn Backend>,
-    status: Arc<StatusBoard>,
-    shutdown: CancellationToken,
-    tracker: TaskTracker,
-    grace: Duration,
-    failure: Arc<Failure>,
+    parts: Parts,
     backend_closed: AtomicBool,
 }
 
@@ -55,24 +67,10 @@ impl Failure {
 }
 
 impl Handle {
-    pub(super) fn new(
-        node: Arc<str>,
-        backend: Arc<dyn Backend>,
-        status: Arc<StatusBoard>,
-        shutdown: CancellationToken,
-        tracker: TaskTracker,
-        grace: Duration,
-        failure: Arc<Failure>,
-    ) -> Self {
+    pub(super) fn new(parts: Parts) -> Self {
         Self {
             inner: Arc::new(Inner {
-                node,
-                backend,
-                status,
-                shutdown,
-                tracker,
-                grace,
-                failure,
+                parts,
                 backend_closed: AtomicBool::new(false),
             }),
         }
@@ -80,13 +78,50 @@ impl Handle {
 
     /// This node's id.
     pub fn node_id(&self) -> &str {
-        &self.inner.node
+        &self.inner.parts.node
     }
 
     /// What the node is doing: per lock whether it leads and in which term, per job the next tick,
     /// the last run and counters.
     pub fn status(&self) -> Status {
-        self.inner.status.snapshot()
+        self.inner.parts.status.snapshot()
+    }
+
+    /// The latest runs of `job` cluster-wide, newest first, at most `limit` (the ledger keeps the
+    /// latest [`RECENT_RUNS`](crate::backend::RECENT_RUNS)): tick, term, node, attempt, start,
+    /// duration and outcome of each, as its lock's ledger holds them. Any node answers, leader or
+    /// follower, with a read of the ledger.
+    ///
+    /// ```no_run
+    /// # async fn example(handle: leader_jobs::Handle) -> Result<(), leader_jobs::Error> {
+    /// for run in handle.history("send_daily_digest", 5).await? {
+    ///     println!("{} on {} (term {}): {:?}", run.tick, run.node, run.term, run.outcome);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Registry`] naming the known jobs when this node has no job `job`;
+    /// [`Error::Ledger`] when the ledger cannot be read (the broker is unreachable: the read
+    /// gives up after the ledger's operation bound).
+    pub async fn history(&self, job: &str, limit: usize) -> Result<Vec<PastRun>, Error> {
+        let parts = &self.inner.parts;
+        cluster::history(&parts.plans, &parts.ledgers, job, limit).await
+    }
+
+    /// The cluster as the ledgers of this node's locks hold it: per lock the node that leads,
+    /// its term and since when; per job its schedule, next tick, last success and failure and
+    /// counts. Unlike [`status`](Self::status), which is this node's own, any node gives the same
+    /// answer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Ledger`] when a lock's ledger cannot be read.
+    pub async fn cluster(&self) -> Result<ClusterView, Error> {
+        let parts = &self.inner.parts;
+        cluster::view(&parts.node, &parts.plans, &parts.ledgers, &*parts.clock).await
     }
 
     /// Stops the runtime gracefully: no new runs start, every election is left so other nodes
@@ -97,12 +132,12 @@ impl Handle {
     /// scheduler, if one did, or if tasks were still running at the end (a job blocking its
     /// thread). Calling it again, from any clone, waits the same way and then returns `Ok`.
     pub async fn shutdown(&self) -> Result<(), Error> {
-        let inner = &self.inner;
+        let inner = &self.inner.parts;
         inner.shutdown.cancel();
         inner.tracker.close();
         let waited = inner.grace + WIND_DOWN;
         let finished = tokio::time::timeout(waited, inner.tracker.wait()).await;
-        if !inner.backend_closed.swap(true, Ordering::SeqCst) {
+        if !self.inner.backend_closed.swap(true, Ordering::SeqCst) {
             inner.backend.close().await;
         }
         if let Some(failure) = inner.failure.take() {
@@ -119,17 +154,17 @@ impl Handle {
 
     /// Completes when a lock's scheduler stopped with an error.
     pub(super) async fn failed(&self) {
-        self.inner.failure.happened.cancelled().await;
+        self.inner.parts.failure.happened.cancelled().await;
     }
 }
 
 impl std::fmt::Debug for Handle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Handle")
-            .field("node", &self.inner.node)
-            .field("grace", &self.inner.grace)
-            .field("shutting_down", &self.inner.shutdown.is_cancelled())
-            .field("tasks", &self.inner.tracker.len())
+            .field("node", &self.inner.parts.node)
+            .field("grace", &self.inner.parts.grace)
+            .field("shutting_down", &self.inner.parts.shutdown.is_cancelled())
+            .field("tasks", &self.inner.parts.tracker.len())
             .finish_non_exhaustive()
     }
 }

@@ -3,6 +3,7 @@
 //! the [`Handle`].
 
 mod builder;
+pub(crate) mod cluster;
 mod handle;
 mod node_id;
 mod overrides;
@@ -24,7 +25,7 @@ use crate::backend::Backend;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::job::States;
-use crate::scheduler::{self, LockPlan, NodeEnv};
+use crate::scheduler::{self, LockPlan, NodeEnv, OpenLedgers};
 
 /// A node's scheduler, built and checked, not yet running.
 ///
@@ -78,17 +79,20 @@ impl Runtime {
                 .collect(),
         ));
         let failure = Arc::new(Failure::default());
+        let ledgers = Arc::new(OpenLedgers::default());
+        let plans: Vec<Arc<LockPlan>> = self.locks.into_iter().map(Arc::new).collect();
         let env = NodeEnv {
             node: self.node.clone(),
             backend: self.backend.clone(),
-            clock: self.clock,
+            clock: self.clock.clone(),
             report: status.clone(),
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),
             grace: self.grace,
             states: self.states,
+            ledgers: ledgers.clone(),
         };
-        for (lock_index, plan) in self.locks.into_iter().enumerate() {
+        for (lock_index, plan) in plans.iter().enumerate() {
             for job in &plan.jobs {
                 let job = &job.job;
                 tracing::info!(
@@ -103,7 +107,7 @@ impl Runtime {
                     "job registered"
                 );
             }
-            let (env, failure) = (env.clone(), failure.clone());
+            let (env, failure, plan) = (env.clone(), failure.clone(), Arc::clone(plan));
             tracker.spawn_on(
                 async move {
                     if let Err(err) = scheduler::run_lock(env, lock_index, plan).await {
@@ -114,15 +118,18 @@ impl Runtime {
                 &tokio,
             );
         }
-        Ok(Handle::new(
-            self.node,
-            self.backend,
+        Ok(Handle::new(handle::Parts {
+            node: self.node,
+            backend: self.backend,
             status,
             shutdown,
             tracker,
-            self.grace,
+            grace: self.grace,
             failure,
-        ))
+            plans,
+            ledgers,
+            clock: self.clock,
+        }))
     }
 
     /// Runs until `shutdown` completes (or a lock's backend fails to open), then shuts down

@@ -12,6 +12,7 @@ mod schedule_check;
 mod term;
 mod timer;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -29,6 +30,7 @@ use leader_jobs_cron::Schedule;
 
 pub(crate) use self::report::{Finished, Report, Tally};
 use self::schedule_check::ScheduleCheck;
+pub(crate) use self::schedule_check::describe as describe_schedule;
 use self::term::TermEnd;
 
 /// First delay before a fenced node that still believes it leads begins a newer term.
@@ -53,6 +55,29 @@ pub(crate) struct LockPlan {
     pub(crate) jobs: Vec<ScheduledJob>,
 }
 
+/// Each lock's ledger once its scheduler has opened it, by lock index, so that the handle reads
+/// the same ledger the scheduler writes.
+#[derive(Default)]
+pub(crate) struct OpenLedgers(std::sync::Mutex<HashMap<usize, Arc<dyn Ledger>>>);
+
+impl OpenLedgers {
+    fn insert(&self, lock_index: usize, ledger: Arc<dyn Ledger>) {
+        self.slots().insert(lock_index, ledger);
+    }
+
+    /// The ledger of the lock at `lock_index`, if it is open.
+    pub(crate) fn get(&self, lock_index: usize) -> Option<Arc<dyn Ledger>> {
+        self.slots().get(&lock_index).cloned()
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Arc<dyn Ledger>>> {
+        // Inserts and clones only: a panic elsewhere cannot leave the map half-written.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// What the schedulers of all locks of one node share.
 #[derive(Clone)]
 pub(crate) struct NodeEnv {
@@ -66,11 +91,17 @@ pub(crate) struct NodeEnv {
     pub(crate) grace: Duration,
     /// What `RuntimeBuilder::state` was given, for the jobs' `State<T>` parameters.
     pub(crate) states: Arc<States>,
+    /// Where each lock's ledger goes once open.
+    pub(crate) ledgers: Arc<OpenLedgers>,
 }
 
 /// Schedules `plan` (the lock at `lock_index` in the status) until shutdown, then leaves the
 /// election so another node takes over at once.
-pub(crate) async fn run_lock(env: NodeEnv, lock_index: usize, plan: LockPlan) -> Result<(), Error> {
+pub(crate) async fn run_lock(
+    env: NodeEnv,
+    lock_index: usize,
+    plan: Arc<LockPlan>,
+) -> Result<(), Error> {
     let opened = tokio::select! {
         () = env.shutdown.cancelled() => return Ok(()),
         opened = open(&env, &plan.lock) => opened,
@@ -80,12 +111,13 @@ pub(crate) async fn run_lock(env: NodeEnv, lock_index: usize, plan: LockPlan) ->
         node: env.node.to_string(),
         source,
     })?;
+    env.ledgers.insert(lock_index, Arc::clone(&ledger));
     let (finished_tx, finished_rx) = mpsc::unbounded_channel();
     let mut scheduler = LockScheduler {
         running: plan.jobs.iter().map(|_| Arc::default()).collect(),
         env,
         lock_index,
-        plan: Arc::new(plan),
+        plan,
         ledger,
         election: Arc::clone(&election),
         finished_tx,

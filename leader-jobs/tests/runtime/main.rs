@@ -7,6 +7,7 @@
 mod application;
 mod building;
 mod claim_window;
+mod cluster_view;
 mod delivery;
 mod failover;
 mod lease;

@@ -120,10 +120,7 @@ impl Ledger for MemoryLedger {
         // term-start in between, so the new term is always valid.
         let history = lock.state.history();
         let term = history.highest_term + 1;
-        let record = LedgerRecord::TermStart {
-            term,
-            node: node.to_owned(),
-        };
+        let record = LedgerRecord::term_start(term, node);
         lock.state.apply(&record);
         lock.keep(record);
         Ok(TermStart { term, history })

@@ -164,6 +164,7 @@ mod tests {
         LedgerSnapshot {
             highest_term: 9,
             term_holder: Some("node-b".into()),
+            term_began: None,
             last_claimed: [("app::digest".to_owned(), claim().tick)].into(),
             open: vec![OpenRun {
                 claim: claim(),
@@ -181,6 +182,7 @@ mod tests {
             LedgerRecord::TermStart {
                 term: 7,
                 node: "node-a".into(),
+                at: Some(started()),
             },
             LedgerRecord::Claim(claim()),
             LedgerRecord::Retry {
@@ -209,8 +211,9 @@ mod tests {
                 LedgerRecord::TermStart {
                     term: 7,
                     node: "node-a".into(),
+                    at: Some(started()),
                 },
-                r#"{"kind":"term_start","v":1,"term":7,"node":"node-a"}"#,
+                r#"{"kind":"term_start","v":1,"term":7,"node":"node-a","at":"2026-03-29T09:00:01Z"}"#,
             ),
             (
                 LedgerRecord::Claim(claim()),

@@ -364,10 +364,7 @@ impl PulsarLedger {
         loop {
             self.read_to_end(&mut inner).await?;
             let term = inner.state.highest_term() + 1;
-            let record = LedgerRecord::TermStart {
-                term,
-                node: node.to_owned(),
-            };
+            let record = LedgerRecord::term_start(term, node);
             let at = self.append(&mut inner, &record).await?;
             match self.read_until(&mut inner, at).await? {
                 // Claims of the old term may have landed between the read and the term start:

@@ -1,0 +1,189 @@
+//! What any node can tell about the whole cluster, read from the ledgers rather than from its own
+//! memory: who leads each lock since when, and per job its runs ([`Handle::history`] and
+//! [`Handle::cluster`]). A follower answers as well as the leader.
+//!
+//! [`Handle::history`]: crate::Handle::history
+//! [`Handle::cluster`]: crate::Handle::cluster
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::backend::{BackendError, LedgerHistory, PastRun, RunTotals};
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::registry::RegistryError;
+use crate::scheduler::{LockPlan, OpenLedgers, describe_schedule};
+
+/// The cluster as the ledgers of this node's locks hold it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClusterView {
+    /// The node that read it.
+    pub node: String,
+    /// This node's locks, sorted by name.
+    pub locks: Vec<LockView>,
+}
+
+impl ClusterView {
+    /// The view of `lock`, if this node runs jobs under it.
+    pub fn lock(&self, lock: &str) -> Option<&LockView> {
+        self.locks.iter().find(|l| l.name == lock)
+    }
+
+    /// The view of the job named `job`.
+    pub fn job(&self, job: &str) -> Option<&JobView> {
+        self.locks
+            .iter()
+            .flat_map(|l| &l.jobs)
+            .find(|j| j.name == job)
+    }
+}
+
+/// One lock as its ledger holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LockView {
+    /// The lock's name.
+    pub name: String,
+    /// The node that began the latest term: the leader, unless it died since and no other node
+    /// has begun a term yet.
+    pub leader: Option<String>,
+    /// The latest term (0 before any node led).
+    pub term: u64,
+    /// When the leader began it, by its clock (unknown for terms begun by older versions).
+    pub since: Option<DateTime<Utc>>,
+    /// The lock's jobs, sorted by name.
+    pub jobs: Vec<JobView>,
+}
+
+/// One job as its lock's ledger holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JobView {
+    /// The job's name.
+    pub name: String,
+    /// Its schedule as `cron (tz)`: as the leader announced it, or this node's before any did;
+    /// `off` when the leader switched the job off.
+    pub schedule: String,
+    /// Its next tick after now, when the schedule is this node's too (otherwise the leader's
+    /// configuration differs and this node cannot tell).
+    pub next_tick: Option<DateTime<Utc>>,
+    /// The latest tick a leader claimed.
+    pub last_claimed: Option<DateTime<Utc>>,
+    /// The latest run that returned success.
+    pub last_success: Option<PastRun>,
+    /// The latest run that failed on its own.
+    pub last_failure: Option<PastRun>,
+    /// Every run the ledger holds, counted by how it ended.
+    pub totals: RunTotals,
+}
+
+/// Reads the latest runs of `job`, newest first, at most `limit`.
+pub(super) async fn history(
+    plans: &[Arc<LockPlan>],
+    ledgers: &OpenLedgers,
+    job: &str,
+    limit: usize,
+) -> Result<Vec<PastRun>, Error> {
+    let Some(index) = plans
+        .iter()
+        .position(|plan| plan.jobs.iter().any(|j| j.job.name() == job))
+    else {
+        let known = plans
+            .iter()
+            .flat_map(|plan| plan.jobs.iter().map(|j| j.job.name().to_owned()))
+            .collect();
+        return Err(RegistryError::UnknownJob {
+            what: "`Handle::history(..)`".to_owned(),
+            name: job.to_owned(),
+            known,
+        }
+        .into());
+    };
+    let history = read(plans, ledgers, index).await?;
+    Ok(history
+        .runs
+        .get(job)
+        .map(|runs| runs.recent.iter().rev().take(limit).cloned().collect())
+        .unwrap_or_default())
+}
+
+/// Reads every lock's ledger.
+pub(super) async fn view(
+    node: &str,
+    plans: &[Arc<LockPlan>],
+    ledgers: &OpenLedgers,
+    clock: &dyn Clock,
+) -> Result<ClusterView, Error> {
+    let mut locks = Vec::with_capacity(plans.len());
+    for (index, plan) in plans.iter().enumerate() {
+        let history = read(plans, ledgers, index).await?;
+        locks.push(lock_view(plan, history, clock.now()));
+    }
+    locks.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(ClusterView {
+        node: node.to_owned(),
+        locks,
+    })
+}
+
+fn lock_view(plan: &LockPlan, history: LedgerHistory, now: DateTime<Utc>) -> LockView {
+    let mut jobs: Vec<JobView> = plan
+        .jobs
+        .iter()
+        .map(|scheduled| {
+            let name = scheduled.job.name();
+            let ours = describe_schedule(scheduled.job.cron(), scheduled.job.get_tz());
+            let schedule = match &history.schedules {
+                Some(announced) => announced
+                    .schedules
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| "off".to_owned()),
+                None => ours.clone(),
+            };
+            let runs = history.runs.get(name).cloned().unwrap_or_default();
+            JobView {
+                name: name.to_owned(),
+                next_tick: (schedule == ours)
+                    .then(|| scheduled.schedule.next_after(now))
+                    .flatten(),
+                schedule,
+                last_claimed: history.last_claimed.get(name).copied(),
+                last_success: runs.last_success,
+                last_failure: runs.last_failure,
+                totals: runs.totals,
+            }
+        })
+        .collect();
+    jobs.sort_by(|a, b| a.name.cmp(&b.name));
+    LockView {
+        name: plan.lock.to_string(),
+        leader: history.term_holder,
+        term: history.highest_term,
+        since: history.term_began,
+        jobs,
+    }
+}
+
+async fn read(
+    plans: &[Arc<LockPlan>],
+    ledgers: &OpenLedgers,
+    index: usize,
+) -> Result<LedgerHistory, Error> {
+    let lock = plans
+        .get(index)
+        .map(|plan| plan.lock.to_string())
+        .unwrap_or_default();
+    let failed = |source| Error::Ledger {
+        lock: lock.clone(),
+        source,
+    };
+    let ledger = ledgers.get(index).ok_or_else(|| {
+        failed(BackendError::new(
+            "this node has not opened the lock's ledger yet (it is still connecting to the backend)",
+        ))
+    })?;
+    ledger.history().await.map_err(failed)
+}
