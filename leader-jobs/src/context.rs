@@ -81,6 +81,7 @@ pub struct JobContext {
     pub(crate) attempt: u32,
     pub(crate) catch_up: bool,
     pub(crate) rerun: bool,
+    pub(crate) manual: bool,
     pub(crate) states: Arc<States>,
 }
 
@@ -150,6 +151,12 @@ impl JobContext {
     /// [`Delivery::AtLeastOnce`](crate::Delivery::AtLeastOnce)).
     pub fn is_rerun(&self) -> bool {
         self.rerun
+    }
+
+    /// Whether an operator triggered this run ([`Handle::trigger`](crate::Handle::trigger));
+    /// its [`tick`](Self::tick) is then the trigger's time.
+    pub fn is_manual(&self) -> bool {
+        self.manual
     }
 
     /// A key for this (job, tick), the same on every attempt and every node: for downstream

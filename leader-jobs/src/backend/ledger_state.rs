@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::control::ControlState;
 use super::record::first_attempt;
 use super::{AnnouncedSchedules, Claim, ClaimVerdict, JobRuns, LedgerHistory, PastRun};
 use super::{LedgerRecord, RetryCause};
@@ -34,6 +35,8 @@ pub(crate) enum Applied {
     Outcome,
     /// A leader's announcement of its schedules.
     Announcement,
+    /// An operator's command.
+    Command,
 }
 
 /// The state of a lock's ledger after some prefix of its records.
@@ -50,6 +53,8 @@ pub(crate) struct LedgerState {
     announced: Option<AnnouncedSchedules>,
     /// Per job, the runs the ledger remembers.
     runs: BTreeMap<String, JobRuns>,
+    /// Paused jobs and pending triggers.
+    control: ControlState,
 }
 
 /// A winning claim (or retry) whose attempt has no outcome yet.
@@ -63,6 +68,9 @@ pub(crate) struct OpenRun {
     /// Why the attempt runs, when it is not a tick's first.
     #[serde(default, skip_serializing_if = "RetryCause::is_failure")]
     pub(crate) after: RetryCause,
+    /// A run an operator triggered.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub(crate) manual: bool,
 }
 
 #[allow(
@@ -116,6 +124,21 @@ impl LedgerState {
                 });
                 Applied::Outcome
             }
+            LedgerRecord::Pause { job, .. } => {
+                self.control.pause(job);
+                Applied::Command
+            }
+            LedgerRecord::Resume { job, .. } => {
+                self.control.resume(job);
+                Applied::Command
+            }
+            LedgerRecord::Trigger(trigger) => {
+                self.control.request(trigger);
+                Applied::Command
+            }
+            LedgerRecord::Manual { claim, request } => {
+                Applied::Claim(self.judge_manual(claim, request))
+            }
             LedgerRecord::Abandoned { claim, .. } => {
                 self.settle(claim, |attempt| PastRun::abandoned(claim, attempt));
                 Applied::Outcome
@@ -134,6 +157,7 @@ impl LedgerState {
         if let Some(open) = self.open.remove(&key) {
             let mut run = past(open.attempt);
             run.rerun = open.after == RetryCause::Abandonment;
+            run.manual = open.manual;
             self.runs.entry(claim.job.clone()).or_default().push(run);
         }
     }
@@ -142,10 +166,40 @@ impl LedgerState {
         claim.term == self.highest_term && self.term_holder.as_deref() == Some(claim.node.as_str())
     }
 
+    fn judge_manual(&mut self, claim: &Claim, request: &str) -> ClaimVerdict {
+        let key = (claim.job.clone(), claim.tick);
+        if !self.under_current_term(claim) || self.open.contains_key(&key) {
+            return ClaimVerdict::Lost {
+                winner: self.open.get(&key).map(|open| open.claim.clone()),
+                highest_term: self.highest_term,
+            };
+        }
+        if self.control.is_paused(&claim.job) {
+            return ClaimVerdict::Paused;
+        }
+        if !self.control.take(&claim.job, request) {
+            return ClaimVerdict::Lost {
+                winner: None,
+                highest_term: self.highest_term,
+            };
+        }
+        let open = OpenRun {
+            claim: claim.clone(),
+            attempt: 1,
+            after: RetryCause::Failure,
+            manual: true,
+        };
+        self.open.insert(key, open);
+        ClaimVerdict::Won
+    }
+
     fn judge_retry(&mut self, claim: &Claim, attempt: u32, after: RetryCause) -> ClaimVerdict {
         let key = (claim.job.clone(), claim.tick);
         let latest = self.last_claimed.get(&claim.job) == Some(&claim.tick);
         if self.under_current_term(claim) && latest && !self.open.contains_key(&key) {
+            if self.control.is_paused(&claim.job) {
+                return ClaimVerdict::Paused;
+            }
             let claim = claim.clone();
             self.open.insert(
                 key,
@@ -153,6 +207,7 @@ impl LedgerState {
                     claim,
                     attempt,
                     after,
+                    manual: false,
                 },
             );
             return ClaimVerdict::Won;
@@ -169,10 +224,15 @@ impl LedgerState {
         let tick_is_new = last.is_none_or(|last| claim.tick > last);
         if under_current_term && tick_is_new {
             self.last_claimed.insert(claim.job.clone(), claim.tick);
+            if self.control.is_paused(&claim.job) {
+                // Handled, not run: no later leader catches a paused tick up.
+                return ClaimVerdict::Paused;
+            }
             let open = OpenRun {
                 claim: claim.clone(),
                 attempt: 1,
                 after: RetryCause::Failure,
+                manual: false,
             };
             self.open.insert((claim.job.clone(), claim.tick), open);
             return ClaimVerdict::Won;
@@ -203,6 +263,7 @@ impl LedgerState {
             open: self.open.values().cloned().collect(),
             announced: self.announced.clone(),
             runs: self.runs.clone(),
+            control: self.control.clone(),
         }
     }
 
@@ -221,6 +282,7 @@ impl LedgerState {
                 .collect(),
             announced: snapshot.announced,
             runs: snapshot.runs,
+            control: snapshot.control,
         }
     }
 
@@ -247,6 +309,8 @@ impl LedgerState {
                 .collect(),
             schedules: self.announced.clone(),
             runs: self.runs.clone(),
+            paused: self.control.paused().clone(),
+            triggers: self.control.pending().to_vec(),
         }
     }
 }
@@ -270,6 +334,9 @@ pub(crate) struct LedgerSnapshot {
     /// Per job, the runs the ledger remembers; checkpoints before run history lack it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) runs: BTreeMap<String, JobRuns>,
+    /// Paused jobs and pending triggers; checkpoints before them lack it.
+    #[serde(default, skip_serializing_if = "ControlState::is_empty")]
+    pub(crate) control: ControlState,
 }
 
 #[cfg(test)]
@@ -331,6 +398,89 @@ mod tests {
 
     fn outcome(c: &Claim) -> LedgerRecord {
         ended(c, RunOutcome::Failed, 1)
+    }
+
+    #[test]
+    fn a_paused_job_claims_nothing_and_a_trigger_runs_once_under_the_latest_term() {
+        let mut state = LedgerState::default();
+        state.apply(&start(1, "a"));
+        let pause = |job: &str| LedgerRecord::Pause {
+            job: job.into(),
+            by: "b".into(),
+        };
+        state.apply(&pause("j"));
+        assert_eq!(
+            apply_claim(&mut state, &claim("j", 0, 1, "a")),
+            ClaimVerdict::Paused
+        );
+        assert_eq!(
+            state.history().last_claimed.get("j"),
+            Some(&tick(0)),
+            "a paused tick is handled: no leader catches it up"
+        );
+        assert_eq!(
+            apply_claim(&mut state, &claim("k", 0, 1, "a")),
+            ClaimVerdict::Won
+        );
+        let trigger = crate::backend::Trigger::new("j", "r1", "b", tick(5));
+        state.apply(&LedgerRecord::Trigger(trigger.clone()));
+        let manual = |term, node: &str| LedgerRecord::Manual {
+            claim: Claim {
+                tick: trigger.at,
+                ..claim("j", 0, term, node)
+            },
+            request: "r1".into(),
+        };
+        assert_eq!(
+            state.apply(&manual(1, "a")),
+            Applied::Claim(ClaimVerdict::Paused)
+        );
+        assert_eq!(
+            state.history().triggers,
+            vec![trigger.clone()],
+            "it waits for resume"
+        );
+        state.apply(&LedgerRecord::Resume {
+            job: "j".into(),
+            by: "b".into(),
+        });
+        state.apply(&start(2, "c"));
+        assert!(
+            matches!(
+                state.apply(&manual(1, "a")),
+                Applied::Claim(ClaimVerdict::Lost { .. })
+            ),
+            "a stale leader cannot run it"
+        );
+        #[cfg(feature = "pulsar")]
+        {
+            let restored = LedgerState::from_snapshot(state.snapshot());
+            assert_eq!(restored.history(), state.history());
+        }
+        assert_eq!(
+            state.apply(&manual(2, "c")),
+            Applied::Claim(ClaimVerdict::Won)
+        );
+        assert!(state.history().triggers.is_empty());
+        assert!(matches!(
+            state.apply(&manual(2, "c")),
+            Applied::Claim(ClaimVerdict::Lost { .. })
+        ));
+        state.apply(&ended(
+            &Claim {
+                tick: trigger.at,
+                ..claim("j", 0, 2, "c")
+            },
+            RunOutcome::Ok,
+            1,
+        ));
+        let runs = &state.history().runs["j"];
+        assert!(runs.recent.back().is_some_and(|run| run.manual));
+        assert_eq!(
+            apply_claim(&mut state, &claim("j", 1, 2, "c")),
+            ClaimVerdict::Won,
+            "resumed"
+        );
     }
 
     #[test]

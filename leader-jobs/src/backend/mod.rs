@@ -6,7 +6,7 @@
 //! implement them. Data flows one way: election says "leading" → ledger `begin_term` gives the term
 //! and history → for every tick, `claim` decides whether this node may run it → `record` the outcome.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+pub(crate) mod control;
 pub(crate) mod ledger_state;
 pub mod memory;
 #[cfg(feature = "pulsar")]
@@ -21,6 +22,7 @@ pub mod pulsar;
 mod record;
 mod run_history;
 
+pub use control::{Command, REQUESTS_KEPT, Trigger};
 pub use record::{LedgerRecord, RetryCause};
 pub use run_history::{JobRuns, PastRun, RECENT_RUNS, RunEnd, RunTotals};
 
@@ -95,6 +97,7 @@ pub enum RunOutcome {
 
 /// The verdict on a claim, read back from the ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClaimVerdict {
     /// This claim is the first valid one for its (job, tick): run the tick.
     Won,
@@ -105,6 +108,9 @@ pub enum ClaimVerdict {
         /// The highest term seen before this claim in ledger order.
         highest_term: u64,
     },
+    /// The job is paused: its tick is skipped (and counts as handled, so no later leader
+    /// catches it up).
+    Paused,
 }
 
 /// What a new leader learns from reading the ledger to its end.
@@ -130,6 +136,10 @@ pub struct LedgerHistory {
     /// Per job, the runs the ledger remembers: the latest [`RECENT_RUNS`], the last success
     /// and failure, and counts over the ledger's life.
     pub runs: BTreeMap<String, JobRuns>,
+    /// The jobs paused now.
+    pub paused: BTreeSet<String>,
+    /// Triggers not run yet, oldest first.
+    pub triggers: Vec<Trigger>,
 }
 
 /// The schedules a leader runs a lock's jobs on, announced in the ledger when it begins its term,
@@ -232,6 +242,19 @@ pub trait Ledger: Send + Sync {
 
     /// Appends how an attempt at a tick that won its claim (or retry) ended.
     async fn record(&self, claim: &Claim, end: &RunEnd) -> Result<(), BackendError>;
+
+    /// Appends an operator's command (pause, resume, trigger). Any node may; the fold applies it
+    /// in ledger order.
+    async fn command(&self, command: &Command) -> Result<(), BackendError>;
+
+    /// Appends the leader's claim of the triggered run `request`, `claim.tick` being the
+    /// trigger's time, and says whether it may run: valid under the latest term, while the
+    /// trigger is pending and the job not paused.
+    async fn claim_manual(
+        &self,
+        claim: &Claim,
+        request: &str,
+    ) -> Result<ClaimVerdict, BackendError>;
 
     /// Appends that the leader of `term`, `node`, reported `claim` (found in
     /// [`LedgerHistory::abandoned`]) as an abandoned run, so that later leaders do not report it

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{AnnouncedSchedules, Claim, RunEnd, RunOutcome};
+use super::{AnnouncedSchedules, Claim, Command, RunEnd, RunOutcome, Trigger};
 
 /// One record of a lock's ledger. Its serde form (a JSON object with a `kind` tag and the claim's
 /// fields inline) is what the Pulsar backend writes, with the format version `v` added.
@@ -55,6 +55,32 @@ pub enum LedgerRecord {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         duration_ms: Option<u64>,
     },
+    /// An operator paused `job`: no claim of it is valid until it is resumed.
+    Pause {
+        /// The job.
+        job: String,
+        /// The node that asked.
+        by: String,
+    },
+    /// An operator resumed `job`.
+    Resume {
+        /// The job.
+        job: String,
+        /// The node that asked.
+        by: String,
+    },
+    /// An operator asked for a run of a job now.
+    Trigger(Trigger),
+    /// The leader's claim of a triggered run, appended before it; `claim.tick` is the trigger's
+    /// time. Valid only under the latest term, while the trigger is pending and the job not
+    /// paused; the first valid one consumes the trigger.
+    Manual {
+        /// The claim.
+        #[serde(flatten)]
+        claim: Claim,
+        /// The trigger's request id.
+        request: String,
+    },
     /// A leader that began its term found `claim` without an outcome and reported it as an
     /// abandoned run; later leaders take it as settled and do not report it again.
     Abandoned {
@@ -92,6 +118,22 @@ impl RetryCause {
     )]
     pub(crate) fn is_failure(&self) -> bool {
         *self == Self::Failure
+    }
+}
+
+impl From<&Command> for LedgerRecord {
+    fn from(command: &Command) -> Self {
+        match command {
+            Command::Pause { job, by } => Self::Pause {
+                job: job.clone(),
+                by: by.clone(),
+            },
+            Command::Resume { job, by } => Self::Resume {
+                job: job.clone(),
+                by: by.clone(),
+            },
+            Command::Trigger(trigger) => Self::Trigger(trigger.clone()),
+        }
     }
 }
 

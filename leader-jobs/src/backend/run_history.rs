@@ -87,6 +87,9 @@ pub struct PastRun {
     /// at-least-once delivery, not a retry after a failure).
     #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     pub rerun: bool,
+    /// Whether an operator triggered it (its tick is the trigger's time).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub manual: bool,
 }
 
 impl PastRun {
@@ -101,6 +104,7 @@ impl PastRun {
             duration: None,
             outcome: None,
             rerun: false,
+            manual: false,
         }
     }
 

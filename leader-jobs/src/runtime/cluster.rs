@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::backend::{BackendError, LedgerHistory, PastRun, RunTotals};
+use crate::backend::{BackendError, Ledger, LedgerHistory, PastRun, RunTotals};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::registry::RegistryError;
@@ -77,6 +77,10 @@ pub struct JobView {
     pub last_failure: Option<PastRun>,
     /// Every run the ledger holds, counted by how it ended.
     pub totals: RunTotals,
+    /// Whether it is paused.
+    pub paused: bool,
+    /// Triggers of it not run yet.
+    pub triggers: usize,
 }
 
 /// Reads the latest runs of `job`, newest first, at most `limit`.
@@ -86,27 +90,32 @@ pub(super) async fn history(
     job: &str,
     limit: usize,
 ) -> Result<Vec<PastRun>, Error> {
-    let Some(index) = plans
-        .iter()
-        .position(|plan| plan.jobs.iter().any(|j| j.job.name() == job))
-    else {
-        let known = plans
-            .iter()
-            .flat_map(|plan| plan.jobs.iter().map(|j| j.job.name().to_owned()))
-            .collect();
-        return Err(RegistryError::UnknownJob {
-            what: "`Handle::history(..)`".to_owned(),
-            name: job.to_owned(),
-            known,
-        }
-        .into());
-    };
+    let index = lock_of(plans, job, "`Handle::history(..)`")?;
     let history = read(plans, ledgers, index).await?;
     Ok(history
         .runs
         .get(job)
         .map(|runs| runs.recent.iter().rev().take(limit).cloned().collect())
         .unwrap_or_default())
+}
+
+/// The index of the lock of `job`, or the error naming the known jobs, `what` naming the call.
+pub(super) fn lock_of(plans: &[Arc<LockPlan>], job: &str, what: &str) -> Result<usize, Error> {
+    plans
+        .iter()
+        .position(|plan| plan.jobs.iter().any(|j| j.job.name() == job))
+        .ok_or_else(|| {
+            let known = plans
+                .iter()
+                .flat_map(|plan| plan.jobs.iter().map(|j| j.job.name().to_owned()))
+                .collect();
+            RegistryError::UnknownJob {
+                what: what.to_owned(),
+                name: job.to_owned(),
+                known,
+            }
+            .into()
+        })
 }
 
 /// Reads every lock's ledger.
@@ -154,6 +163,8 @@ fn lock_view(plan: &LockPlan, history: LedgerHistory, now: DateTime<Utc>) -> Loc
                 last_success: runs.last_success,
                 last_failure: runs.last_failure,
                 totals: runs.totals,
+                paused: history.paused.contains(name),
+                triggers: history.triggers.iter().filter(|t| t.job == name).count(),
             }
         })
         .collect();
@@ -172,18 +183,46 @@ async fn read(
     ledgers: &OpenLedgers,
     index: usize,
 ) -> Result<LedgerHistory, Error> {
-    let lock = plans
-        .get(index)
-        .map(|plan| plan.lock.to_string())
-        .unwrap_or_default();
-    let failed = |source| Error::Ledger {
-        lock: lock.clone(),
-        source,
-    };
-    let ledger = ledgers.get(index).ok_or_else(|| {
-        failed(BackendError::new(
-            "this node has not opened the lock's ledger yet (it is still connecting to the backend)",
-        ))
-    })?;
-    ledger.history().await.map_err(failed)
+    let open = LockLedger::of(plans, ledgers, index)?;
+    open.ledger
+        .history()
+        .await
+        .map_err(|source| open.failed(source))
+}
+
+/// The open ledger of one lock, with the lock's name for errors.
+pub(super) struct LockLedger {
+    lock: String,
+    pub(super) ledger: Arc<dyn Ledger>,
+}
+
+impl LockLedger {
+    /// The ledger of the lock at `index`, if this node has opened it.
+    pub(super) fn of(
+        plans: &[Arc<LockPlan>],
+        ledgers: &OpenLedgers,
+        index: usize,
+    ) -> Result<Self, Error> {
+        let lock = plans
+            .get(index)
+            .map(|plan| plan.lock.to_string())
+            .unwrap_or_default();
+        match ledgers.get(index) {
+            Some(ledger) => Ok(Self { lock, ledger }),
+            None => Err(Error::Ledger {
+                lock,
+                source: BackendError::new(
+                    "this node has not opened the lock's ledger yet (it is still connecting to the backend)",
+                ),
+            }),
+        }
+    }
+
+    /// The error of a failed read or append.
+    pub(super) fn failed(&self, source: BackendError) -> Error {
+        Error::Ledger {
+            lock: self.lock.clone(),
+            source,
+        }
+    }
 }

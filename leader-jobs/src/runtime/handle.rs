@@ -8,8 +8,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::cluster::{self, ClusterView};
+use super::control;
 use super::status::{Status, StatusBoard};
-use crate::backend::{Backend, PastRun};
+use crate::backend::{Backend, Command, PastRun};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::scheduler::{LockPlan, OpenLedgers};
@@ -109,6 +110,99 @@ impl Handle {
     pub async fn history(&self, job: &str, limit: usize) -> Result<Vec<PastRun>, Error> {
         let parts = &self.inner.parts;
         cluster::history(&parts.plans, &parts.ledgers, job, limit).await
+    }
+
+    /// Pauses `job` cluster-wide: from the moment the command lands in its lock's ledger, no
+    /// claim of the job is valid, whichever node makes it (a stale leader included), so its
+    /// ticks are skipped (counted `paused`, never lost or caught up) from the next one on. A run
+    /// going on is not stopped. Any node may pause any job of its own configuration.
+    ///
+    /// ```no_run
+    /// # async fn example(handle: leader_jobs::Handle) -> Result<(), leader_jobs::Error> {
+    /// handle.pause("send_daily_digest").await?; // the mail provider is down
+    /// // ...
+    /// handle.resume("send_daily_digest").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Registry`] naming the known jobs when this node has no job `job`;
+    /// [`Error::Ledger`] when the command could not be appended (the broker is unreachable:
+    /// it gives up after the ledger's operation bound). Then nothing changed.
+    pub async fn pause(&self, job: &str) -> Result<(), Error> {
+        let parts = &self.inner.parts;
+        let command = Command::Pause {
+            job: job.to_owned(),
+            by: parts.node.to_string(),
+        };
+        control::send(
+            &parts.plans,
+            &parts.ledgers,
+            job,
+            "`Handle::pause(..)`",
+            command,
+        )
+        .await
+    }
+
+    /// Resumes a paused `job`: its next tick runs; ticks skipped while it was paused are not
+    /// caught up, and triggers that waited run now.
+    ///
+    /// # Errors
+    ///
+    /// As [`pause`](Self::pause).
+    pub async fn resume(&self, job: &str) -> Result<(), Error> {
+        let parts = &self.inner.parts;
+        let command = Command::Resume {
+            job: job.to_owned(),
+            by: parts.node.to_string(),
+        };
+        control::send(
+            &parts.plans,
+            &parts.ledgers,
+            job,
+            "`Handle::resume(..)`",
+            command,
+        )
+        .await
+    }
+
+    /// Asks for a run of `job` now, whatever its schedule, and returns the request's id. The
+    /// lock's leader runs it once within about a second (a manual run:
+    /// [`JobContext::is_manual`](crate::JobContext::is_manual), its tick the request's time),
+    /// beside any scheduled run, without retries; a paused job's trigger waits for
+    /// [`resume`](Self::resume). To retry a request that may or may not have landed without
+    /// running it twice, use [`trigger_request`](Self::trigger_request).
+    ///
+    /// # Errors
+    ///
+    /// As [`pause`](Self::pause).
+    pub async fn trigger(&self, job: &str) -> Result<String, Error> {
+        let request = control::request_id(&self.inner.parts.node);
+        self.trigger_request(job, &request).await?;
+        Ok(request)
+    }
+
+    /// [`trigger`](Self::trigger) with the caller's request id: a request repeated with the same
+    /// id (a retry after a timeout, from any node) runs once. The ledger remembers the latest
+    /// [`REQUESTS_KEPT`](crate::backend::REQUESTS_KEPT) ids per job.
+    ///
+    /// # Errors
+    ///
+    /// As [`pause`](Self::pause).
+    pub async fn trigger_request(&self, job: &str, request: &str) -> Result<(), Error> {
+        let parts = &self.inner.parts;
+        let command = control::trigger(job, request, &parts.node, parts.clock.now());
+        control::send(
+            &parts.plans,
+            &parts.ledgers,
+            job,
+            "`Handle::trigger(..)`",
+            command,
+        )
+        .await
     }
 
     /// The cluster as the ledgers of this node's locks hold it: per lock the node that leads,

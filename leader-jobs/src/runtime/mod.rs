@@ -4,6 +4,7 @@
 
 mod builder;
 pub(crate) mod cluster;
+mod control;
 mod handle;
 mod node_id;
 mod overrides;

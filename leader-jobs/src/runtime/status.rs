@@ -65,6 +65,9 @@ pub struct JobStatus {
     /// it differs from this node's: the nodes' configurations disagree, and the leader's applies
     /// while it leads. `None` when they agree or this node leads.
     pub leader_schedule: Option<String>,
+    /// Whether the job is paused, as this node last read its ledger (while it leads, at every
+    /// tick and about every second).
+    pub paused: bool,
 }
 
 /// A finished run.
@@ -85,6 +88,8 @@ pub struct LastRun {
     pub attempt: u32,
     /// Whether it ran the tick again after an abandoned attempt.
     pub rerun: bool,
+    /// Whether an operator triggered it.
+    pub manual: bool,
 }
 
 /// Counters of what happened to a job's ticks on this node.
@@ -105,6 +110,10 @@ pub struct RunCounts {
     pub cancelled: u64,
     /// Ticks not run because the previous run was still going (overlap policy).
     pub skipped: u64,
+    /// Ticks not run because the job was paused.
+    pub paused: u64,
+    /// Runs an operator triggered (each also counted by how it ended).
+    pub manual: u64,
     /// Runs for ticks missed while no node led or this node was late (misfire policy).
     pub caught_up: u64,
     /// Gaps of missed ticks found, each handled once by the misfire policy.
@@ -149,6 +158,7 @@ impl StatusBoard {
                         last_run: None,
                         counts: RunCounts::default(),
                         leader_schedule: None,
+                        paused: false,
                     })
                     .collect(),
             })
@@ -219,6 +229,8 @@ impl Report for StatusBoard {
                 Tally::Skipped => counts.skipped += 1,
                 Tally::LostClaim => counts.lost_claims += 1,
                 Tally::ClaimError => counts.claim_errors += 1,
+                Tally::Paused => counts.paused += 1,
+                Tally::Manual => counts.manual += 1,
             }
         });
     }
@@ -253,12 +265,17 @@ impl Report for StatusBoard {
                 error: attempt.error,
                 attempt: attempt.attempt,
                 rerun: attempt.rerun,
+                manual: attempt.manual,
             });
         });
     }
 
     fn leader_schedule(&self, lock: usize, job: usize, schedule: Option<String>) {
         self.update_job(lock, job, |status| status.leader_schedule = schedule);
+    }
+
+    fn paused(&self, lock: usize, job: usize, paused: bool) {
+        self.update_job(lock, job, |status| status.paused = paused);
     }
 
     fn run_ended(&self, lock: usize, job: usize) {

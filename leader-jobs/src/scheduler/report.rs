@@ -18,6 +18,10 @@ pub(crate) enum Tally {
     LostClaim,
     /// The ledger could not be reached to claim a tick.
     ClaimError,
+    /// A tick was skipped because the job is paused.
+    Paused,
+    /// An operator's trigger was run.
+    Manual,
 }
 
 /// How one attempt at a tick ended.
@@ -34,6 +38,8 @@ pub(crate) struct Finished {
     pub(crate) catch_up: bool,
     /// A rerun after the tick's last attempt was abandoned.
     pub(crate) rerun: bool,
+    /// A run an operator triggered.
+    pub(crate) manual: bool,
 }
 
 /// Receives what the schedulers of one node report; locks and jobs are given by their index in
@@ -56,4 +62,6 @@ pub(crate) trait Report: Send + Sync {
     /// The schedule the lock's latest leader announced for the job, when it differs from this
     /// node's (`None` when they agree, or this node leads).
     fn leader_schedule(&self, lock: usize, job: usize, schedule: Option<String>);
+    /// Whether the job is paused, as this node last read the ledger.
+    fn paused(&self, lock: usize, job: usize, paused: bool);
 }

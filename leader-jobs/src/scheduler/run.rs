@@ -30,6 +30,8 @@ pub(super) enum RunKind {
     CatchUp,
     /// Again, for a tick whose last attempt was abandoned (delivery at least once).
     Rerun,
+    /// Now, because an operator triggered it.
+    Manual,
 }
 
 /// Everything one run needs; built by the scheduler once the ledger gave it the tick.
@@ -87,11 +89,15 @@ impl Run {
                         "rerun of a tick whose last attempt was abandoned (delivery at_least_once)"
                     );
                 }
+                RunKind::Manual => tracing::info!("manual run, triggered by an operator"),
                 RunKind::Scheduled => {}
             }
             loop {
                 let attempt = self.attempt().await;
+                // A manual run's tick is the trigger's, never the job's latest claimed tick, which
+                // is the only one the ledger lets a retry claim.
                 let retry = !attempt.not_started
+                    && self.kind != RunKind::Manual
                     && retries_after(attempt.end.outcome)
                     && self.context.attempt <= self.job.get_retries();
                 if attempt.not_started {
@@ -166,6 +172,7 @@ impl Run {
             attempt: self.context.attempt,
             catch_up: self.kind == RunKind::CatchUp,
             rerun: self.context.rerun,
+            manual: self.context.manual,
         };
         self.report
             .attempt_finished(self.lock_index, self.job_index, finished);
@@ -216,6 +223,10 @@ impl Run {
             Ok(ClaimVerdict::Won) => {}
             Ok(ClaimVerdict::Lost { highest_term, .. }) => {
                 tracing::warn!(attempt, highest_term, "no retry: the ledger refused it");
+                return false;
+            }
+            Ok(ClaimVerdict::Paused) => {
+                tracing::info!(attempt, "no retry: the job was paused");
                 return false;
             }
             Err(err) => {

@@ -1,6 +1,7 @@
 //! One term of leadership of a lock: begin it in the ledger, catch up what was missed, then fire
 //! every job at its ticks until leadership ends.
 
+mod control;
 mod dispatch;
 mod rerun;
 
@@ -70,6 +71,8 @@ struct Term<'a> {
     /// Cancelled when the term ends; runs see it through their context.
     ended: CancellationToken,
     jobs: Vec<JobTicks>,
+    /// When the ledger was last read for operators' commands.
+    polled: DateTime<Utc>,
 }
 
 /// Leads the lock for one term, from beginning it in the ledger until leadership ends.
@@ -108,6 +111,7 @@ pub(super) async fn lead(
         term,
         ended,
         jobs,
+        polled: now,
     };
     let end = this.run(history).await;
     this.ended.cancel();
@@ -198,6 +202,9 @@ impl Term<'_> {
     async fn run(&mut self, history: LedgerHistory) -> TermEnd {
         let reruns = self.plan_reruns(&history);
         self.report_abandoned(&history, &reruns).await;
+        if self.act_on_commands(&history).await.is_err() {
+            return TermEnd::Fenced;
+        }
         let now = self.lock.env.clock.now();
         for index in 0..self.jobs.len() {
             let name = self.lock.plan.jobs[index].job.name();
@@ -221,6 +228,7 @@ impl Term<'_> {
                 .iter()
                 .flat_map(|job| [job.next, job.skip_at, job.rerun.as_ref().map(|r| r.due())])
                 .flatten()
+                .chain([self.next_poll()])
                 .min();
             let clock = self.lock.env.clock.clone();
             tokio::select! {
@@ -239,7 +247,7 @@ impl Term<'_> {
                         }
                         continue;
                     }
-                    if self.start_due_reruns().await.is_err() {
+                    if self.poll_commands().await.is_err() || self.start_due_reruns().await.is_err() {
                         return TermEnd::Fenced;
                     }
                     self.skip_overlapped();

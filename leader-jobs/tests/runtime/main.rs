@@ -8,6 +8,7 @@ mod application;
 mod building;
 mod claim_window;
 mod cluster_view;
+mod control;
 mod delivery;
 mod failover;
 mod lease;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::backend::{
-    AnnouncedSchedules, Backend, BackendError, Claim, ClaimVerdict, Election, Ledger,
+    AnnouncedSchedules, Backend, BackendError, Claim, ClaimVerdict, Command, Election, Ledger,
     LedgerHistory, LedgerRecord, RetryCause, RunEnd, TermStart,
 };
 use leader_jobs::clock::TestClock;
@@ -62,6 +62,19 @@ impl Ledger for SlowLedgerHandle {
     ) -> Result<ClaimVerdict, BackendError> {
         tokio::time::sleep(self.delays.claim_delay).await;
         self.inner.retry(claim, attempt, after).await
+    }
+
+    async fn command(&self, command: &Command) -> Result<(), BackendError> {
+        self.inner.command(command).await
+    }
+
+    async fn claim_manual(
+        &self,
+        claim: &Claim,
+        request: &str,
+    ) -> Result<ClaimVerdict, BackendError> {
+        tokio::time::sleep(self.delays.claim_delay).await;
+        self.inner.claim_manual(claim, request).await
     }
 
     async fn record(&self, claim: &Claim, end: &RunEnd) -> Result<(), BackendError> {

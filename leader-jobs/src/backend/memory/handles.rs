@@ -11,8 +11,8 @@ use super::state::Member;
 use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::Applied;
 use crate::backend::{
-    AnnouncedSchedules, Backend, BackendError, Claim, ClaimVerdict, Election, Leadership, Ledger,
-    LedgerHistory, RetryCause, RunEnd, TermStart,
+    AnnouncedSchedules, Backend, BackendError, Claim, ClaimVerdict, Command, Election, Leadership,
+    Ledger, LedgerHistory, RetryCause, RunEnd, TermStart,
 };
 
 #[async_trait]
@@ -99,6 +99,16 @@ struct MemoryLedger {
 }
 
 impl MemoryLedger {
+    /// Appends a claim of some kind and returns its verdict.
+    fn judged(&self, record: LedgerRecord) -> Result<ClaimVerdict, BackendError> {
+        match self.append(record)? {
+            Applied::Claim(verdict) => Ok(verdict),
+            _ => Err(BackendError::new(
+                "the in-memory ledger folded a claim as another record",
+            )),
+        }
+    }
+
     /// Appends `record` and folds it through the ledger rule.
     fn append(&self, record: LedgerRecord) -> Result<Applied, BackendError> {
         self.cluster.check_alive(&self.node)?;
@@ -127,12 +137,22 @@ impl Ledger for MemoryLedger {
     }
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
-        match self.append(LedgerRecord::Claim(claim.clone()))? {
-            Applied::Claim(verdict) => Ok(verdict),
-            Applied::TermStart { .. } | Applied::Outcome | Applied::Announcement => Err(
-                BackendError::new("the in-memory ledger folded a claim as another record"),
-            ),
-        }
+        self.judged(LedgerRecord::Claim(claim.clone()))
+    }
+
+    async fn claim_manual(
+        &self,
+        claim: &Claim,
+        request: &str,
+    ) -> Result<ClaimVerdict, BackendError> {
+        self.judged(LedgerRecord::Manual {
+            claim: claim.clone(),
+            request: request.to_owned(),
+        })
+    }
+
+    async fn command(&self, command: &Command) -> Result<(), BackendError> {
+        self.append(command.into()).map(|_| ())
     }
 
     async fn retry(
@@ -146,12 +166,7 @@ impl Ledger for MemoryLedger {
             attempt,
             after,
         };
-        match self.append(record)? {
-            Applied::Claim(verdict) => Ok(verdict),
-            Applied::TermStart { .. } | Applied::Outcome | Applied::Announcement => Err(
-                BackendError::new("the in-memory ledger folded a retry as another record"),
-            ),
-        }
+        self.judged(record)
     }
 
     async fn announce_schedules(&self, announced: &AnnouncedSchedules) -> Result<(), BackendError> {

@@ -111,20 +111,25 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Entry, Undecodable> {
 
 /// The record kinds this version reads; any other (but `checkpoint`) was written by a newer
 /// version.
-const KNOWN_KINDS: [&str; 6] = [
+const KNOWN_KINDS: [&str; 10] = [
     "term_start",
     "claim",
     "retry",
     "schedules",
     "outcome",
     "abandoned",
+    "pause",
+    "resume",
+    "trigger",
+    "manual",
 ];
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::control::ControlState;
     use crate::backend::ledger_state::OpenRun;
-    use crate::backend::{Claim, JobRuns, PastRun, RetryCause, RunEnd, RunOutcome};
+    use crate::backend::{Claim, JobRuns, PastRun, RetryCause, RunEnd, RunOutcome, Trigger};
     use chrono::TimeZone;
     use chrono::Utc;
 
@@ -152,6 +157,11 @@ mod tests {
         LedgerRecord::outcome(&claim(), &end)
     }
 
+    /// A trigger of `claim()`'s job by node-b.
+    fn trigger() -> Trigger {
+        Trigger::new("app::digest", "r-1", "node-b", started())
+    }
+
     /// A checkpoint with an open retry and one past run.
     fn snapshot() -> LedgerSnapshot {
         let mut runs = JobRuns::default();
@@ -170,9 +180,11 @@ mod tests {
                 claim: claim(),
                 attempt: 2,
                 after: RetryCause::Abandonment,
+                manual: false,
             }],
             announced: None,
             runs: [("app::digest".to_owned(), runs)].into(),
+            control: ControlState::default(),
         }
     }
 
@@ -206,7 +218,7 @@ mod tests {
     /// decode from it.
     #[test]
     fn the_format_is_stable() {
-        let written: [(LedgerRecord, &str); 6] = [
+        let written: [(LedgerRecord, &str); 10] = [
             (
                 LedgerRecord::TermStart {
                     term: 7,
@@ -246,6 +258,34 @@ mod tests {
                     node: "node-b".into(),
                 },
                 r#"{"kind":"abandoned","v":1,"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","by_term":8,"by_node":"node-b"}"#,
+            ),
+            (
+                LedgerRecord::Pause {
+                    job: "app::digest".into(),
+                    by: "node-b".into(),
+                },
+                r#"{"kind":"pause","v":1,"job":"app::digest","by":"node-b"}"#,
+            ),
+            (
+                LedgerRecord::Resume {
+                    job: "app::digest".into(),
+                    by: "node-b".into(),
+                },
+                r#"{"kind":"resume","v":1,"job":"app::digest","by":"node-b"}"#,
+            ),
+            (
+                LedgerRecord::Trigger(trigger()),
+                r#"{"kind":"trigger","v":1,"job":"app::digest","request":"r-1","by":"node-b","at":"2026-03-29T09:00:01.000000001Z"}"#,
+            ),
+            (
+                LedgerRecord::Manual {
+                    claim: Claim {
+                        tick: trigger().at,
+                        ..claim()
+                    },
+                    request: "r-1".into(),
+                },
+                r#"{"kind":"manual","v":1,"job":"app::digest","tick":"2026-03-29T09:00:01.000000001Z","term":7,"node":"node-a","request":"r-1"}"#,
             ),
         ];
         for (record, text) in written {

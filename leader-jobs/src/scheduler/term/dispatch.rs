@@ -143,7 +143,14 @@ impl Term<'_> {
             .claim_window()
             .map(|window| Instant::now() + window);
         match self.lock.ledger.claim(&claim).await {
+            Ok(ClaimVerdict::Paused) => {
+                tracing::info!(job = job.name(), tick = %tick, "tick skipped: the job is paused");
+                report.tally(self.lock.lock_index, index, Tally::Paused);
+                report.paused(self.lock.lock_index, index, true);
+                Ok(())
+            }
             Ok(ClaimVerdict::Won) => {
+                report.paused(self.lock.lock_index, index, false);
                 // The run confirms leadership again before it starts. Waiting for that here, if
                 // it must wait (the role just moved between this node's own consumers), delays
                 // the next tick instead of making it meet the overlap policy; the run's own look
@@ -214,6 +221,7 @@ impl Term<'_> {
             attempt,
             catch_up: kind == RunKind::CatchUp,
             rerun: kind == RunKind::Rerun,
+            manual: kind == RunKind::Manual,
             states: lock.env.states.clone(),
         };
         self.jobs[index].last_run = Some((claim.tick, context.started_at));

@@ -178,6 +178,10 @@ impl Term<'_> {
                 self.spawn_run(index, claim, RunKind::Rerun, start_by, attempt);
                 Ok(())
             }
+            Ok(ClaimVerdict::Paused) => {
+                tracing::info!(job = %claim.job, tick = %claim.tick, "no rerun: the job is paused");
+                Ok(())
+            }
             Ok(ClaimVerdict::Lost { highest_term, .. }) => {
                 tracing::warn!(job = %claim.job, tick = %claim.tick, highest_term, "no rerun: the ledger refused it");
                 self.lock

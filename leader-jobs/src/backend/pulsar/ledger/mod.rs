@@ -36,8 +36,8 @@ use super::{Client, PulsarConfig};
 use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::{Applied, LedgerState};
 use crate::backend::{
-    AnnouncedSchedules, BackendError, Claim, ClaimVerdict, Ledger, LedgerHistory, RetryCause,
-    RunEnd, TermStart,
+    AnnouncedSchedules, BackendError, Claim, ClaimVerdict, Command, Ledger, LedgerHistory,
+    RetryCause, RunEnd, TermStart,
 };
 
 /// The durable subscription that pins the ledger's history.
@@ -432,6 +432,22 @@ impl Ledger for PulsarLedger {
             after,
         };
         self.bounded(self.claim_inner(claim, record)).await
+    }
+
+    async fn claim_manual(
+        &self,
+        claim: &Claim,
+        request: &str,
+    ) -> Result<ClaimVerdict, BackendError> {
+        let record = LedgerRecord::Manual {
+            claim: claim.clone(),
+            request: request.to_owned(),
+        };
+        self.bounded(self.claim_inner(claim, record)).await
+    }
+
+    async fn command(&self, command: &Command) -> Result<(), BackendError> {
+        self.bounded(self.append_alone(&command.into())).await
     }
 
     async fn announce_schedules(&self, announced: &AnnouncedSchedules) -> Result<(), BackendError> {
