@@ -100,10 +100,15 @@
 //! | `no rerun: …` (the old attempt's outcome came in, or the ledger refused it) | INFO / WARN | `job`, `tick` |
 //! | `the nodes' schedules differ: …` (once per job and difference) | WARN | `lock`, `job`, `ours`, `leader`, `leader_node`, `leader_term` |
 //! | `claim lost: …` | WARN | `job`, `tick`, `term`, `winner_node`, `winner_term`, `highest_term` |
+//! | `tick skipped: the job is paused` | INFO | `job`, `tick` |
+//! | `running a triggered job` | INFO | `job`, `request`, `by` |
 //!
 //! The Pulsar election also logs `leadership gained` / `leadership lost` without a `term` when the
 //! broker's choice changes; the scheduler's lines, with the `term`, mark when jobs start and stop
 //! running here.
+//!
+//! The same happenings come typed, without parsing logs, from
+//! [`Handle::events`](crate::Handle::events) ([`Event`]; its JSON form is tagged `event`).
 //!
 //! Every run executes inside a span named `job_run` with the fields `job`, `lock`, `tick`,
 //! `term`, `node` and `attempt`, so whatever the job itself logs carries them too. The
@@ -130,6 +135,7 @@ pub use leader_jobs_cron::{CronField, Schedule, ScheduleError, Upcoming};
 pub use leader_jobs_macros::singleton_job;
 pub use registry::registered_jobs;
 pub use runtime::cluster::{ClusterView, JobView, LockView};
+pub use runtime::events::{EVENTS_BUFFERED, Event, NotRun, RunKind};
 pub use runtime::status::{JobStatus, LastRun, LockStatus, RunCounts, Status};
 pub use runtime::{
     DEFAULT_GRACE_PERIOD, Handle, Runtime, RuntimeBuilder, SCHEDULES_ENV, ScheduleOverrides,

@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 
 use super::cluster::{self, ClusterView};
 use super::control;
+use super::events::{Event, Reports};
 use super::status::{Status, StatusBoard};
 use crate::backend::{Backend, Command, PastRun};
 use crate::clock::Clock;
@@ -30,6 +31,7 @@ pub(super) struct Parts {
     pub(super) node: Arc<str>,
     pub(super) backend: Arc<dyn Backend>,
     pub(super) status: Arc<StatusBoard>,
+    pub(super) reports: Arc<Reports>,
     pub(super) shutdown: CancellationToken,
     pub(super) tracker: TaskTracker,
     pub(super) grace: Duration,
@@ -86,6 +88,26 @@ impl Handle {
     /// the last run and counters.
     pub fn status(&self) -> Status {
         self.inner.parts.status.snapshot()
+    }
+
+    /// Every event of this node's scheduling from now on, as it happens: leadership gained and
+    /// lost, runs started and finished, ticks not run and why, misfires, abandoned runs found,
+    /// triggers, pauses. A receiver that falls more than
+    /// [`EVENTS_BUFFERED`](crate::EVENTS_BUFFERED) events behind misses the oldest and is told so
+    /// by `RecvError::Lagged`.
+    ///
+    /// ```no_run
+    /// # async fn example(handle: leader_jobs::Handle) {
+    /// let mut events = handle.events();
+    /// while let Ok(event) = events.recv().await {
+    ///     if let leader_jobs::Event::RunFinished { job, outcome, .. } = &event {
+    ///         println!("{job}: {outcome:?}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.inner.parts.reports.subscribe()
     }
 
     /// The latest runs of `job` cluster-wide, newest first, at most `limit` (the ledger keeps the

@@ -5,6 +5,7 @@
 mod builder;
 pub(crate) mod cluster;
 mod control;
+pub(crate) mod events;
 mod handle;
 mod node_id;
 mod overrides;
@@ -18,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use self::builder::{DEFAULT_GRACE_PERIOD, RuntimeBuilder};
+use self::events::Reports;
 use self::handle::Failure;
 pub use self::handle::Handle;
 pub use self::overrides::{SCHEDULES_ENV, ScheduleOverrides, ScheduleOverridesError};
@@ -69,16 +71,16 @@ impl Runtime {
         let tokio = tokio::runtime::Handle::try_current().map_err(|_| Error::NoTokioRuntime)?;
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let status = Arc::new(StatusBoard::new(
-            &self.node,
-            self.locks
-                .iter()
-                .map(|lock| {
-                    let jobs = lock.jobs.iter().map(|job| job.job.name().to_owned());
-                    (lock.lock.to_string(), jobs.collect())
-                })
-                .collect(),
-        ));
+        let names: Vec<(String, Vec<String>)> = self
+            .locks
+            .iter()
+            .map(|lock| {
+                let jobs = lock.jobs.iter().map(|job| job.job.name().to_owned());
+                (lock.lock.to_string(), jobs.collect())
+            })
+            .collect();
+        let status = Arc::new(StatusBoard::new(&self.node, names.clone()));
+        let reports = Arc::new(Reports::new(status.clone(), names));
         let failure = Arc::new(Failure::default());
         let ledgers = Arc::new(OpenLedgers::default());
         let plans: Vec<Arc<LockPlan>> = self.locks.into_iter().map(Arc::new).collect();
@@ -86,7 +88,7 @@ impl Runtime {
             node: self.node.clone(),
             backend: self.backend.clone(),
             clock: self.clock.clone(),
-            report: status.clone(),
+            report: reports.clone(),
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),
             grace: self.grace,
@@ -123,6 +125,7 @@ impl Runtime {
             node: self.node,
             backend: self.backend,
             status,
+            reports,
             shutdown,
             tracker,
             grace: self.grace,

@@ -6,7 +6,7 @@ use std::sync::{Mutex, PoisonError};
 use chrono::{DateTime, Utc};
 
 use crate::backend::RunOutcome;
-use crate::scheduler::{Finished, Report, Tally};
+use crate::scheduler::{Finished, Report, Started, Tally};
 
 /// A snapshot of one node's scheduling state.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -207,7 +207,7 @@ impl Report for StatusBoard {
         });
     }
 
-    fn following(&self, lock: usize) {
+    fn following(&self, lock: usize, _term: u64, _reason: &'static str) {
         self.update_lock(lock, |status| {
             status.leading = false;
             for job in &mut status.jobs {
@@ -220,7 +220,7 @@ impl Report for StatusBoard {
         self.update_job(lock, job, |status| status.next_tick = next);
     }
 
-    fn tally(&self, lock: usize, job: usize, what: Tally) {
+    fn tally(&self, lock: usize, job: usize, what: Tally, _tick: DateTime<Utc>) {
         self.update_job(lock, job, |status| {
             let counts = &mut status.counts;
             match what {
@@ -235,7 +235,7 @@ impl Report for StatusBoard {
         });
     }
 
-    fn run_started(&self, lock: usize, job: usize) {
+    fn run_started(&self, lock: usize, job: usize, _run: Started) {
         self.update_job(lock, job, |status| status.running += 1);
     }
 

@@ -28,7 +28,8 @@ use crate::error::Error;
 use crate::job::{Job, States};
 use leader_jobs_cron::Schedule;
 
-pub(crate) use self::report::{Finished, Report, Tally};
+pub(crate) use self::report::{Finished, Report, Started, Tally};
+pub(crate) use self::run::RunKind;
 use self::schedule_check::ScheduleCheck;
 pub(crate) use self::schedule_check::describe as describe_schedule;
 use self::term::TermEnd;

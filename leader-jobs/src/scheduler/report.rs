@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::run::RunKind;
 use crate::backend::RunOutcome;
 
 /// Something that happened to one of a job's ticks, counted once.
@@ -24,10 +25,21 @@ pub(crate) enum Tally {
     Manual,
 }
 
+/// A run that is about to start its first attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Started {
+    pub(crate) tick: DateTime<Utc>,
+    pub(crate) term: u64,
+    /// 1, or the attempt a rerun after abandonment is.
+    pub(crate) attempt: u32,
+    pub(crate) kind: RunKind,
+}
+
 /// How one attempt at a tick ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Finished {
     pub(crate) tick: DateTime<Utc>,
+    pub(crate) term: u64,
     pub(crate) started_at: DateTime<Utc>,
     pub(crate) finished_at: DateTime<Utc>,
     pub(crate) outcome: RunOutcome,
@@ -47,14 +59,15 @@ pub(crate) struct Finished {
 pub(crate) trait Report: Send + Sync {
     /// This node began `term` on lock `lock`.
     fn leading(&self, lock: usize, term: u64);
-    /// This node no longer leads lock `lock`.
-    fn following(&self, lock: usize);
+    /// This node no longer leads lock `lock`, where it led in `term`, for `reason`.
+    fn following(&self, lock: usize, term: u64, reason: &'static str);
     /// The job's next tick while this node leads, `None` when it has none.
     fn next_tick(&self, lock: usize, job: usize, next: Option<DateTime<Utc>>);
-    /// Counts one `what` for the job.
-    fn tally(&self, lock: usize, job: usize, what: Tally);
+    /// Counts one `what` for the job's `tick` (for a misfire the latest missed one, for a
+    /// trigger its time).
+    fn tally(&self, lock: usize, job: usize, what: Tally, tick: DateTime<Utc>);
     /// A run of the job began (its first attempt is about to start).
-    fn run_started(&self, lock: usize, job: usize);
+    fn run_started(&self, lock: usize, job: usize, run: Started);
     /// An attempt ended.
     fn attempt_finished(&self, lock: usize, job: usize, attempt: Finished);
     /// The run is over, with all its attempts: the job is free for its next tick.

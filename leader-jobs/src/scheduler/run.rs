@@ -23,7 +23,7 @@ use crate::job::Job;
 
 /// Why a tick runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum RunKind {
+pub(crate) enum RunKind {
     /// At its scheduled time (or as the one queued tick right after the previous run).
     Scheduled,
     /// For a missed tick, per the misfire policy.
@@ -165,6 +165,7 @@ impl Run {
         }
         let finished = Finished {
             tick: self.claim.tick,
+            term: self.claim.term,
             started_at,
             finished_at,
             outcome,

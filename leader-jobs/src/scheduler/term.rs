@@ -126,7 +126,10 @@ pub(super) async fn lead(
         TermEnd::Fenced => "a newer term began in the ledger, or the ledger did not answer",
     };
     tracing::info!(lock = &*lock_name, term, node = %node, reason, "leadership lost");
-    this.lock.env.report.following(this.lock.lock_index);
+    this.lock
+        .env
+        .report
+        .following(this.lock.lock_index, term, reason);
     end
 }
 
@@ -329,7 +332,7 @@ impl Term<'_> {
         self.lock
             .env
             .report
-            .tally(self.lock.lock_index, index, Tally::Misfire);
+            .tally(self.lock.lock_index, index, Tally::Misfire, latest);
     }
 
     /// Reports each claim earlier leaders left without an outcome, but those `reruns` runs
@@ -360,7 +363,7 @@ impl Term<'_> {
             self.lock
                 .env
                 .report
-                .tally(self.lock.lock_index, index, Tally::Abandoned);
+                .tally(self.lock.lock_index, index, Tally::Abandoned, claim.tick);
         }
         let noted = self
             .lock

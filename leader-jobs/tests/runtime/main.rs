@@ -10,6 +10,7 @@ mod claim_window;
 mod cluster_view;
 mod control;
 mod delivery;
+mod events;
 mod failover;
 mod lease;
 mod misfire;

@@ -88,7 +88,7 @@ impl Term<'_> {
                 self.lock
                     .env
                     .report
-                    .tally(self.lock.lock_index, index, Tally::Manual);
+                    .tally(self.lock.lock_index, index, Tally::Manual, trigger.at);
                 self.spawn_run(index, claim, RunKind::Manual, start_by, 1);
                 Ok(())
             }

@@ -13,7 +13,7 @@ use crate::JobContext;
 use crate::backend::{Claim, ClaimVerdict, Leadership};
 use crate::backoff::Backoff;
 use crate::job::OverlapPolicy;
-use crate::scheduler::report::Tally;
+use crate::scheduler::report::{Started, Tally};
 use crate::scheduler::run::{Run, RunKind};
 
 impl Term<'_> {
@@ -77,7 +77,7 @@ impl Term<'_> {
         self.lock
             .env
             .report
-            .tally(self.lock.lock_index, index, Tally::Skipped);
+            .tally(self.lock.lock_index, index, Tally::Skipped, tick);
     }
 
     /// Starts waiting ticks (catch-ups first, oldest first; then the queued one) while the overlap
@@ -145,7 +145,7 @@ impl Term<'_> {
         match self.lock.ledger.claim(&claim).await {
             Ok(ClaimVerdict::Paused) => {
                 tracing::info!(job = job.name(), tick = %tick, "tick skipped: the job is paused");
-                report.tally(self.lock.lock_index, index, Tally::Paused);
+                report.tally(self.lock.lock_index, index, Tally::Paused, tick);
                 report.paused(self.lock.lock_index, index, true);
                 Ok(())
             }
@@ -172,7 +172,7 @@ impl Term<'_> {
                     highest_term,
                     "claim lost: the ledger gave this tick to another claim; not running it"
                 );
-                report.tally(self.lock.lock_index, index, Tally::LostClaim);
+                report.tally(self.lock.lock_index, index, Tally::LostClaim, tick);
                 if highest_term > self.term {
                     Err(Fenced)
                 } else {
@@ -190,7 +190,7 @@ impl Term<'_> {
                     "could not claim the tick in the ledger; ending the term so the next one \
                      re-reads the ledger and catches up"
                 );
-                report.tally(self.lock.lock_index, index, Tally::ClaimError);
+                report.tally(self.lock.lock_index, index, Tally::ClaimError, tick);
                 Err(Fenced)
             }
         }
@@ -226,7 +226,13 @@ impl Term<'_> {
         };
         self.jobs[index].last_run = Some((claim.tick, context.started_at));
         lock.running[index].fetch_add(1, Ordering::SeqCst);
-        lock.env.report.run_started(lock.lock_index, index);
+        let started = Started {
+            tick: claim.tick,
+            term: self.term,
+            attempt,
+            kind,
+        };
+        lock.env.report.run_started(lock.lock_index, index, started);
         let run = Run {
             job,
             claim,

@@ -184,10 +184,12 @@ impl Term<'_> {
             }
             Ok(ClaimVerdict::Lost { highest_term, .. }) => {
                 tracing::warn!(job = %claim.job, tick = %claim.tick, highest_term, "no rerun: the ledger refused it");
-                self.lock
-                    .env
-                    .report
-                    .tally(self.lock.lock_index, index, Tally::LostClaim);
+                self.lock.env.report.tally(
+                    self.lock.lock_index,
+                    index,
+                    Tally::LostClaim,
+                    claim.tick,
+                );
                 if highest_term > self.term {
                     Err(Fenced)
                 } else {
@@ -196,10 +198,12 @@ impl Term<'_> {
             }
             Err(error) => {
                 tracing::error!(job = %claim.job, tick = %claim.tick, %error, "could not claim the rerun in the ledger; ending the term so the next one re-reads the ledger");
-                self.lock
-                    .env
-                    .report
-                    .tally(self.lock.lock_index, index, Tally::ClaimError);
+                self.lock.env.report.tally(
+                    self.lock.lock_index,
+                    index,
+                    Tally::ClaimError,
+                    claim.tick,
+                );
                 Err(Fenced)
             }
         }

@@ -1,0 +1,75 @@
+//! The typed events of a node: what a harness or a dashboard reads instead of log lines.
+
+use leader_jobs::backend::RunOutcome;
+use leader_jobs::backend::memory::MemoryCluster;
+use leader_jobs::clock::TestClock;
+use leader_jobs::{Event, Job, JobContext, NotRun, RunKind, Runtime};
+
+use crate::support::{advance_to, at};
+
+#[tokio::test(start_paused = true)]
+async fn a_node_reports_leadership_runs_pauses_and_triggers_as_events() {
+    let (cluster, clock) = (MemoryCluster::new(), TestClock::starting_at(at(0, 0, 0)));
+    let job = Job::new("evented", "*/10 * * * * *", |_: JobContext| async {});
+    let handle = Runtime::builder()
+        .node_id("a")
+        .in_memory(&cluster)
+        .clock(clock.clone())
+        .jobs([job])
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    let mut events = handle.events();
+    advance_to(&clock, at(0, 0, 15)).await;
+    handle.pause("evented").await.unwrap();
+    advance_to(&clock, at(0, 0, 25)).await;
+    handle.resume("evented").await.unwrap();
+    handle.trigger("evented").await.unwrap();
+    advance_to(&clock, at(0, 0, 27)).await;
+    handle.shutdown().await.unwrap();
+
+    let mut seen = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        seen.push(event);
+    }
+    let gained = seen
+        .iter()
+        .position(|e| matches!(e, Event::LeadershipGained { term: 1, .. }));
+    let started = seen.iter().position(|e| {
+        matches!(e, Event::RunStarted { tick, kind: RunKind::Scheduled, attempt: 1, .. } if *tick == at(0, 0, 10))
+    });
+    let finished = seen.iter().position(|e| {
+        matches!(e, Event::RunFinished { tick, outcome: RunOutcome::Ok, .. } if *tick == at(0, 0, 10))
+    });
+    assert!(gained < started && started < finished, "{seen:#?}");
+    assert!(seen.iter().any(|e| matches!(
+        e,
+        Event::TickNotRun { tick, why: NotRun::Paused, .. } if *tick == at(0, 0, 20)
+    )));
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, Event::PauseChanged { paused: true, .. }))
+    );
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, Event::PauseChanged { paused: false, .. }))
+    );
+    assert!(seen.iter().any(|e| matches!(e, Event::Triggered { .. })));
+    assert!(seen.iter().any(|e| matches!(
+        e,
+        Event::RunStarted {
+            kind: RunKind::Manual,
+            ..
+        }
+    )));
+    assert!(matches!(
+        seen.last(),
+        Some(Event::LeadershipLost { reason, .. }) if reason == "shutdown"
+    ));
+    let json = serde_json::to_value(&seen[gained.unwrap()]).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"event": "leadership_gained", "lock": "evented", "term": 1})
+    );
+}
