@@ -15,7 +15,9 @@
 //! `hostname-pid-random`), `TOPIC_PREFIX` (default `leader-jobs`), `LOG_FORMAT=json` for one JSON
 //! object per log line, `RUST_LOG` (default `info,pulsar=error`), and `LEADER_JOBS_SCHEDULES` to
 //! replace a schedule or switch a job off without a rebuild, e.g.
-//! `LEADER_JOBS_SCHEDULES="email_digest::build_report = off"`.
+//! `LEADER_JOBS_SCHEDULES="email_digest::build_report = off"`. With `METRICS_ADDR` set to a
+//! loopback address (`127.0.0.1:9464`) the node serves its metrics for Prometheus at
+//! `http://127.0.0.1:9464/metrics`.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -102,6 +104,7 @@ async fn build_report(ctx: JobContext) {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logging();
+    serve_metrics()?;
     let url = std::env::var("PULSAR_URL").unwrap_or_else(|_| "pulsar://127.0.0.1:6650".into());
     // Deployments sharing one Pulsar namespace (staging and production, or each demo run) need
     // topic prefixes of their own: the locks and their run history live under it.
@@ -124,6 +127,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     runtime.build()?.run_until(stop).await?;
+    Ok(())
+}
+
+/// Serves the runtime's series on `METRICS_ADDR`, a loopback address, if it is set.
+fn serve_metrics() -> Result<(), Box<dyn std::error::Error>> {
+    let Ok(addr) = std::env::var("METRICS_ADDR") else {
+        return Ok(());
+    };
+    let addr: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|e| format!("METRICS_ADDR={addr:?} is not an address like 127.0.0.1:9464: {e}"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!("METRICS_ADDR={addr} is not a loopback address; this example serves metrics on 127.0.0.1 or ::1 only").into());
+    }
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .install()?;
+    tracing::info!(%addr, "serving metrics at /metrics");
     Ok(())
 }
 

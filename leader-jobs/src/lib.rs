@@ -136,6 +136,9 @@ pub use leader_jobs_macros::singleton_job;
 pub use registry::registered_jobs;
 pub use runtime::cluster::{ClusterView, JobView, LockView};
 pub use runtime::events::{EVENTS_BUFFERED, Event, NotRun, RunKind};
+/// The names of the series the runtime writes through the `metrics` facade.
+#[cfg(feature = "metrics")]
+pub use runtime::metrics::SERIES as METRICS;
 pub use runtime::status::{JobStatus, LastRun, LockStatus, RunCounts, Status};
 pub use runtime::{
     DEFAULT_GRACE_PERIOD, Handle, Runtime, RuntimeBuilder, SCHEDULES_ENV, ScheduleOverrides,

@@ -1,4 +1,5 @@
-//! What [`Handle::events`](crate::Handle::events) delivers: this node's scheduling as typed
+//! What [`Handle::events`](crate::Handle::events) delivers (and, with the feature `metrics`,
+//! what the node's metrics are made of): this node's scheduling as typed
 //! events, in the order they happened, for a dashboard, a test harness or an alerting hook that
 //! would otherwise match log lines or poll the status. Their serde form (a JSON object tagged
 //! `event`) is the documented schema.
@@ -175,6 +176,8 @@ impl Reports {
                 (lock, jobs)
             })
             .collect();
+        #[cfg(feature = "metrics")]
+        super::metrics::describe();
         Self {
             status,
             events: broadcast::channel(EVENTS_BUFFERED).0,
@@ -213,6 +216,8 @@ impl Reports {
 impl Report for Reports {
     fn leading(&self, lock: usize, term: u64) {
         self.status.leading(lock, term);
+        #[cfg(feature = "metrics")]
+        super::metrics::leading(&self.lock_name(lock), term);
         self.send(Event::LeadershipGained {
             lock: self.lock_name(lock),
             term,
@@ -221,6 +226,8 @@ impl Report for Reports {
 
     fn following(&self, lock: usize, term: u64, reason: &'static str) {
         self.status.following(lock, term, reason);
+        #[cfg(feature = "metrics")]
+        super::metrics::following(&self.lock_name(lock));
         self.send(Event::LeadershipLost {
             lock: self.lock_name(lock),
             term,
@@ -230,6 +237,8 @@ impl Report for Reports {
 
     fn next_tick(&self, lock: usize, job: usize, next: Option<DateTime<Utc>>) {
         self.status.next_tick(lock, job, next);
+        #[cfg(feature = "metrics")]
+        super::metrics::next_tick(&self.job_names(lock, job).0, next);
     }
 
     fn tally(&self, lock: usize, job: usize, what: Tally, tick: DateTime<Utc>) {
@@ -281,6 +290,8 @@ impl Report for Reports {
 
     fn attempt_finished(&self, lock: usize, job: usize, attempt: Finished) {
         let (job_name, lock_name) = self.job_names(lock, job);
+        #[cfg(feature = "metrics")]
+        super::metrics::attempt_finished(&job_name, &lock_name, &attempt);
         let event = Event::RunFinished {
             job: job_name,
             lock: lock_name,

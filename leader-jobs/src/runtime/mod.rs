@@ -7,6 +7,8 @@ pub(crate) mod cluster;
 mod control;
 pub(crate) mod events;
 mod handle;
+#[cfg(feature = "metrics")]
+pub(crate) mod metrics;
 mod node_id;
 mod overrides;
 pub(crate) mod status;
