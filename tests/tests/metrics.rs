@@ -8,6 +8,9 @@ use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::{Job, JobContext, Runtime};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
+/// A series as the recorder holds it: name, labels, value.
+type Series = (String, Vec<(String, String)>, DebugValue);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorder_sees_every_series() {
     let recorder = DebuggingRecorder::new();
@@ -28,7 +31,7 @@ async fn a_recorder_sees_every_series() {
         assert!(Instant::now() < deadline, "two runs within 10 s");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let seen: Vec<(String, Vec<(String, String)>, DebugValue)> = snapshotter
+    let seen: Vec<Series> = snapshotter
         .snapshot()
         .into_vec()
         .into_iter()
@@ -61,7 +64,7 @@ async fn a_recorder_sees_every_series() {
             name == "leader_jobs_runs_total"
                 && labels.contains(&("outcome".to_owned(), "ok".to_owned()))
         })
-        .map(|(_, _, value)| value.clone());
+        .map(|(_, _, value)| value);
     assert!(
         matches!(runs, Some(DebugValue::Counter(n)) if *n >= 2),
         "{runs:?}"
@@ -69,7 +72,7 @@ async fn a_recorder_sees_every_series() {
     let leader = seen
         .iter()
         .find(|(name, _, _)| name == "leader_jobs_is_leader")
-        .map(|(_, _, value)| value.clone());
+        .map(|(_, _, value)| value);
     assert!(
         matches!(leader, Some(DebugValue::Gauge(v)) if v.into_inner() == 1.0),
         "{leader:?}"
