@@ -21,6 +21,8 @@ pub(crate) struct Console {
     shown_jobs: BTreeSet<String>,
     /// Runs the runtime announced as catch-ups; the job's own line comes after.
     catch_ups: BTreeSet<RunId>,
+    /// Runs the runtime announced as triggered by an operator.
+    manual: BTreeSet<RunId>,
 }
 
 impl Console {
@@ -31,6 +33,7 @@ impl Console {
             nodes: nodes.iter().map(|&node| node.to_owned()).collect(),
             shown_jobs: BTreeSet::new(),
             catch_ups: BTreeSet::new(),
+            manual: BTreeSet::new(),
         }
     }
 
@@ -56,17 +59,31 @@ impl Console {
                 self.catch_ups.insert(run.clone());
                 return;
             }
+            Kind::Manual(run) => {
+                self.manual.insert(run.clone());
+                return;
+            }
+            Kind::Paused { job, tick } => format!(
+                "tick {} of {} skipped: the job is paused",
+                tick.format("%H:%M:%S"),
+                short_name(job)
+            ),
             Kind::Run(run) => {
+                let manual = self.manual.remove(run);
                 let catch_up = if self.catch_ups.remove(run) {
                     "  catch-up for a missed tick"
+                } else if manual {
+                    "  run now, as the operator asked at that time"
                 } else {
                     ""
                 };
+                // A manual run's tick is the request's time, to the millisecond.
+                let tick_format = if manual { "%H:%M:%S%.3f" } else { "%H:%M:%S" };
                 format!(
                     "  {:<8} {:<13} tick {}  term {}{catch_up}",
                     run.lock,
                     short_name(&run.job),
-                    run.tick.format("%H:%M:%S"),
+                    run.tick.format(tick_format),
                     run.term
                 )
             }

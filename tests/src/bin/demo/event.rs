@@ -33,6 +33,10 @@ pub(crate) enum Kind {
     Run(RunId),
     /// The runtime started a run for a tick that passed while no node led (misfire policy).
     CatchUp(RunId),
+    /// The runtime started a run an operator triggered; its tick is the trigger's time.
+    Manual(RunId),
+    /// A tick of a paused job was skipped.
+    Paused { job: String, tick: DateTime<Utc> },
     /// A new leader found a claim without outcome: the previous leader died between claiming the
     /// tick and finishing the run, and the tick is not run again.
     Abandoned { job: String, tick: DateTime<Utc> },
@@ -76,6 +80,8 @@ pub(crate) fn parse(line: &str) -> Option<Event> {
             Kind::Run(run)
         } else if message == "catch-up run for a missed tick" {
             Kind::CatchUp(run)
+        } else if message == "manual run, triggered by an operator" {
+            Kind::Manual(run)
         } else {
             notice(&value, format!("{message} ({} tick {})", run.job, run.tick))?
         }
@@ -105,6 +111,10 @@ pub(crate) fn parse(line: &str) -> Option<Event> {
                 tick: parse_tick(&text("tick")?)?,
                 term,
                 highest_term: value.get("highest_term").and_then(Value::as_u64)?,
+            },
+            ("tick skipped: the job is paused", _) => Kind::Paused {
+                job: text("job")?,
+                tick: parse_tick(&text("tick")?)?,
             },
             (message, _) if message.starts_with("abandoned run") => Kind::Abandoned {
                 job: text("job")?,

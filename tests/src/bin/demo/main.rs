@@ -14,6 +14,7 @@ mod cleanup;
 mod console;
 mod event;
 mod node;
+mod operator;
 mod record;
 mod scenario;
 mod summary;

@@ -1,5 +1,6 @@
 //! The demo's script: three nodes start; the leader of `email` is killed and later restarted;
-//! a leader is stopped gracefully and restarted; the leader of `email` is frozen and resumed.
+//! a leader is stopped gracefully and restarted; the leader of `email` is frozen and resumed;
+//! an operator pauses the reports for a few seconds, resumes them and asks for a digest now.
 //! Between the faults the nodes' events are printed as they come.
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use chrono::Utc;
 
 use crate::console::Console;
 use crate::node::{Launcher, Node, Report};
+use crate::operator;
 use crate::record::{Action, Fault, Record, Takeover};
 use crate::{EMAIL, REPORTS};
 
@@ -29,6 +31,13 @@ const TAKEOVER_LIMIT: Duration = Duration::from_secs(30);
 const STOP_LIMIT: Duration = Duration::from_secs(35);
 /// How long a frozen node stays frozen after another took over, so that it wakes up stale.
 const STAY_FROZEN: Duration = Duration::from_secs(4);
+/// How long the operator keeps the reports paused: a few of their ticks.
+const PAUSED_FOR: Duration = Duration::from_secs(5);
+/// How long the demo waits for the triggered digest before going on.
+const TRIGGER_WAIT: Duration = Duration::from_secs(3);
+/// The jobs the operator acts on.
+const REPORT_JOB: &str = "email_digest::build_report";
+const DIGEST_JOB: &str = "email_digest::send_digest";
 
 /// Ctrl-C, seen between two steps.
 #[derive(Debug)]
@@ -117,9 +126,39 @@ impl Demo {
             self.console
                 .note("resuming it (SIGCONT): its lease has run out, the ledger fences it");
             self.act(frozen, Action::Thaw)?;
+            self.operate()?;
         }
         self.pump_until(duration)?;
         Ok(())
+    }
+
+    /// Pauses the reports, resumes them, and triggers a digest, through the ledgers.
+    fn operate(&mut self) -> anyhow::Result<()> {
+        self.console.note(
+            "pausing build_report (an operator's pause record in the reports ledger): its \
+             ticks are skipped, whichever node leads",
+        );
+        self.command(REPORTS, operator::pause(REPORT_JOB))?;
+        self.pump_for(PAUSED_FOR)?;
+        self.console
+            .note("resuming it: the next tick runs, the skipped ones stay skipped");
+        self.command(REPORTS, operator::resume(REPORT_JOB))?;
+        self.console.note(
+            "asking for a digest now (a trigger record in the email ledger): the leader runs it \
+             once, within about a second",
+        );
+        self.command(EMAIL, operator::trigger(DIGEST_JOB))?;
+        self.pump_for(TRIGGER_WAIT)
+    }
+
+    fn command(
+        &mut self,
+        lock: &str,
+        command: leader_jobs::backend::Command,
+    ) -> anyhow::Result<()> {
+        let launcher = &self.launcher;
+        operator::send(&launcher.service_url, &launcher.topic_prefix, lock, command)
+            .with_context(|| format!("sending an operator's command to the {lock} ledger"))
     }
 
     /// Stops every node gracefully (thawing a frozen one first) and collects their last events.

@@ -35,6 +35,10 @@ pub(crate) struct JobSummary {
     pub(crate) not_run_by_policy: usize,
     /// Ticks claimed by a leader that died mid-run, reported by its successor and not rerun.
     pub(crate) abandoned: usize,
+    /// Ticks skipped because an operator paused the job.
+    pub(crate) paused: usize,
+    /// Runs an operator triggered (off the schedule, not among the ticks).
+    pub(crate) manual: usize,
     /// Ticks nothing accounts for.
     pub(crate) lost: Vec<DateTime<Utc>>,
     /// Ticks run more than once.
@@ -68,6 +72,8 @@ pub(crate) fn summarize(record: &Record) -> anyhow::Result<Summary> {
     let mut runs = RunsByTick::new();
     let mut catch_ups = BTreeSet::new();
     let mut abandoned = BTreeSet::new();
+    let mut paused = BTreeSet::new();
+    let mut manual: Vec<RunId> = Vec::new();
     let mut first_leader: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
     // In the order the nodes registered them (by lock), not by name.
     let mut jobs: Vec<(String, (String, String, String, String))> = Vec::new();
@@ -83,6 +89,10 @@ pub(crate) fn summarize(record: &Record) -> anyhow::Result<Summary> {
             Kind::Abandoned { job, tick } => {
                 abandoned.insert((job.clone(), *tick));
             }
+            Kind::Paused { job, tick } => {
+                paused.insert((job.clone(), *tick));
+            }
+            Kind::Manual(run) => manual.push(run.clone()),
             Kind::LeadershipGained { lock, .. } => {
                 first_leader.entry(lock.as_str()).or_insert(event.at);
             }
@@ -117,6 +127,7 @@ pub(crate) fn summarize(record: &Record) -> anyhow::Result<Summary> {
             misfire,
             ticks: due.len(),
             runs_per_node: vec![0; record.nodes.len()],
+            manual: manual.iter().filter(|run| run.job == job).count(),
             ..JobSummary::default()
         };
         let ran = |tick: &DateTime<Utc>| runs.get(&(job.clone(), *tick));
@@ -132,6 +143,7 @@ pub(crate) fn summarize(record: &Record) -> anyhow::Result<Summary> {
                     }
                 }
                 None if abandoned.contains(&(job.clone(), *tick)) => summary.abandoned += 1,
+                None if paused.contains(&(job.clone(), *tick)) => summary.paused += 1,
                 None => {
                     // `fire_once` runs the latest missed tick of a gap: the next tick that ran
                     // must be a catch-up run. `skip` runs none of them.
@@ -166,7 +178,7 @@ pub(crate) fn render(summary: &Summary, record: &Record) -> String {
     for node in &record.nodes {
         let _ = write!(header, " {node:>7}");
     }
-    header.push_str("  caught up  not run (policy)  abandoned  lost  duplicates");
+    header.push_str("  caught up  not run (policy)  abandoned  paused  manual  lost  duplicates");
     let _ = writeln!(out, "{header}");
     for job in &summary.jobs {
         let mut line = format!(
@@ -182,10 +194,12 @@ pub(crate) fn render(summary: &Summary, record: &Record) -> String {
         }
         let _ = writeln!(
             out,
-            "{line}  {:>9}  {:>16}  {:>9}  {:>4}  {:>10}",
+            "{line}  {:>9}  {:>16}  {:>9}  {:>6}  {:>6}  {:>4}  {:>10}",
             job.caught_up,
             job.not_run_by_policy,
             job.abandoned,
+            job.paused,
+            job.manual,
             job.lost.len(),
             job.duplicates.len()
         );
@@ -327,5 +341,29 @@ mod tests {
         let summary = summarize(&record_with("fire_all", events)).unwrap();
         assert_eq!(summary.jobs[0].abandoned, 1);
         assert!(summary.is_clean());
+    }
+
+    #[test]
+    fn paused_ticks_are_accounted_for_and_a_manual_run_is_no_duplicate() {
+        let paused = |tick| Kind::Paused {
+            job: "app::digest".into(),
+            tick: second(tick),
+        };
+        let mut manual = run(0, 1);
+        manual.tick = second(33) + chrono::Duration::milliseconds(250);
+        let events = vec![
+            (0, event(10, Kind::Run(run(10, 1)))),
+            (0, event(20, paused(20))),
+            (0, event(30, paused(30))),
+            (0, event(33, Kind::Manual(manual.clone()))),
+            (0, event(33, Kind::Run(manual))),
+            (0, event(40, Kind::Run(run(40, 1)))),
+            (0, event(50, Kind::Run(run(50, 1)))),
+            (0, event(60, Kind::Run(run(60, 1)))),
+        ];
+        let summary = summarize(&record_with("fire_all", events)).unwrap();
+        let job = &summary.jobs[0];
+        assert_eq!((job.paused, job.manual, job.runs()), (2, 1, 4));
+        assert!(summary.is_clean(), "{summary:?}");
     }
 }
