@@ -8,8 +8,10 @@ use crate::backend::RunOutcome;
 use crate::scheduler::Finished;
 
 /// Every series the runtime writes, for an exporter's descriptions and for tests.
-pub const SERIES: [&str; 8] = [
+pub const SERIES: [&str; 10] = [
     "leader_jobs_runs_total",
+    "leader_jobs_retries_total",
+    "leader_jobs_reruns_total",
     "leader_jobs_run_duration_seconds",
     "leader_jobs_tick_lateness_seconds",
     "leader_jobs_is_leader",
@@ -25,6 +27,14 @@ pub(super) fn describe() {
     metrics::describe_counter!(
         "leader_jobs_runs_total",
         "Attempts run on this node, by job, lock and outcome"
+    );
+    metrics::describe_counter!(
+        "leader_jobs_retries_total",
+        "Attempts after a failed one (each also in leader_jobs_runs_total)"
+    );
+    metrics::describe_counter!(
+        "leader_jobs_reruns_total",
+        "Attempts after an abandoned one, delivery at least once (each also in leader_jobs_runs_total)"
     );
     metrics::describe_histogram!(
         "leader_jobs_run_duration_seconds",
@@ -95,6 +105,12 @@ pub(super) fn attempt_finished(job: &str, lock: &str, attempt: &Finished) {
         "outcome" => outcome
     )
     .increment(1);
+    // Both are always written, so that a rate over them exists before the first one happens.
+    let retry = u64::from(attempt.attempt > 1 && !attempt.rerun);
+    metrics::counter!("leader_jobs_retries_total", "job" => job.to_owned(), "lock" => lock.to_owned())
+        .increment(retry);
+    metrics::counter!("leader_jobs_reruns_total", "job" => job.to_owned(), "lock" => lock.to_owned())
+        .increment(u64::from(attempt.rerun));
     let ran = (attempt.finished_at - attempt.started_at)
         .to_std()
         .unwrap_or_default();

@@ -63,6 +63,11 @@ impl Console {
                 self.manual.insert(run.clone());
                 return;
             }
+            Kind::Rerun(run) => format!(
+                "runs {} tick {} again: its last attempt was abandoned (delivery at least once)",
+                short_name(&run.job),
+                run.tick.format("%H:%M:%S")
+            ),
             Kind::Paused { job, tick } => format!(
                 "tick {} of {} skipped: the job is paused",
                 tick.format("%H:%M:%S"),

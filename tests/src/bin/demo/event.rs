@@ -35,6 +35,9 @@ pub(crate) enum Kind {
     CatchUp(RunId),
     /// The runtime started a run an operator triggered; its tick is the trigger's time.
     Manual(RunId),
+    /// The runtime ran a tick again whose attempt an earlier leader abandoned (delivery at least
+    /// once): a further attempt, not a duplicate.
+    Rerun(RunId),
     /// A tick of a paused job was skipped.
     Paused { job: String, tick: DateTime<Utc> },
     /// A new leader found a claim without outcome: the previous leader died between claiming the
@@ -82,6 +85,8 @@ pub(crate) fn parse(line: &str) -> Option<Event> {
             Kind::CatchUp(run)
         } else if message == "manual run, triggered by an operator" {
             Kind::Manual(run)
+        } else if message.starts_with("rerun of a tick whose last attempt was abandoned") {
+            Kind::Rerun(run)
         } else {
             notice(&value, format!("{message} ({} tick {})", run.job, run.tick))?
         }

@@ -39,6 +39,8 @@ pub(crate) struct JobSummary {
     pub(crate) paused: usize,
     /// Runs an operator triggered (off the schedule, not among the ticks).
     pub(crate) manual: usize,
+    /// Runs of a tick again after its attempt was abandoned (delivery at least once).
+    pub(crate) reruns: usize,
     /// Ticks nothing accounts for.
     pub(crate) lost: Vec<DateTime<Utc>>,
     /// Ticks run more than once.
@@ -74,6 +76,7 @@ pub(crate) fn summarize(record: &Record) -> anyhow::Result<Summary> {
     let mut abandoned = BTreeSet::new();
     let mut paused = BTreeSet::new();
     let mut manual: Vec<RunId> = Vec::new();
+    let mut reruns = BTreeSet::new();
     let mut first_leader: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
     // In the order the nodes registered them (by lock), not by name.
     let mut jobs: Vec<(String, (String, String, String, String))> = Vec::new();
@@ -93,6 +96,9 @@ pub(crate) fn summarize(record: &Record) -> anyhow::Result<Summary> {
                 paused.insert((job.clone(), *tick));
             }
             Kind::Manual(run) => manual.push(run.clone()),
+            Kind::Rerun(run) => {
+                reruns.insert(run.clone());
+            }
             Kind::LeadershipGained { lock, .. } => {
                 first_leader.entry(lock.as_str()).or_insert(event.at);
             }
@@ -137,8 +143,11 @@ pub(crate) fn summarize(record: &Record) -> anyhow::Result<Summary> {
                     for (node, run) in of_tick {
                         summary.runs_per_node[*node] += 1;
                         summary.caught_up += usize::from(catch_ups.contains(run));
+                        summary.reruns += usize::from(reruns.contains(run));
                     }
-                    if of_tick.len() > 1 {
+                    // A rerun after an abandoned attempt is a further attempt, not a duplicate.
+                    let first_runs = of_tick.iter().filter(|(_, run)| !reruns.contains(run));
+                    if first_runs.count() > 1 {
                         summary.duplicates.push(*tick);
                     }
                 }
@@ -178,7 +187,9 @@ pub(crate) fn render(summary: &Summary, record: &Record) -> String {
     for node in &record.nodes {
         let _ = write!(header, " {node:>7}");
     }
-    header.push_str("  caught up  not run (policy)  abandoned  paused  manual  lost  duplicates");
+    header.push_str(
+        "  caught up  not run (policy)  abandoned  rerun  paused  manual  lost  duplicates",
+    );
     let _ = writeln!(out, "{header}");
     for job in &summary.jobs {
         let mut line = format!(
@@ -194,10 +205,11 @@ pub(crate) fn render(summary: &Summary, record: &Record) -> String {
         }
         let _ = writeln!(
             out,
-            "{line}  {:>9}  {:>16}  {:>9}  {:>6}  {:>6}  {:>4}  {:>10}",
+            "{line}  {:>9}  {:>16}  {:>9}  {:>5}  {:>6}  {:>6}  {:>4}  {:>10}",
             job.caught_up,
             job.not_run_by_policy,
             job.abandoned,
+            job.reruns,
             job.paused,
             job.manual,
             job.lost.len(),
