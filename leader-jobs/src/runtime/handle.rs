@@ -154,19 +154,11 @@ impl Handle {
     /// [`Error::Ledger`] when the command could not be appended (the broker is unreachable:
     /// it gives up after the ledger's operation bound). Then nothing changed.
     pub async fn pause(&self, job: &str) -> Result<(), Error> {
-        let parts = &self.inner.parts;
         let command = Command::Pause {
             job: job.to_owned(),
-            by: parts.node.to_string(),
+            by: self.node_id().to_owned(),
         };
-        control::send(
-            &parts.plans,
-            &parts.ledgers,
-            job,
-            "`Handle::pause(..)`",
-            command,
-        )
-        .await
+        self.command(job, "`Handle::pause(..)`", command).await
     }
 
     /// Resumes a paused `job`: its next tick runs; ticks skipped while it was paused are not
@@ -176,19 +168,11 @@ impl Handle {
     ///
     /// As [`pause`](Self::pause).
     pub async fn resume(&self, job: &str) -> Result<(), Error> {
-        let parts = &self.inner.parts;
         let command = Command::Resume {
             job: job.to_owned(),
-            by: parts.node.to_string(),
+            by: self.node_id().to_owned(),
         };
-        control::send(
-            &parts.plans,
-            &parts.ledgers,
-            job,
-            "`Handle::resume(..)`",
-            command,
-        )
-        .await
+        self.command(job, "`Handle::resume(..)`", command).await
     }
 
     /// Asks for a run of `job` now, whatever its schedule, and returns the request's id. The
@@ -217,14 +201,13 @@ impl Handle {
     pub async fn trigger_request(&self, job: &str, request: &str) -> Result<(), Error> {
         let parts = &self.inner.parts;
         let command = control::trigger(job, request, &parts.node, parts.clock.now());
-        control::send(
-            &parts.plans,
-            &parts.ledgers,
-            job,
-            "`Handle::trigger(..)`",
-            command,
-        )
-        .await
+        self.command(job, "`Handle::trigger(..)`", command).await
+    }
+
+    /// Appends `command` to the ledger of `job`'s lock; `what` names the call in errors.
+    async fn command(&self, job: &str, what: &str, command: Command) -> Result<(), Error> {
+        let parts = &self.inner.parts;
+        control::send(&parts.plans, &parts.ledgers, job, what, command).await
     }
 
     /// The cluster as the ledgers of this node's locks hold it: per lock the node that leads,

@@ -381,6 +381,16 @@ impl Term<'_> {
         }
     }
 
+    /// A claim lost to `highest_term`: the term ends if a newer one began, else only the tick
+    /// is lost.
+    fn fenced_if_newer(&self, highest_term: u64) -> Result<(), Fenced> {
+        if highest_term > self.term {
+            Err(Fenced)
+        } else {
+            Ok(())
+        }
+    }
+
     /// The index of the job named `name` in this lock's plan.
     fn job_index(&self, name: &str) -> Option<usize> {
         self.lock

@@ -94,12 +94,7 @@ impl Term<'_> {
             }
             // Waits in the ledger and runs once the job is resumed.
             Ok(ClaimVerdict::Paused) => Ok(()),
-            Ok(ClaimVerdict::Lost { highest_term, .. }) => {
-                if highest_term > self.term {
-                    return Err(Fenced);
-                }
-                Ok(())
-            }
+            Ok(ClaimVerdict::Lost { highest_term, .. }) => self.fenced_if_newer(highest_term),
             Err(error) => {
                 tracing::error!(job = %trigger.job, request = %trigger.request, %error, "could not claim a triggered run in the ledger; ending the term so the next one re-reads the ledger");
                 Err(Fenced)

@@ -173,11 +173,7 @@ impl Term<'_> {
                     "claim lost: the ledger gave this tick to another claim; not running it"
                 );
                 report.tally(self.lock.lock_index, index, Tally::LostClaim, tick);
-                if highest_term > self.term {
-                    Err(Fenced)
-                } else {
-                    Ok(())
-                }
+                self.fenced_if_newer(highest_term)
             }
             Err(err) => {
                 // The claim may or may not be in the ledger. Ending the term is what keeps the

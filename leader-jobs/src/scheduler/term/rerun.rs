@@ -190,11 +190,7 @@ impl Term<'_> {
                     Tally::LostClaim,
                     claim.tick,
                 );
-                if highest_term > self.term {
-                    Err(Fenced)
-                } else {
-                    Ok(())
-                }
+                self.fenced_if_newer(highest_term)
             }
             Err(error) => {
                 tracing::error!(job = %claim.job, tick = %claim.tick, %error, "could not claim the rerun in the ledger; ending the term so the next one re-reads the ledger");
