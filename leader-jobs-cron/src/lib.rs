@@ -39,6 +39,7 @@ mod expr;
 mod field;
 mod nickname;
 mod upcoming;
+mod words;
 
 pub mod lock_name;
 

@@ -76,6 +76,8 @@
 //!   [`status`](Handle::status) and [`shutdown`](Handle::shutdown).
 //! - [`PulsarConfig`]: heartbeat, lease, stall detection, namespace, token and TLS settings.
 //! - [`JobContext`]: what a run knows, cancellation, the fencing token.
+//! - `dashboard` (feature `dashboard`): a web page and JSON API for operators, mounted in the
+//!   application's axum server.
 //! - [`backend::memory::MemoryCluster`]: several nodes in one process, for testing your jobs
 //!   through kills and pauses on simulated time.
 //!
@@ -116,6 +118,8 @@
 
 pub mod backend;
 pub mod clock;
+#[cfg(feature = "dashboard")]
+pub mod dashboard;
 pub mod job;
 pub mod registry;
 

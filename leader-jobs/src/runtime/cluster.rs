@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::Schedule;
 use crate::backend::{BackendError, Ledger, LedgerHistory, PastRun, RunTotals};
 use crate::clock::Clock;
 use crate::error::Error;
@@ -16,7 +17,7 @@ use crate::registry::RegistryError;
 use crate::scheduler::{LockPlan, OpenLedgers, describe_schedule};
 
 /// The cluster as the ledgers of this node's locks hold it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct ClusterView {
     /// The node that read it.
@@ -41,7 +42,7 @@ impl ClusterView {
 }
 
 /// One lock as its ledger holds it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct LockView {
     /// The lock's name.
@@ -58,7 +59,7 @@ pub struct LockView {
 }
 
 /// One job as its lock's ledger holds it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct JobView {
     /// The job's name.
@@ -66,11 +67,16 @@ pub struct JobView {
     /// Its schedule as `cron (tz)`: as the leader announced it, or this node's before any did;
     /// `off` when the leader switched the job off.
     pub schedule: String,
+    /// The same schedule in English words ("at 09:00 on Monday to Friday (Europe/Berlin)", see
+    /// [`Schedule::describe`](crate::Schedule::describe)), or `off`.
+    pub in_words: String,
     /// Its next tick after now, when the schedule is this node's too (otherwise the leader's
     /// configuration differs and this node cannot tell).
     pub next_tick: Option<DateTime<Utc>>,
     /// The latest tick a leader claimed.
     pub last_claimed: Option<DateTime<Utc>>,
+    /// Its latest runs, newest first (at most [`RECENT_RUNS`](crate::backend::RECENT_RUNS)).
+    pub recent: Vec<PastRun>,
     /// The latest run that returned success.
     pub last_success: Option<PastRun>,
     /// The latest run that failed on its own.
@@ -153,12 +159,19 @@ fn lock_view(plan: &LockPlan, history: LedgerHistory, now: DateTime<Utc>) -> Loc
                 None => ours.clone(),
             };
             let runs = history.runs.get(name).cloned().unwrap_or_default();
+            let in_words = if schedule == ours {
+                scheduled.schedule.describe()
+            } else {
+                announced_in_words(&schedule)
+            };
             JobView {
                 name: name.to_owned(),
                 next_tick: (schedule == ours)
                     .then(|| scheduled.schedule.next_after(now))
                     .flatten(),
                 schedule,
+                in_words,
+                recent: runs.recent.iter().rev().cloned().collect(),
                 last_claimed: history.last_claimed.get(name).copied(),
                 last_success: runs.last_success,
                 last_failure: runs.last_failure,
@@ -176,6 +189,16 @@ fn lock_view(plan: &LockPlan, history: LedgerHistory, now: DateTime<Utc>) -> Loc
         since: history.term_began,
         jobs,
     }
+}
+
+/// A leader's announced schedule (`cron (tz)`) in words; the text itself when it does not parse
+/// (a leader of a newer version may write what this one cannot read).
+fn announced_in_words(announced: &str) -> String {
+    let parsed = announced
+        .rsplit_once(" (")
+        .and_then(|(cron, tz)| Some((cron, tz.strip_suffix(')')?)))
+        .and_then(|(cron, tz)| Schedule::parse(cron).ok()?.in_timezone(tz).ok());
+    parsed.map_or_else(|| announced.to_owned(), |schedule| schedule.describe())
 }
 
 async fn read(

@@ -251,6 +251,12 @@ impl Handle {
         }
     }
 
+    /// Completes once shutdown has begun, for servers that live as long as the runtime.
+    #[cfg_attr(not(feature = "dashboard"), allow(dead_code))]
+    pub(crate) async fn shutting_down(&self) {
+        self.inner.parts.shutdown.cancelled().await;
+    }
+
     /// Completes when a lock's scheduler stopped with an error.
     pub(super) async fn failed(&self) {
         self.inner.parts.failure.happened.cancelled().await;

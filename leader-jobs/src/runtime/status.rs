@@ -9,7 +9,7 @@ use crate::backend::RunOutcome;
 use crate::scheduler::{Finished, Report, Started, Tally};
 
 /// A snapshot of one node's scheduling state.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Status {
     /// This node's id.
@@ -34,7 +34,7 @@ impl Status {
 }
 
 /// One lock as this node sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct LockStatus {
     /// The lock's name.
@@ -48,7 +48,7 @@ pub struct LockStatus {
 }
 
 /// One job as this node sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct JobStatus {
     /// The job's name.
@@ -71,7 +71,7 @@ pub struct JobStatus {
 }
 
 /// A finished run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct LastRun {
     /// The tick it ran for.
@@ -93,7 +93,7 @@ pub struct LastRun {
 }
 
 /// Counters of what happened to a job's ticks on this node.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct RunCounts {
     /// Runs that returned success.
