@@ -17,13 +17,17 @@
 //! replace a schedule or switch a job off without a rebuild, e.g.
 //! `LEADER_JOBS_SCHEDULES="email_digest::build_report = off"`. With `METRICS_ADDR` set to a
 //! loopback address (`127.0.0.1:9464`) the node serves its metrics for Prometheus at
-//! `http://127.0.0.1:9464/metrics`.
+//! `http://127.0.0.1:9464/metrics`. Every node serves the dashboard on `DASHBOARD_ADDR` (default
+//! a free loopback port, logged at start); with `DASHBOARD_TOKEN` set its buttons (run now,
+//! pause, resume) work for requests that carry the token.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use leader_jobs::{JobContext, PulsarConfig, Runtime, ScheduleOverrides, State, singleton_job};
+use leader_jobs::{
+    Handle, JobContext, PulsarConfig, Runtime, ScheduleOverrides, State, dashboard, singleton_job,
+};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
@@ -126,7 +130,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ = terminate.recv() => {}
         }
     };
-    runtime.build()?.run_until(stop).await?;
+    let handle = runtime.build()?.start()?;
+    serve_dashboard(&handle).await?;
+    handle.run_until(stop).await?;
+    Ok(())
+}
+
+/// Serves the dashboard on `DASHBOARD_ADDR` (a loopback address; default a free port), with
+/// its commands allowed for `DASHBOARD_TOKEN` if that is set, until the runtime shuts down.
+async fn serve_dashboard(handle: &Handle) -> Result<(), Box<dyn std::error::Error>> {
+    let addr = std::env::var("DASHBOARD_ADDR").unwrap_or_else(|_| "127.0.0.1:0".into());
+    let addr: std::net::SocketAddr = addr.parse().map_err(|e| {
+        format!("DASHBOARD_ADDR={addr:?} is not an address like 127.0.0.1:8080: {e}")
+    })?;
+    if !addr.ip().is_loopback() {
+        return Err(format!("DASHBOARD_ADDR={addr} is not a loopback address; this example serves its dashboard on 127.0.0.1 or ::1 only").into());
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("could not serve the dashboard on {addr}: {e}"))?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    let token = std::env::var("DASHBOARD_TOKEN").unwrap_or_default();
+    let board = dashboard::router(handle.clone()).with_token(token);
+    tracing::info!(%url, commands = board.allows_commands(), "serving the dashboard");
+    tokio::spawn(async move {
+        if let Err(error) = board.serve(listener).await {
+            tracing::error!(%error, "the dashboard stopped");
+        }
+    });
     Ok(())
 }
 

@@ -122,6 +122,15 @@ fn time_of_day(expr: &CronExpr) -> Time {
 fn days(expr: &CronExpr) -> Option<String> {
     let any_day = expr.days == ALL_DAYS && !expr.last_day;
     let any_weekday = expr.weekdays == ALL_WEEKDAYS;
+    if let (Some(day), Some(month), true, false) = (
+        single(expr.days),
+        single(expr.months),
+        any_weekday,
+        expr.last_day,
+    ) {
+        let month = MONTHS.get(month.checked_sub(1)? as usize)?;
+        return Some(format!("on {day} {month}"));
+    }
     let mut day = match (any_day, any_weekday) {
         (true, true) => None,
         (false, true) => Some(format!("on {} of the month", month_days(expr))),
@@ -293,10 +302,8 @@ mod tests {
             "at 00:00 on 1st and 15th of the month"
         );
         assert_eq!(words("0 0 L * *"), "at 00:00 on the last day of the month");
-        assert_eq!(
-            words("@yearly"),
-            "at 00:00 on the 1st of the month in January"
-        );
+        assert_eq!(words("@yearly"), "at 00:00 on 1 January");
+        assert_eq!(words("0 12 24 12 *"), "at 12:00 on 24 December");
         assert_eq!(words("0 0 * 6,7 *"), "at 00:00 every day in June and July");
         assert_eq!(
             words("30 4 1,15 * 5"),

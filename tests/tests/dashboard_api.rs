@@ -1,7 +1,12 @@
 //! The dashboard's routes over real HTTP on loopback: status, history, the commands and their
 //! token, a hostile job name, and the page mounted under a path. One node on the in-process
 //! backend: these test the dashboard, not the election (the browser test runs on the broker).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code"
+)]
 
 use std::time::{Duration, Instant};
 

@@ -44,8 +44,9 @@ pub(crate) fn test(extra_args: &[String]) -> anyhow::Result<ExitCode> {
     build.push("--no-run");
     build.extend(extra_args.iter().map(String::as_str));
     compile::compile("the tests", &build, &protoc)?;
+    let browser_env = crate::chromium::locate_or_install()?.env();
     let brokers = brokers_for_tests()?;
-    let broker_env = brokers.env.clone();
+    let tests_env: Vec<_> = brokers.env.iter().cloned().chain(browser_env).collect();
     let with_extra = |base: &[&str]| -> Vec<String> {
         base.iter()
             .map(|arg| (*arg).to_owned())
@@ -57,7 +58,7 @@ pub(crate) fn test(extra_args: &[String]) -> anyhow::Result<ExitCode> {
         vec![Step {
             what: "selected tests",
             args: with_extra(&["test", "--workspace"]),
-            env: broker_env,
+            env: tests_env,
             bound: Some(TESTS_BOUND),
         }]
     } else {
@@ -66,13 +67,13 @@ pub(crate) fn test(extra_args: &[String]) -> anyhow::Result<ExitCode> {
                 what: "tests",
                 // Every test binary runs even after one fails, so one report shows all failures.
                 args: with_extra(&["test", "--workspace", "--all-targets", "--no-fail-fast"]),
-                env: broker_env.clone(),
+                env: tests_env.clone(),
                 bound: Some(TESTS_BOUND),
             },
             Step {
                 what: "doc tests",
                 args: with_extra(&["test", "--workspace", "--doc"]),
-                env: broker_env,
+                env: tests_env,
                 bound: Some(TESTS_BOUND),
             },
         ]

@@ -30,6 +30,9 @@ pub(crate) enum Command {
     },
     /// Print the path of a usable protoc: `export PROTOC=$(cargo xtask protoc)`.
     Protoc,
+    /// Print the paths of Chromium and ChromeDriver, installing Debian's packages if missing (the
+    /// dashboard's browser test drives them).
+    Chromium,
     /// Run every test of the workspace against a local broker, started if none answers.
     ///
     /// Arguments after `--` go to `cargo test`, which runs all targets, then the doc tests;

@@ -1,7 +1,8 @@
 //! Project tooling for leader-jobs, run as `cargo xtask <command>`.
 //!
 //! It gives every developer and CI the same local Apache Pulsar broker (resolved from Maven
-//! Central, run on loopback), a `protoc` for the `pulsar` crate's build script, and the
+//! Central, run on loopback), a `protoc` for the `pulsar` crate's build script, Debian's
+//! Chromium for the dashboard's browser test, and the
 //! commands that lint and test the whole workspace against that broker.
 #![allow(
     clippy::print_stdout,
@@ -10,6 +11,7 @@
 
 mod bounded;
 mod cargo_runner;
+mod chromium;
 mod cli;
 mod compile;
 mod demo;
@@ -56,6 +58,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Protoc => {
             println!("{}", protoc::locate()?.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Chromium => {
+            let found = chromium::locate_or_install()?;
+            println!("{}", found.browser.display());
+            println!("{}", found.driver.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Test { cargo_args } => {

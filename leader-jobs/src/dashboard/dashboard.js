@@ -53,12 +53,18 @@ function span(ms) {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
+// "2026-12-04 21:18:34Z"; with `millis`, "21:18:34.017Z" (the day is the tick's).
+function clock(iso, millis) {
+  const text = new Date(Date.parse(iso)).toISOString();
+  return millis ? text.slice(11, 23) + "Z" : text.slice(0, 10) + " " + text.slice(11, 19) + "Z";
+}
+
 function when(iso) {
   if (!iso) return "—";
   const at = Date.parse(iso);
   const delta = at - now();
-  const clock = new Date(at).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
-  return delta >= 0 ? `${clock} (in ${span(delta)})` : `${clock} (${span(delta)} ago)`;
+  const text = clock(iso, false);
+  return delta >= 0 ? `${text} (in ${span(delta)})` : `${text} (${span(delta)} ago)`;
 }
 
 function outcomeClass(outcome) {
@@ -198,11 +204,11 @@ function drawHistory(card, job) {
   const rows = job.recent.slice(0, HISTORY_ROWS).map((run) => {
     const flags = [run.manual ? "manual" : "", run.rerun ? "rerun" : ""].filter(Boolean);
     return el("tr", { class: ["run", outcomeClass(run.outcome), ...flags].join(" ") },
-      el("td", {}, run.tick.replace("T", " ")),
+      el("td", {}, clock(run.tick, false)),
       el("td", {}, run.node),
       el("td", {}, String(run.term)),
       el("td", {}, String(run.attempt)),
-      el("td", {}, run.started ? run.started.replace("T", " ") : "—"),
+      el("td", {}, run.started ? clock(run.started, true) : "—"),
       el("td", {}, run.duration_ms === undefined ? "—" : `${run.duration_ms} ms`),
       el("td", { class: "outcome" }, run.outcome || "abandoned"),
       el("td", {}, flags.join(", ")));
@@ -246,7 +252,8 @@ function drawTimeline(status) {
   const laneHeight = 16;
   const end = now();
   const start = end - WINDOW_MS;
-  const x = (t) => left + ((t - start) / WINDOW_MS) * (width - left - 10);
+  const right = width - 70;
+  const x = (t) => left + ((t - start) / WINDOW_MS) * (right - left);
   const parts = [];
   let y = 18;
   for (let s = 0; s <= 5; s += 1) {
@@ -263,7 +270,7 @@ function drawTimeline(status) {
     const top = y;
     for (const node of nodes) {
       parts.push(svg("text", { x: 12, y: y + 11, class: "lane-label" }, node));
-      parts.push(svg("line", { x1: left, x2: width - 10, y1: y + laneHeight / 2, y2: y + laneHeight / 2, class: "lane" }));
+      parts.push(svg("line", { x1: left, x2: right, y1: y + laneHeight / 2, y2: y + laneHeight / 2, class: "lane" }));
       for (const run of runs.filter((r) => r.node === node)) {
         const from = runStart(run);
         const to = from + (run.duration_ms || 0);
@@ -285,7 +292,7 @@ function drawTimeline(status) {
     for (const [term, seen] of terms) {
       if (seen.since < start) continue;
       parts.push(svg("line", { x1: x(seen.since), x2: x(seen.since), y1: top, y2: y, class: "term" }));
-      parts.push(svg("text", { x: x(seen.since) + 3, y: top - 3, class: "term-label" }, `term ${term}: ${seen.leader || "?"}`));
+      parts.push(svg("text", { x: x(seen.since) + 3, y: top - 3, class: "term-label" }, `term ${term} ${seen.leader || "?"}`));
     }
     y += 10;
   }

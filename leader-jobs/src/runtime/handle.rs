@@ -251,6 +251,34 @@ impl Handle {
         }
     }
 
+    /// [`Runtime::run_until`](crate::Runtime::run_until) for a runtime already started: waits
+    /// until `shutdown` completes or a lock's scheduler fails, then [shuts
+    /// down](Self::shutdown). For applications that need the handle while the runtime runs
+    /// (to serve the dashboard, say).
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), leader_jobs::Error> {
+    /// let handle = leader_jobs::Runtime::builder().build()?.start()?;
+    /// // ... hand clones of `handle` to what needs it ...
+    /// handle
+    ///     .run_until(async {
+    ///         let _ = tokio::signal::ctrl_c().await;
+    ///     })
+    ///     .await
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`shutdown`](Self::shutdown).
+    pub async fn run_until(&self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        tokio::select! {
+            () = shutdown => {}
+            () = self.failed() => {}
+        }
+        self.shutdown().await
+    }
+
     /// Completes once shutdown has begun, for servers that live as long as the runtime.
     #[cfg_attr(not(feature = "dashboard"), allow(dead_code))]
     pub(crate) async fn shutting_down(&self) {
@@ -258,7 +286,7 @@ impl Handle {
     }
 
     /// Completes when a lock's scheduler stopped with an error.
-    pub(super) async fn failed(&self) {
+    async fn failed(&self) {
         self.inner.parts.failure.happened.cancelled().await;
     }
 }

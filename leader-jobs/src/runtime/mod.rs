@@ -153,12 +153,7 @@ impl Runtime {
     /// # }
     /// ```
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
-        let handle = self.start()?;
-        tokio::select! {
-            () = shutdown => {}
-            () = handle.failed() => {}
-        }
-        handle.shutdown().await
+        self.start()?.run_until(shutdown).await
     }
 }
 

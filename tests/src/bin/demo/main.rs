@@ -78,6 +78,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// `count` loopback addresses with ports free now, held together while found so they differ.
+fn free_loopback_ports(count: usize) -> anyhow::Result<Vec<std::net::SocketAddr>> {
+    let held = (0..count)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()
+        .context("could not find free loopback ports for the dashboards")?;
+    held.iter()
+        .map(|listener| listener.local_addr().context("a listener has no address"))
+        .collect()
+}
+
 /// Runs the demo; `Ok(false)` when a guarantee was broken.
 fn run(args: &Args) -> anyhow::Result<bool> {
     if !args.no_faults && args.duration < MIN_DURATION_WITH_FAULTS {
@@ -111,6 +122,12 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             "; the leader of email is killed, a leader stopped, the leader of email frozen"
         }
     );
+    let dashboards = free_loopback_ports(NODES.len())?;
+    let dashboard_token = format!("demo-{:016x}", rand::random::<u64>());
+    for (node, addr) in NODES.iter().zip(&dashboards) {
+        println!("  {node} dashboard: http://{addr}/");
+    }
+    println!("  token for the dashboards' buttons: {dashboard_token}");
     println!("Ctrl-C stops everything at any point.\n");
     let (reports, received) = mpsc::channel();
     let launcher = Launcher {
@@ -119,6 +136,8 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         topic_prefix: topic_prefix.clone(),
         log_dir: args.out.clone(),
         reports,
+        dashboards,
+        dashboard_token,
     };
     let mut demo = Demo::new(launcher, &NODES, received, interrupted);
     let outcome = demo.run(Duration::from_secs(args.duration), !args.no_faults);

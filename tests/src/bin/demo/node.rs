@@ -25,6 +25,11 @@ pub(crate) struct Launcher {
     /// Where each node's raw output goes (`<node>.log`, appended across restarts).
     pub(crate) log_dir: PathBuf,
     pub(crate) reports: Sender<Report>,
+    /// Each node's dashboard address, by index: the same across restarts, so a browser tab
+    /// left open picks the node up again.
+    pub(crate) dashboards: Vec<std::net::SocketAddr>,
+    /// The token the dashboards' buttons need.
+    pub(crate) dashboard_token: String,
 }
 
 /// One node: its id and, while it runs, its process.
@@ -64,6 +69,15 @@ impl Node {
             .env("PULSAR_URL", &launcher.service_url)
             .env("TOPIC_PREFIX", &launcher.topic_prefix)
             .env("LOG_FORMAT", "json")
+            .env(
+                "DASHBOARD_ADDR",
+                launcher
+                    .dashboards
+                    .get(self.index)
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "127.0.0.1:0".to_owned()),
+            )
+            .env("DASHBOARD_TOKEN", &launcher.dashboard_token)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log.try_clone()?)
