@@ -508,9 +508,14 @@ impl PulsarLedger {
                 )))
             });
         if outcome.is_err() {
-            let mut inner = self.inner.lock().await;
-            inner.producer = None;
-            inner.reader = None;
+            // The handles may have died with their connection: the next operation makes new
+            // ones. Not waited for when another operation holds them: it is bounded too and does
+            // the same when it fails, and waiting here held a caller (an operator's `pause`)
+            // past the bound it was promised.
+            if let Ok(mut inner) = self.inner.try_lock() {
+                inner.producer = None;
+                inner.reader = None;
+            }
         }
         outcome
     }
