@@ -13,7 +13,8 @@
 //!
 //! Environment: `PULSAR_URL` (default `pulsar://127.0.0.1:6650`), `NODE_ID` (default
 //! `hostname-pid-random`), `TOPIC_PREFIX` (default `leader-jobs`), `LOG_FORMAT=json` for one JSON
-//! object per log line, `RUST_LOG` (default `info,pulsar=error`), and `LEADER_JOBS_SCHEDULES` to
+//! object per log line and one per scheduling event (`leader_jobs::Event`'s serde form with the
+//! node's `timestamp`: what `cargo xtask demo` reads), `RUST_LOG` (default `info,pulsar=error`), and `LEADER_JOBS_SCHEDULES` to
 //! replace a schedule or switch a job off without a rebuild, e.g.
 //! `LEADER_JOBS_SCHEDULES="email_digest::build_report = off"`. With `METRICS_ADDR` set to a
 //! loopback address (`127.0.0.1:9464`) the node serves its metrics for Prometheus at
@@ -29,6 +30,7 @@ use leader_jobs::{
     Handle, JobContext, PulsarConfig, Runtime, ScheduleOverrides, State, dashboard, singleton_job,
 };
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::broadcast::error::RecvError;
 use tracing_subscriber::EnvFilter;
 
 /// The digest, every 5 seconds so that the demo shows many ticks (a real one says
@@ -131,6 +133,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let handle = runtime.build()?.start()?;
+    if json_logs() {
+        write_events(&handle);
+    }
     serve_dashboard(&handle).await?;
     handle.run_until(stop).await?;
     Ok(())
@@ -179,12 +184,49 @@ fn serve_metrics() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+fn json_logs() -> bool {
+    std::env::var("LOG_FORMAT").is_ok_and(|format| format == "json")
+}
+
+/// One scheduling event as a JSON line: the event's documented form, stamped.
+#[derive(serde::Serialize)]
+struct EventLine<'a> {
+    timestamp: DateTime<Utc>,
+    #[serde(flatten)]
+    event: &'a leader_jobs::Event,
+}
+
+/// Writes every scheduling event of this node, from its start on, as one JSON line on stdout
+/// beside the log lines.
+fn write_events(handle: &Handle) {
+    let mut events = handle.events();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    let line = EventLine {
+                        timestamp: Utc::now(),
+                        event: &event,
+                    };
+                    match serde_json::to_string(&line) {
+                        #[allow(clippy::print_stdout, reason = "the event lines are the output")]
+                        Ok(json) => println!("{json}"),
+                        Err(error) => tracing::warn!(%error, "an event could not be written"),
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "event lines missed"),
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
 fn init_logging() {
     // The `pulsar` crate reports routine reconnects as warnings; leader-jobs says what matters.
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,pulsar=error"));
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
-    if std::env::var("LOG_FORMAT").is_ok_and(|format| format == "json") {
+    if json_logs() {
         logs.json().flatten_event(true).init();
     } else {
         logs.init();

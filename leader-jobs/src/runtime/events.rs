@@ -42,8 +42,6 @@ pub enum NotRun {
     Overlap,
     /// The job is paused.
     Paused,
-    /// The ledger gave the tick to another claim, or fenced this node's claim.
-    ClaimLost,
     /// The ledger could not be reached to claim it.
     ClaimError,
 }
@@ -115,6 +113,20 @@ pub enum Event {
         tick: DateTime<Utc>,
         /// Why.
         why: NotRun,
+    },
+    /// The ledger refused this node's claim of a tick, so it did not run here: another claim came
+    /// first, or a newer term had begun (this node's belief that it leads was stale).
+    ClaimLost {
+        /// The job.
+        job: String,
+        /// Its lock.
+        lock: String,
+        /// The tick.
+        tick: DateTime<Utc>,
+        /// The term this node claimed under.
+        term: u64,
+        /// The latest term the ledger knew.
+        highest_term: u64,
     },
     /// Ticks were missed (while no node led, or this one was late); the misfire policy decided
     /// them.
@@ -253,7 +265,13 @@ impl Report for Reports {
         let event = match what {
             Tally::Skipped => not_run(NotRun::Overlap),
             Tally::Paused => not_run(NotRun::Paused),
-            Tally::LostClaim => not_run(NotRun::ClaimLost),
+            Tally::LostClaim { term, highest_term } => Event::ClaimLost {
+                job,
+                lock,
+                tick,
+                term,
+                highest_term,
+            },
             Tally::ClaimError => not_run(NotRun::ClaimError),
             Tally::Misfire => Event::Misfire {
                 job,

@@ -32,6 +32,8 @@ pub(super) struct Parts {
     pub(super) backend: Arc<dyn Backend>,
     pub(super) status: Arc<StatusBoard>,
     pub(super) reports: Arc<Reports>,
+    /// The receiver subscribed at start, for the first caller of [`Handle::events`].
+    pub(super) since_start: Mutex<Option<tokio::sync::broadcast::Receiver<Event>>>,
     pub(super) shutdown: CancellationToken,
     pub(super) tracker: TaskTracker,
     pub(super) grace: Duration,
@@ -90,9 +92,11 @@ impl Handle {
         self.inner.parts.status.snapshot()
     }
 
-    /// Every event of this node's scheduling from now on, as it happens: leadership gained and
-    /// lost, runs started and finished, ticks not run and why, misfires, abandoned runs found,
-    /// triggers, pauses. A receiver that falls more than
+    /// Every event of this node's scheduling, as it happens: leadership gained and lost, runs
+    /// started and finished, ticks not run and why, claims lost, misfires, abandoned runs found,
+    /// triggers, pauses. The first call's receiver has every event since
+    /// [`Runtime::start`](crate::Runtime::start) (none is missed between the start and the
+    /// call); each later call's, those from then on. A receiver that falls more than
     /// [`EVENTS_BUFFERED`](crate::EVENTS_BUFFERED) events behind misses the oldest and is told so
     /// by `RecvError::Lagged`.
     ///
@@ -107,7 +111,13 @@ impl Handle {
     /// # }
     /// ```
     pub fn events(&self) -> tokio::sync::broadcast::Receiver<Event> {
-        self.inner.parts.reports.subscribe()
+        let parts = &self.inner.parts;
+        let first = parts
+            .since_start
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        first.unwrap_or_else(|| parts.reports.subscribe())
     }
 
     /// The latest runs of `job` cluster-wide, newest first, at most `limit` (the ledger keeps the

@@ -83,6 +83,8 @@ impl Runtime {
             .collect();
         let status = Arc::new(StatusBoard::new(&self.node, names.clone()));
         let reports = Arc::new(Reports::new(status.clone(), names));
+        // Subscribed before any scheduler runs, so the first `Handle::events` misses nothing.
+        let since_start = std::sync::Mutex::new(Some(reports.subscribe()));
         let failure = Arc::new(Failure::default());
         let ledgers = Arc::new(OpenLedgers::default());
         let plans: Vec<Arc<LockPlan>> = self.locks.into_iter().map(Arc::new).collect();
@@ -128,6 +130,7 @@ impl Runtime {
             backend: self.backend,
             status,
             reports,
+            since_start,
             shutdown,
             tracker,
             grace: self.grace,

@@ -227,7 +227,7 @@ impl Report for StatusBoard {
                 Tally::Misfire => counts.misfires += 1,
                 Tally::Abandoned => counts.abandoned += 1,
                 Tally::Skipped => counts.skipped += 1,
-                Tally::LostClaim => counts.lost_claims += 1,
+                Tally::LostClaim { .. } => counts.lost_claims += 1,
                 Tally::ClaimError => counts.claim_errors += 1,
                 Tally::Paused => counts.paused += 1,
                 Tally::Manual => counts.manual += 1,

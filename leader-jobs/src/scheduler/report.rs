@@ -15,8 +15,9 @@ pub(crate) enum Tally {
     Abandoned,
     /// A tick was skipped by the overlap policy.
     Skipped,
-    /// The ledger gave a tick to another claim, or fenced this node's claim.
-    LostClaim,
+    /// The ledger gave a tick to another claim, or fenced this node's claim made under `term`
+    /// (`highest_term` had begun).
+    LostClaim { term: u64, highest_term: u64 },
     /// The ledger could not be reached to claim a tick.
     ClaimError,
     /// A tick was skipped because the job is paused.

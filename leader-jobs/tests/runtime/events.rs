@@ -73,3 +73,46 @@ async fn a_node_reports_leadership_runs_pauses_and_triggers_as_events() {
         serde_json::json!({"event": "leadership_gained", "lock": "evented", "term": 1})
     );
 }
+
+/// A harness that asks for the events only after the node has begun leading still sees it
+/// begin: the first receiver was subscribed at start. A second one sees what comes after.
+#[tokio::test(start_paused = true)]
+async fn the_first_receiver_has_every_event_since_start() {
+    let (cluster, clock) = (MemoryCluster::new(), TestClock::starting_at(at(0, 0, 0)));
+    let job = Job::new("late_listener", "*/10 * * * * *", |_: JobContext| async {});
+    let handle = Runtime::builder()
+        .node_id("a")
+        .in_memory(&cluster)
+        .clock(clock.clone())
+        .jobs([job])
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    advance_to(&clock, at(0, 0, 5)).await;
+    assert!(handle.status().locks[0].leading);
+    let mut first = handle.events();
+    let mut second = handle.events();
+    advance_to(&clock, at(0, 0, 12)).await;
+    handle.shutdown().await.unwrap();
+
+    let drain = |events: &mut tokio::sync::broadcast::Receiver<Event>| {
+        let mut seen = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            seen.push(event);
+        }
+        seen
+    };
+    let (first, second) = (drain(&mut first), drain(&mut second));
+    let gained = |seen: &[Event]| {
+        seen.iter()
+            .any(|e| matches!(e, Event::LeadershipGained { term: 1, .. }))
+    };
+    assert!(gained(&first), "{first:#?}");
+    assert!(!gained(&second), "{second:#?}");
+    let ran = |seen: &[Event]| {
+        seen.iter()
+            .any(|e| matches!(e, Event::RunFinished { tick, .. } if *tick == at(0, 0, 10)))
+    };
+    assert!(ran(&first) && ran(&second), "{first:#?}\n{second:#?}");
+}

@@ -10,7 +10,9 @@ use leader_jobs::backend::LedgerRecord;
 use leader_jobs::backend::memory::{MemoryCluster, Timing};
 use leader_jobs::clock::{Clock, TestClock};
 use leader_jobs::job::JobFuture;
-use leader_jobs::{Handle, Job, JobContext, MisfirePolicy, OverlapPolicy, Runtime};
+use leader_jobs::{Event, Handle, Job, JobContext, MisfirePolicy, OverlapPolicy, Runtime};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
 
 use crate::support::{RunLog, RunRecord, Spec, at, every};
 
@@ -60,8 +62,10 @@ impl Faults {
     }
 }
 
-fn start_node(id: String, cluster: &MemoryCluster, clock: &TestClock) -> Handle {
-    Runtime::builder()
+/// A node, and a task counting the `claim_lost` events it reports (each checked to name a newer
+/// term than the refused claim's), ending at its shutdown.
+fn start_node(id: String, cluster: &MemoryCluster, clock: &TestClock) -> (Handle, JoinHandle<u64>) {
+    let handle = Runtime::builder()
         .node_id(id)
         .in_memory(cluster)
         .clock(clock.clone())
@@ -69,7 +73,25 @@ fn start_node(id: String, cluster: &MemoryCluster, clock: &TestClock) -> Handle 
         .build()
         .unwrap()
         .start()
-        .unwrap()
+        .unwrap();
+    let mut events = handle.events();
+    let claims_lost = tokio::spawn(async move {
+        let mut lost = 0;
+        loop {
+            match events.recv().await {
+                Ok(Event::ClaimLost {
+                    term, highest_term, ..
+                }) => {
+                    assert!(highest_term >= term, "claim of term {term} lost to {highest_term}");
+                    lost += 1;
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(missed)) => panic!("{missed} events missed"),
+                Err(RecvError::Closed) => return lost,
+            }
+        }
+    });
+    (handle, claims_lost)
 }
 
 fn sorted_without_duplicates(runs: Vec<RunRecord>) -> Vec<RunRecord> {
@@ -91,9 +113,9 @@ async fn repeated_kills_and_pauses_run_no_tick_twice_and_lose_none_beyond_the_po
     crate::support::init_tracing();
     let cluster = MemoryCluster::with_timing(TIMING);
     let clock = TestClock::starting_at(at(0, 0, 0));
-    let mut nodes: Vec<Handle> = (0..3)
+    let (mut nodes, mut claims_lost): (Vec<Handle>, Vec<JoinHandle<u64>>) = (0..3)
         .map(|n| start_node(format!("node-{n}"), &cluster, &clock))
-        .collect();
+        .unzip();
     let mut faults = Faults(0x9E37_79B9_7F4A_7C15);
     let (mut kills, mut pauses) = (0, 0);
     for _ in 0..FAULTS {
@@ -105,11 +127,9 @@ async fn repeated_kills_and_pauses_run_no_tick_twice_and_lose_none_beyond_the_po
             cluster.kill(&leader).unwrap();
             kills += 1;
             tokio::time::sleep(Duration::from_secs(faults.between(0, 5))).await;
-            nodes.push(start_node(
-                format!("node-{}", nodes.len()),
-                &cluster,
-                &clock,
-            ));
+            let (node, lost) = start_node(format!("node-{}", nodes.len()), &cluster, &clock);
+            nodes.push(node);
+            claims_lost.push(lost);
         } else {
             cluster.pause(&leader).unwrap();
             pauses += 1;
@@ -131,6 +151,12 @@ async fn repeated_kills_and_pauses_run_no_tick_twice_and_lose_none_beyond_the_po
     for node in &nodes {
         node.shutdown().await.unwrap();
     }
+    drop(nodes);
+    let mut reported = 0;
+    for counted in claims_lost {
+        reported += counted.await.unwrap();
+    }
+    assert_eq!(reported, lost_claims, "claim_lost events against the counts");
     assert!(kills > 0 && pauses > 0, "kills {kills}, pauses {pauses}");
 
     let expected = every(1, at(0, 0, 0), end);

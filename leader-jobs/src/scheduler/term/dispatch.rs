@@ -172,7 +172,11 @@ impl Term<'_> {
                     highest_term,
                     "claim lost: the ledger gave this tick to another claim; not running it"
                 );
-                report.tally(self.lock.lock_index, index, Tally::LostClaim, tick);
+                let lost = Tally::LostClaim {
+                    term: self.term,
+                    highest_term,
+                };
+                report.tally(self.lock.lock_index, index, lost, tick);
                 self.fenced_if_newer(highest_term)
             }
             Err(err) => {

@@ -187,7 +187,10 @@ impl Term<'_> {
                 self.lock.env.report.tally(
                     self.lock.lock_index,
                     index,
-                    Tally::LostClaim,
+                    Tally::LostClaim {
+                        term: self.term,
+                        highest_term,
+                    },
                     claim.tick,
                 );
                 self.fenced_if_newer(highest_term)
