@@ -395,35 +395,54 @@ pub fn init_node_logging(dir: &Path, node: &str) -> std::io::Result<()> {
         .map_err(std::io::Error::other)
 }
 
-/// The node side of [`NodeEvent`]s: polls `handle`'s status every 10 ms and appends a line to
+/// The node side of [`NodeEvent`]s: follows `handle`'s typed events and appends a line to
 /// `<dir>/<node>.events` whenever this node's leadership of a lock changes (one line per lock at
-/// start, saying it does not lead yet), until `stop` completes.
+/// start, saying it does not lead yet), until `stop` completes. Should the events fall behind
+/// (the buffer overran), the status fills in what was missed.
 pub async fn report_leadership(
     handle: &leader_jobs::Handle,
     node: &str,
     dir: &Path,
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let mut events = RunLogWriter::open(&dir.join(format!("{node}.events")))?;
+    use leader_jobs::Event;
+    use tokio::sync::broadcast::error::RecvError;
+
+    let mut file = RunLogWriter::open(&dir.join(format!("{node}.events")))?;
+    // The handle's first receiver: every event since the runtime started.
+    let mut events = handle.events();
     let mut leading: BTreeMap<String, Option<u64>> = BTreeMap::new();
-    let mut poll = tokio::time::interval(Duration::from_millis(10));
+    let mut note = |lock: &str, term: Option<u64>| -> std::io::Result<()> {
+        if leading.get(lock) == Some(&term) {
+            return Ok(());
+        }
+        leading.insert(lock.to_owned(), term);
+        file.append(&NodeEvent {
+            node: node.to_owned(),
+            lock: lock.to_owned(),
+            term,
+            at: Utc::now(),
+        })
+    };
+    for lock in handle.status().locks {
+        note(&lock.name, None)?;
+    }
     let mut stop = std::pin::pin!(stop);
     loop {
-        tokio::select! {
+        let event = tokio::select! {
             () = &mut stop => return Ok(()),
-            _ = poll.tick() => {}
-        }
-        for lock in handle.status().locks {
-            let term = lock.term.filter(|_| lock.leading);
-            if leading.get(&lock.name) != Some(&term) {
-                leading.insert(lock.name.clone(), term);
-                events.append(&NodeEvent {
-                    node: node.to_owned(),
-                    lock: lock.name,
-                    term,
-                    at: Utc::now(),
-                })?;
+            event = events.recv() => event,
+        };
+        match event {
+            Ok(Event::LeadershipGained { lock, term }) => note(&lock, Some(term))?,
+            Ok(Event::LeadershipLost { lock, .. }) => note(&lock, None)?,
+            Ok(_) => {}
+            Err(RecvError::Lagged(_)) => {
+                for lock in handle.status().locks {
+                    note(&lock.name, lock.term.filter(|_| lock.leading))?;
+                }
             }
+            Err(RecvError::Closed) => return Ok(()),
         }
     }
 }
