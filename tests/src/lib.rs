@@ -17,6 +17,8 @@ pub mod oauth2_issuer;
 
 pub mod chaos;
 
+pub mod wait;
+
 use std::future::Future;
 use std::time::Duration;
 

@@ -8,9 +8,10 @@
     reason = "test code"
 )]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use leader_jobs::{Handle, Job, JobContext, Runtime, dashboard};
+use leader_jobs_tests::wait;
 use serde_json::Value;
 
 /// A job name that is markup, to show it never becomes markup.
@@ -49,11 +50,10 @@ async fn serve(token: Option<&str>, mount: &str) -> Served {
         handle,
         base: format!("http://{address}{mount}"),
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !served.handle.status().locks[0].leading {
-        assert!(Instant::now() < deadline, "the node leads within 10 s");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait::until("the node leads", Duration::from_secs(10), || {
+        served.handle.status().locks[0].leading
+    })
+    .await;
     served
 }
 
@@ -102,6 +102,10 @@ async fn call(method: &str, url: String, headers: Vec<(&'static str, String)>) -
     })
     .await
     .unwrap()
+}
+
+async fn paused(handle: &Handle, job: &str) -> bool {
+    handle.cluster().await.unwrap().job(job).unwrap().paused
 }
 
 fn job_url(base: &str, job: &str, what: &str) -> String {
@@ -165,16 +169,7 @@ async fn without_a_token_the_dashboard_is_read_only() {
     }
     let history = served.handle.history("nightly", 20).await.unwrap();
     assert!(history.is_empty(), "{history:?}");
-    assert!(
-        !served
-            .handle
-            .cluster()
-            .await
-            .unwrap()
-            .job("nightly")
-            .unwrap()
-            .paused
-    );
+    assert!(!paused(&served.handle, "nightly").await);
     served.handle.shutdown().await.unwrap();
 }
 
@@ -197,17 +192,13 @@ async fn commands_need_the_token_and_a_retried_trigger_runs_once() {
         assert_eq!(answer.status, 202, "{}", answer.body);
         assert_eq!(answer.json()["request"], "deploy-42");
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let history = loop {
+    let history = wait::until_some("the triggered run", Duration::from_secs(10), || async {
         let answer = call("GET", job_url(&served.base, "nightly", "history"), vec![]).await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         let runs = answer.json();
-        if !runs.as_array().unwrap().is_empty() {
-            break runs;
-        }
-        assert!(Instant::now() < deadline, "the triggered run within 10 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+        (!runs.as_array().unwrap().is_empty()).then_some(runs)
+    })
+    .await;
     // A second second for a second run, if the retry had made one.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let runs = served.handle.history("nightly", 20).await.unwrap();
@@ -224,16 +215,7 @@ async fn commands_need_the_token_and_a_retried_trigger_runs_once() {
     .await;
     assert_eq!(pause.status, 200, "{}", pause.body);
     assert_eq!(pause.json()["paused"], true);
-    assert!(
-        served
-            .handle
-            .cluster()
-            .await
-            .unwrap()
-            .job("nightly")
-            .unwrap()
-            .paused
-    );
+    assert!(paused(&served.handle, "nightly").await);
     let resume = call(
         "POST",
         job_url(&served.base, "nightly", "resume"),
@@ -241,16 +223,7 @@ async fn commands_need_the_token_and_a_retried_trigger_runs_once() {
     )
     .await;
     assert_eq!(resume.status, 200, "{}", resume.body);
-    assert!(
-        !served
-            .handle
-            .cluster()
-            .await
-            .unwrap()
-            .job("nightly")
-            .unwrap()
-            .paused
-    );
+    assert!(!paused(&served.handle, "nightly").await);
     served.handle.shutdown().await.unwrap();
 }
 
@@ -295,16 +268,7 @@ async fn a_hostile_job_name_stays_data() {
     .await;
     assert_eq!(pause.status, 200, "{}", pause.body);
     assert_eq!(pause.json()["job"], HOSTILE);
-    assert!(
-        served
-            .handle
-            .cluster()
-            .await
-            .unwrap()
-            .job(HOSTILE)
-            .unwrap()
-            .paused
-    );
+    assert!(paused(&served.handle, HOSTILE).await);
 
     // The page holds no data at all (its script writes names as text) and forbids inline and
     // foreign scripts.

@@ -12,12 +12,13 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::Utc;
 use fantoccini::{Client, ClientBuilder, Locator};
 use leader_jobs::{Handle, Job, JobContext, PulsarConfig, Runtime, dashboard};
 use leader_jobs_tests::broker;
+use leader_jobs_tests::cluster::unique_name;
+use leader_jobs_tests::wait::until_some;
 
 const HOSTILE: &str = r#"<img src=x onerror="document.title='pwned'">"#;
 const TOKEN: &str = "operator-secret";
@@ -99,20 +100,14 @@ async fn start_driver() -> Driver {
         url: format!("http://127.0.0.1:{port}"),
     };
     let status = format!("{}/status", driver.url);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::task::spawn_blocking({
+    until_some("chromedriver answers", Duration::from_secs(20), || {
         let status = status.clone();
-        move || ureq::get(&status).call().is_err()
+        async move {
+            let answered = tokio::task::spawn_blocking(move || ureq::get(&status).call().is_ok());
+            answered.await.unwrap().then_some(())
+        }
     })
-    .await
-    .unwrap()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver answers within 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    .await;
     driver
 }
 
@@ -139,22 +134,6 @@ async fn browser(driver: &Driver) -> Client {
         .unwrap()
 }
 
-/// Waits until `find` gives `Some`, at most `limit`.
-async fn until<T, F, Fut>(what: &str, limit: Duration, mut find: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(found) = find().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "{what} within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn text_of(client: &Client, css: &str) -> Option<String> {
     client.find(Locator::Css(css)).await.ok()?.text().await.ok()
 }
@@ -163,23 +142,29 @@ async fn script(client: &Client, code: &str) -> serde_json::Value {
     client.execute(code, vec![]).await.unwrap()
 }
 
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_shows_the_leaders_and_runs_a_job_now_with_the_token() {
     broker::require_broker();
     leader_jobs_tests::bounded(async {
-        let prefix = format!(
-            "dash-{}-{}",
-            std::process::id(),
-            Utc::now().timestamp_micros()
-        );
+        let prefix = unique_name("dash");
         let a = node("node-a", &prefix);
-        until("node-a leads both locks", Duration::from_secs(60), || {
+        until_some("node-a leads both locks", Duration::from_secs(60), || {
             let leading = a.status().locks.iter().all(|l| l.leading);
             async move { leading.then_some(()) }
         })
         .await;
         let b = node("node-b", &prefix);
-        until(
+        until_some(
             "node-b reads the ledgers",
             Duration::from_secs(30),
             || async { b.cluster().await.ok() },
@@ -195,7 +180,7 @@ async fn the_page_shows_the_leaders_and_runs_a_job_now_with_the_token() {
         // Each lock's leader, as the follower reads it from the ledger.
         for lock in ["mail", "beat"] {
             let css = format!(r#"[data-lock="{lock}"] [data-field="leader"]"#);
-            let leader = until(
+            let leader = until_some(
                 &format!("lock {lock}'s leader"),
                 Duration::from_secs(20),
                 || {
@@ -237,15 +222,9 @@ async fn the_page_shows_the_leaders_and_runs_a_job_now_with_the_token() {
         let token = client.find(Locator::Css("#token")).await.unwrap();
         token.send_keys(TOKEN).await.unwrap();
         let run_now = r#"button[data-action="trigger"][data-job="digest"]"#;
-        client
-            .find(Locator::Css(run_now))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, run_now).await;
         let row = r#"tr[data-job-history="digest"] tr.run.manual"#;
-        let shown = until(
+        let shown = until_some(
             "the manual run in the page",
             Duration::from_secs(20),
             || {
@@ -264,14 +243,8 @@ async fn the_page_shows_the_leaders_and_runs_a_job_now_with_the_token() {
         // A wrong token is refused, and nothing runs.
         token.clear().await.unwrap();
         token.send_keys("not-the-token").await.unwrap();
-        client
-            .find(Locator::Css(run_now))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        let refusal = until("the refusal", Duration::from_secs(10), || {
+        click(&client, run_now).await;
+        let refusal = until_some("the refusal", Duration::from_secs(10), || {
             let client = &client;
             async move {
                 text_of(client, "#message")
@@ -300,7 +273,7 @@ async fn the_page_shows_the_leaders_and_runs_a_job_now_with_the_token() {
 
         // The leader's dashboard has no token: read-only, no buttons shown.
         client.goto(&leader_url).await.unwrap();
-        until("the read-only page", Duration::from_secs(20), || {
+        until_some("the read-only page", Duration::from_secs(20), || {
             let client = &client;
             async move {
                 text_of(client, "#served-by")

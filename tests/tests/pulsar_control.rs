@@ -4,12 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use leader_jobs::backend::{Backend, Claim, ClaimVerdict, Command};
 use leader_jobs::{Handle, Job, JobContext, PulsarBackend, PulsarConfig, Runtime};
 use leader_jobs_tests::broker;
+use leader_jobs_tests::wait::{until, until_some};
 
 /// Every run: tick, node, manual.
 static RUNS: Mutex<Vec<(DateTime<Utc>, String, bool)>> = Mutex::new(Vec::new());
@@ -46,14 +47,6 @@ fn runs_since(since: DateTime<Utc>, manual: bool) -> Vec<(DateTime<Utc>, String,
         .collect()
 }
 
-async fn until(what: &str, limit: Duration, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what} within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_from_a_follower_act_on_the_leader_and_hold_across_a_takeover() {
     broker::require_broker();
@@ -74,14 +67,15 @@ async fn commands_from_a_follower_act_on_the_leader_and_hold_across_a_takeover()
             a.status().job("pulse").unwrap().counts.ok > 0
         })
         .await;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while b.history("pulse", 1).await.is_err() || c.history("pulse", 1).await.is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the followers' ledgers open within 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        until_some(
+            "the followers' ledgers open",
+            Duration::from_secs(30),
+            || async {
+                (b.history("pulse", 1).await.is_ok() && c.history("pulse", 1).await.is_ok())
+                    .then_some(())
+            },
+        )
+        .await;
 
         // A trigger from a follower runs once on the leader, within about a second.
         let asked = Utc::now();

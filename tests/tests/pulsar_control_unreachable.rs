@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use leader_jobs::{Error, Handle, Job, JobContext, PulsarConfig, Runtime};
 use leader_jobs_tests::dedicated_broker::{DedicatedBroker, xtask_for_tests};
+use leader_jobs_tests::wait::until_ok;
 
 /// Ports apart from every other broker of the tests.
 const SERVICE_PORT: u16 = 6686;
@@ -38,22 +39,6 @@ fn node(urls: &leader_jobs_tests::cluster::BrokerUrls) -> Handle {
         .unwrap()
 }
 
-/// Runs `attempt` until it succeeds, at most `limit`.
-async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Error>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        match attempt().await {
-            Ok(value) => return value,
-            Err(error) if Instant::now() > deadline => panic!("{what} within {limit:?}: {error}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-    }
-}
-
 #[test]
 fn a_command_without_a_broker_fails_within_its_bound_and_changes_nothing() {
     let broker = DedicatedBroker::new(
@@ -67,7 +52,7 @@ fn a_command_without_a_broker_fails_within_its_bound_and_changes_nothing() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(leader_jobs_tests::bounded(async {
         let handle = node(&broker.urls());
-        eventually("the node's ledger opens", Duration::from_secs(60), || {
+        until_ok("the node's ledger opens", Duration::from_secs(60), || {
             handle.cluster()
         })
         .await;
@@ -96,7 +81,7 @@ fn a_command_without_a_broker_fails_within_its_bound_and_changes_nothing() {
         assert!(asked.elapsed() < Duration::from_secs(1));
 
         broker.start().expect("starting the broker again");
-        let after = eventually("the ledger read again", RECOVERY, || handle.cluster()).await;
+        let after = until_ok("the ledger read again", RECOVERY, || handle.cluster()).await;
         let job = after.job("nightly").unwrap();
         assert!(!job.paused, "a failed pause landed");
         assert_eq!(job.triggers, 0, "a failed trigger landed");
@@ -104,7 +89,7 @@ fn a_command_without_a_broker_fails_within_its_bound_and_changes_nothing() {
         assert!(history.iter().all(|run| !run.manual), "{history:?}");
 
         // The same command, once the broker answers, works.
-        eventually("a pause", RECOVERY, || handle.pause("nightly")).await;
+        until_ok("a pause", RECOVERY, || handle.pause("nightly")).await;
         assert!(
             handle
                 .cluster()

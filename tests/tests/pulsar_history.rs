@@ -3,12 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use leader_jobs::backend::RunOutcome;
 use leader_jobs::{Handle, Job, JobContext, PulsarConfig, Runtime};
-use leader_jobs_tests::broker;
+use leader_jobs_tests::{broker, wait};
 
 /// What each run logged: its tick, node and term.
 static RUNS: Mutex<Vec<(DateTime<Utc>, String, u64)>> = Mutex::new(Vec::new());
@@ -43,26 +43,24 @@ async fn a_follower_reads_the_leaders_runs_from_the_ledger() {
             Utc::now().timestamp_micros()
         );
         let leader = node("node-a", &prefix);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while leader.status().job("watched").unwrap().counts.ok < 6 {
-            assert!(Instant::now() < deadline, "six runs within 30 s");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait::until("six runs", Duration::from_secs(30), || {
+            leader.status().job("watched").unwrap().counts.ok >= 6
+        })
+        .await;
         let follower = node("node-b", &prefix);
         // Its ledger opens as it joins; then it reads what the leader wrote.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let history = loop {
-            match follower.history("watched", 5).await {
-                Ok(history) if history.len() == 5 => break history,
-                other => {
-                    assert!(
-                        Instant::now() < deadline,
-                        "no history within 30 s: {other:?}"
-                    );
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        };
+        let history = wait::until_some(
+            "five runs in the history",
+            Duration::from_secs(30),
+            || async {
+                follower
+                    .history("watched", 5)
+                    .await
+                    .ok()
+                    .filter(|history| history.len() == 5)
+            },
+        )
+        .await;
         assert!(!follower.status().locks[0].leading);
         let logged = RUNS.lock().unwrap().clone();
         for run in &history {

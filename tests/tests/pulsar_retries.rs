@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use leader_jobs::{Handle, Job, JobContext, PulsarConfig, Runtime};
-use leader_jobs_tests::broker;
+use leader_jobs_tests::{broker, wait};
 
 const LOCK: &str = "retries";
 
@@ -79,12 +79,9 @@ fn first_attempts_on_a() -> usize {
         .count()
 }
 
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Waits at most 30 s for `done`.
+async fn until(what: &str, done: impl FnMut() -> bool) {
+    wait::until(what, Duration::from_secs(30), done).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,9 +8,9 @@ use std::time::Duration;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::backend::{Backend, LedgerRecord, RetryCause, RunOutcome};
 use leader_jobs::clock::{Clock, TestClock};
-use leader_jobs::{Delivery, Handle, Job, JobContext, Runtime};
+use leader_jobs::{Delivery, Handle, Job, JobContext};
 
-use crate::support::{advance_to, at};
+use crate::support::{advance_to, at, start};
 
 /// What a run saw: its node, run id, attempt and whether it was a rerun; and whether it ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,19 +36,6 @@ fn logged_job(name: &str, log: &'static Mutex<Vec<Seen>>, seconds: fn(&JobContex
         tokio::time::sleep(Duration::from_secs(seconds(&ctx))).await;
         log.lock().unwrap().push(seen(true));
     })
-}
-
-fn start(id: &str, job: &Job, cluster: &MemoryCluster, clock: &TestClock) -> Handle {
-    Runtime::builder()
-        .node_id(id)
-        .in_memory(cluster)
-        .clock(clock.clone())
-        .grace_period(Duration::from_secs(5))
-        .jobs([job.clone()])
-        .build()
-        .unwrap()
-        .start()
-        .unwrap()
 }
 
 /// The entries of `log` for the run id of 00:01.

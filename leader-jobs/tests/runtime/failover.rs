@@ -82,7 +82,10 @@ fn start_node(id: String, cluster: &MemoryCluster, clock: &TestClock) -> (Handle
                 Ok(Event::ClaimLost {
                     term, highest_term, ..
                 }) => {
-                    assert!(highest_term >= term, "claim of term {term} lost to {highest_term}");
+                    assert!(
+                        highest_term >= term,
+                        "claim of term {term} lost to {highest_term}"
+                    );
                     lost += 1;
                 }
                 Ok(_) => {}
@@ -156,7 +159,10 @@ async fn repeated_kills_and_pauses_run_no_tick_twice_and_lose_none_beyond_the_po
     for counted in claims_lost {
         reported += counted.await.unwrap();
     }
-    assert_eq!(reported, lost_claims, "claim_lost events against the counts");
+    assert_eq!(
+        reported, lost_claims,
+        "claim_lost events against the counts"
+    );
     assert!(kills > 0 && pauses > 0, "kills {kills}, pauses {pauses}");
 
     let expected = every(1, at(0, 0, 0), end);

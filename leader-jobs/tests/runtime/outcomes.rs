@@ -12,22 +12,9 @@ use leader_jobs::backend::RunOutcome;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::clock::TestClock;
 use leader_jobs::job::{JobFailure, JobFuture};
-use leader_jobs::{Handle, Job, JobContext, Runtime};
+use leader_jobs::{Handle, Job, JobContext};
 
-use crate::support::{RunLog, Spec, advance_to, at, every};
-
-fn start(id: &str, job: &Job, cluster: &MemoryCluster, clock: &TestClock) -> Handle {
-    Runtime::builder()
-        .node_id(id)
-        .in_memory(cluster)
-        .clock(clock.clone())
-        .grace_period(Duration::from_secs(5))
-        .jobs([job.clone()])
-        .build()
-        .unwrap()
-        .start()
-        .unwrap()
-}
+use crate::support::{RunLog, Spec, advance_to, at, every, start};
 
 fn outcomes(cluster: &MemoryCluster) -> Vec<(DateTime<Utc>, RunOutcome)> {
     cluster

@@ -5,9 +5,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::clock::TestClock;
 use leader_jobs::job::JobFuture;
-use leader_jobs::{Job, JobContext, MisfirePolicy, OverlapPolicy};
+use leader_jobs::{Handle, Job, JobContext, MisfirePolicy, OverlapPolicy, Runtime};
 
 /// One run as the job saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,6 +96,20 @@ impl Spec {
             None => job,
         }
     }
+}
+
+/// Node `id` running `job` on `cluster` and `clock`, with a 5 s grace period.
+pub(crate) fn start(id: &str, job: &Job, cluster: &MemoryCluster, clock: &TestClock) -> Handle {
+    Runtime::builder()
+        .node_id(id)
+        .in_memory(cluster)
+        .clock(clock.clone())
+        .grace_period(Duration::from_secs(5))
+        .jobs([job.clone()])
+        .build()
+        .unwrap()
+        .start()
+        .unwrap()
 }
 
 /// 2026-01-01 at the given UTC time.
