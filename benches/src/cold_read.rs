@@ -9,8 +9,6 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -85,17 +83,7 @@ pub(crate) async fn role(records: u64) -> Result<(), BoxError> {
     )
     .await??;
     // Counted until the term has begun: the resignation afterwards is no loss.
-    let losses = Arc::new(AtomicU64::new(0));
-    let counter = tokio::spawn({
-        let losses = losses.clone();
-        async move {
-            while leadership.changed().await.is_ok() {
-                if *leadership.borrow() == Leadership::Following {
-                    losses.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-    });
+    let losses = long_ledger::LeaseLosses::count(leadership);
     let started = Instant::now();
     let ledger = reader.ledger(lock, "reader").await?;
     let term = loop {
@@ -105,8 +93,7 @@ pub(crate) async fn role(records: u64) -> Result<(), BoxError> {
         }
     };
     let unchecked_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let other_lock_losses = losses.load(Ordering::Relaxed);
-    counter.abort();
+    let other_lock_losses = losses.stop();
     other.resign().await;
 
     let claim = Claim {

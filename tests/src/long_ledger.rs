@@ -1,11 +1,15 @@
 //! Long ledgers for the tests and the benchmark: written straight in the ledger's wire format, as
 //! a release before checkpoints left them, and read back through the broker's topic stats.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use leader_jobs::backend::{RunEnd, RunOutcome};
+use leader_jobs::backend::{Leadership, RunEnd, RunOutcome};
 use pulsar::{Pulsar, TokioExecutor};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::broker;
 
@@ -13,6 +17,37 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Records in flight while a long ledger is written.
 const IN_FLIGHT: usize = 500;
+
+/// Counts how often a lock led meanwhile loses its leader (its leadership turns to following):
+/// what a long fold must not cause to another lock of the same node.
+pub struct LeaseLosses {
+    losses: Arc<AtomicU64>,
+    counter: JoinHandle<()>,
+}
+
+impl LeaseLosses {
+    /// Starts counting the losses `leadership` reports from now on.
+    pub fn count(mut leadership: watch::Receiver<Leadership>) -> Self {
+        let losses = Arc::new(AtomicU64::new(0));
+        let counter = tokio::spawn({
+            let losses = losses.clone();
+            async move {
+                while leadership.changed().await.is_ok() {
+                    if *leadership.borrow() == Leadership::Following {
+                        losses.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+        Self { losses, counter }
+    }
+
+    /// Stops counting (a resignation afterwards is no loss) and returns the count.
+    pub fn stop(self) -> u64 {
+        self.counter.abort();
+        self.losses.load(Ordering::Relaxed)
+    }
+}
 
 /// A first attempt that ran for 10 ms and succeeded, for tests that write a ledger by hand.
 pub fn ok_attempt() -> RunEnd {

@@ -3,15 +3,13 @@
 //! a cold reader starts there with the state every record before it left.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use leader_jobs::backend::{Backend, Claim, ClaimVerdict, Leadership, RECENT_RUNS, RunOutcome};
 use leader_jobs::{JobContext, PulsarBackend, PulsarConfig, Runtime, singleton_job};
 use leader_jobs_tests::broker;
-use leader_jobs_tests::long_ledger::{self, ok_attempt};
+use leader_jobs_tests::long_ledger::{self, LeaseLosses, ok_attempt};
 
 /// Records between checkpoints.
 const CHECKPOINT_EVERY: u64 = 100;
@@ -280,17 +278,7 @@ async fn a_long_ledger_is_folded_once_without_starving_another_lock_then_read_fr
         .await
         .expect("the other lock is led within 30 s")
         .unwrap();
-        let losses = Arc::new(AtomicU64::new(0));
-        let counter = tokio::spawn({
-            let losses = losses.clone();
-            async move {
-                while leadership.changed().await.is_ok() {
-                    if *leadership.borrow() == Leadership::Following {
-                        losses.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-        });
+        let losses = LeaseLosses::count(leadership);
         let ledger = reader.ledger(lock, "reader").await.unwrap();
         let folded = Instant::now();
         // A fold cut by the operation bound resumes where it stopped on the next try.
@@ -301,9 +289,8 @@ async fn a_long_ledger_is_folded_once_without_starving_another_lock_then_read_fr
             }
         };
         let folded = folded.elapsed();
-        counter.abort();
         assert_eq!(
-            losses.load(Ordering::Relaxed),
+            losses.stop(),
             0,
             "the other lock lost its leader while the long ledger was folded ({folded:?})"
         );
