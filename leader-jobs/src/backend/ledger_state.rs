@@ -21,7 +21,9 @@ use chrono::{DateTime, Utc};
 
 use super::control::ControlState;
 use super::record::first_attempt;
-use super::{AnnouncedSchedules, Claim, ClaimVerdict, JobRuns, LedgerHistory, PastRun};
+use super::{
+    AnnouncedSchedules, Claim, ClaimVerdict, JobRuns, LedgerHistory, PastRun, PendingCommands,
+};
 use super::{LedgerRecord, RetryCause};
 
 /// What applying one record changed.
@@ -294,6 +296,14 @@ impl LedgerState {
 
     /// What a new leader needs to know: highest term, last claimed tick per job, and claims that
     /// never got an outcome.
+    /// The paused jobs and pending triggers alone.
+    pub(crate) fn commands(&self) -> PendingCommands {
+        PendingCommands {
+            paused: self.control.paused().clone(),
+            triggers: self.control.pending().to_vec(),
+        }
+    }
+
     pub(crate) fn history(&self) -> LedgerHistory {
         LedgerHistory {
             highest_term: self.highest_term,

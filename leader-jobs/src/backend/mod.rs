@@ -95,6 +95,16 @@ pub enum RunOutcome {
     Cancelled,
 }
 
+/// What operators asked of a lock's jobs that still holds: [`Ledger::commands`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PendingCommands {
+    /// The jobs paused now.
+    pub paused: BTreeSet<String>,
+    /// Triggers not run yet, oldest first.
+    pub triggers: Vec<Trigger>,
+}
+
 /// The verdict on a claim, read back from the ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -239,6 +249,16 @@ pub trait Ledger: Send + Sync {
 
     /// Reads the ledger to its end without appending anything: what a follower knows of the lock.
     async fn history(&self) -> Result<LedgerHistory, BackendError>;
+
+    /// Reads the ledger to its end for operators' commands alone: what the leader looks at every
+    /// second, without copying the whole history (the runs of every job) each time.
+    async fn commands(&self) -> Result<PendingCommands, BackendError> {
+        let history = self.history().await?;
+        Ok(PendingCommands {
+            paused: history.paused,
+            triggers: history.triggers,
+        })
+    }
 
     /// Appends how an attempt at a tick that won its claim (or retry) ended.
     async fn record(&self, claim: &Claim, end: &RunEnd) -> Result<(), BackendError>;

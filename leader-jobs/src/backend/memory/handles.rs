@@ -12,7 +12,7 @@ use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::Applied;
 use crate::backend::{
     AnnouncedSchedules, Backend, BackendError, Claim, ClaimVerdict, Command, Election, Leadership,
-    Ledger, LedgerHistory, RetryCause, RunEnd, TermStart,
+    Ledger, LedgerHistory, PendingCommands, RetryCause, RunEnd, TermStart,
 };
 
 #[async_trait]
@@ -181,6 +181,16 @@ impl Ledger for MemoryLedger {
             .locks
             .get(&self.lock)
             .map(|lock| lock.state.history())
+            .unwrap_or_default())
+    }
+
+    async fn commands(&self) -> Result<PendingCommands, BackendError> {
+        self.cluster.check_alive(&self.node)?;
+        let state = self.cluster.state();
+        Ok(state
+            .locks
+            .get(&self.lock)
+            .map(|lock| lock.state.commands())
             .unwrap_or_default())
     }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::{Fenced, Term};
-use crate::backend::{Claim, ClaimVerdict, LedgerHistory, Trigger};
+use crate::backend::{Claim, ClaimVerdict, PendingCommands, Trigger};
 use crate::scheduler::report::Tally;
 use crate::scheduler::run::RunKind;
 
@@ -31,8 +31,8 @@ impl Term<'_> {
             return Ok(());
         }
         self.polled = now;
-        match self.lock.ledger.history().await {
-            Ok(history) => self.act_on_commands(&history).await,
+        match self.lock.ledger.commands().await {
+            Ok(commands) => self.act_on_commands(&commands).await,
             Err(error) => {
                 tracing::warn!(lock = &*self.lock.plan.lock, %error, "could not read the ledger for operators' commands; trying again in a second");
                 Ok(())
@@ -41,19 +41,22 @@ impl Term<'_> {
     }
 
     /// Notes paused jobs and runs every pending trigger of this lock's jobs.
-    pub(super) async fn act_on_commands(&mut self, history: &LedgerHistory) -> Result<(), Fenced> {
+    pub(super) async fn act_on_commands(
+        &mut self,
+        commands: &PendingCommands,
+    ) -> Result<(), Fenced> {
         for (index, job) in self.lock.plan.jobs.iter().enumerate() {
-            let paused = history.paused.contains(job.job.name());
+            let paused = commands.paused.contains(job.job.name());
             self.lock
                 .env
                 .report
                 .paused(self.lock.lock_index, index, paused);
         }
         // A paused job's triggers wait in the ledger until it is resumed.
-        let runnable = history
+        let runnable = commands
             .triggers
             .iter()
-            .filter(|trigger| !history.paused.contains(&trigger.job));
+            .filter(|trigger| !commands.paused.contains(&trigger.job));
         for trigger in runnable {
             if let Some(index) = self.job_index(&trigger.job) {
                 self.run_triggered(index, trigger).await?;

@@ -37,7 +37,7 @@ use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::{Applied, LedgerState};
 use crate::backend::{
     AnnouncedSchedules, BackendError, Claim, ClaimVerdict, Command, Ledger, LedgerHistory,
-    RetryCause, RunEnd, TermStart,
+    PendingCommands, RetryCause, RunEnd, TermStart,
 };
 
 /// The durable subscription that pins the ledger's history.
@@ -460,6 +460,15 @@ impl Ledger for PulsarLedger {
             let mut inner = self.inner.lock().await;
             self.read_to_end(&mut inner).await?;
             Ok(inner.state.history())
+        })
+        .await
+    }
+
+    async fn commands(&self) -> Result<PendingCommands, BackendError> {
+        self.bounded(async {
+            let mut inner = self.inner.lock().await;
+            self.read_to_end(&mut inner).await?;
+            Ok(inner.state.commands())
         })
         .await
     }
