@@ -198,9 +198,23 @@ impl LedgerState {
     fn judge_retry(&mut self, claim: &Claim, attempt: u32, after: RetryCause) -> ClaimVerdict {
         let key = (claim.job.clone(), claim.tick);
         let latest = self.last_claimed.get(&claim.job) == Some(&claim.tick);
-        if self.under_current_term(claim) && latest && !self.open.contains_key(&key) {
+        // A retry after a failure needs the attempt before it settled. A rerun after an
+        // abandonment may itself abandon the attempt an older term left open: one record both
+        // closes the old attempt and claims the new one, so no leader can fail between the two
+        // and leave the tick closed but never run again.
+        let free = match self.open.get(&key) {
+            None => true,
+            Some(open) => after == RetryCause::Abandonment && open.claim.term < claim.term,
+        };
+        if self.under_current_term(claim) && latest && free {
             if self.control.is_paused(&claim.job) {
                 return ClaimVerdict::Paused;
+            }
+            if let Some(old) = self.open.remove(&key) {
+                let mut run = PastRun::abandoned(&old.claim, old.attempt);
+                run.rerun = old.after == RetryCause::Abandonment;
+                run.manual = old.manual;
+                self.runs.entry(claim.job.clone()).or_default().push(run);
             }
             let claim = claim.clone();
             self.open.insert(

@@ -397,3 +397,45 @@ fn a_state_restored_from_its_snapshot_judges_as_the_full_fold_does() {
     }
     assert_eq!(restored.history(), full.history());
 }
+
+/// A rerun's retry record abandons the attempt an older term left open and claims the next one
+/// in one record; a retry after a failure, or a rerun within the same term, cannot.
+#[test]
+fn a_rerun_abandons_the_older_terms_open_attempt_in_the_same_record() {
+    let mut state = LedgerState::default();
+    state.apply(&start(1, "a"));
+    let first = claim("j", 0, 1, "a");
+    apply_claim(&mut state, &first);
+    let retry = |c: &Claim, attempt, after| LedgerRecord::Retry {
+        claim: c.clone(),
+        attempt,
+        after,
+    };
+    let won = Applied::Claim(ClaimVerdict::Won);
+    // Within its own term the open attempt blocks both kinds.
+    assert_ne!(state.apply(&retry(&first, 2, RetryCause::Abandonment)), won);
+    state.apply(&start(2, "b"));
+    let rerun = claim("j", 0, 2, "b");
+    assert_ne!(state.apply(&retry(&rerun, 2, RetryCause::Failure)), won);
+    assert_eq!(state.apply(&retry(&rerun, 2, RetryCause::Abandonment)), won);
+
+    let history = state.history();
+    assert_eq!(history.abandoned, vec![rerun.clone()]);
+    let recent: Vec<_> = history.runs["j"]
+        .recent
+        .iter()
+        .map(|run| (run.term, run.attempt, run.outcome))
+        .collect();
+    assert_eq!(recent, [(1, 1, None)]);
+    assert_eq!(history.runs["j"].totals.abandoned, 1);
+    // The old attempt's late outcome settles nothing; the rerun's does.
+    state.apply(&ended(&first, RunOutcome::Ok, 1));
+    assert_eq!(state.history().abandoned, vec![rerun.clone()]);
+    state.apply(&ended(&rerun, RunOutcome::Ok, 2));
+    let runs = &state.history().runs["j"];
+    assert!(state.history().abandoned.is_empty());
+    assert_eq!(
+        runs.recent.back().map(|run| (run.term, run.attempt, run.rerun)),
+        Some((2, 2, true))
+    );
+}

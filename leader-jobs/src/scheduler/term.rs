@@ -355,20 +355,7 @@ impl Term<'_> {
     /// Logs `message` about an abandoned claim, counts it, and notes it in the ledger so that
     /// later leaders do not report it again.
     async fn note_abandoned(&self, claim: &Claim, message: &str) {
-        tracing::warn!(
-            lock = &*self.lock.plan.lock,
-            job = %claim.job,
-            tick = %claim.tick,
-            term = claim.term,
-            node = %claim.node,
-            "{message}"
-        );
-        if let Some(index) = self.job_index(&claim.job) {
-            self.lock
-                .env
-                .report
-                .tally(self.lock.lock_index, index, Tally::Abandoned, claim.tick);
-        }
+        self.warn_abandoned(claim, message);
         let noted = self
             .lock
             .ledger
@@ -382,6 +369,24 @@ impl Term<'_> {
                 %error,
                 "could not note the abandoned run in the ledger; the next leader reports it again"
             );
+        }
+    }
+
+    /// Logs `message` about an abandoned claim and counts it.
+    fn warn_abandoned(&self, claim: &Claim, message: &str) {
+        tracing::warn!(
+            lock = &*self.lock.plan.lock,
+            job = %claim.job,
+            tick = %claim.tick,
+            term = claim.term,
+            node = %claim.node,
+            "{message}"
+        );
+        if let Some(index) = self.job_index(&claim.job) {
+            self.lock
+                .env
+                .report
+                .tally(self.lock.lock_index, index, Tally::Abandoned, claim.tick);
         }
     }
 

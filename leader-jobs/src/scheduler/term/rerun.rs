@@ -4,10 +4,10 @@
 //! The rerun waits until the old attempt has surely stopped: the old leader believed it led for
 //! at most its lease after its last confirmation, which came before this term began, and then
 //! dropped the run at most a grace period later. Then the ledger is read again: an outcome that
-//! came in meanwhile means the old attempt finished, and nothing runs twice. Otherwise the
-//! abandoned attempt is noted and a retry record claims the new one; the ledger's rule makes it
-//! valid only under this term and for the job's latest tick, and from then on the old attempt's
-//! late outcome settles nothing. While a rerun waits, the job's later ticks wait too; the misfire
+//! came in meanwhile means the old attempt finished, and nothing runs twice. Otherwise one retry
+//! record abandons the old attempt and claims the new one; the ledger's rule makes it valid only
+//! under this term and for the job's latest tick, and from then on the old attempt's late outcome
+//! settles nothing. If it does not land, the old claim stays open for the next leader to rerun. While a rerun waits, the job's later ticks wait too; the misfire
 //! policy decides them once it has started.
 
 use chrono::{DateTime, Utc};
@@ -152,8 +152,11 @@ impl Term<'_> {
             tracing::info!(job = %abandoned.job, tick = %abandoned.tick, "no rerun: the abandoned attempt's outcome came in after all");
             return Ok(());
         }
-        self.note_abandoned(&abandoned, "abandoned run: running it again")
-            .await;
+        // Reported, but not noted in the ledger on its own: the retry record below abandons the
+        // old attempt in the same record that claims the new one. A note appended first, and a
+        // claim that then failed (leadership lapsed, the ledger did not answer), left the tick
+        // closed and never run again: the fault campaign lost at-least-once ticks that way.
+        self.warn_abandoned(&abandoned, "abandoned run: running it again");
         if !self.lock.election.confirm().await {
             return Err(Fenced);
         }
