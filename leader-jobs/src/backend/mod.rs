@@ -235,7 +235,9 @@ pub trait Ledger: Send + Sync {
     /// Appends attempt `attempt` (2 for the first retry) at `claim`'s tick, under `claim`'s term
     /// (the retrying leader's), and says whether it may run: by the same rule as a claim, it wins
     /// only under the latest term, for the job's latest claimed tick, once the previous attempt
-    /// has an outcome (or was reported abandoned, for a rerun).
+    /// has an outcome. A rerun (`after` = [`RetryCause::Abandonment`]) may also find the previous
+    /// attempt open under an older term: the same record then abandons it, so the abandonment and
+    /// the claim of the rerun land together or not at all.
     async fn retry(
         &self,
         claim: &Claim,
