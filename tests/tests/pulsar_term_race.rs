@@ -74,7 +74,10 @@ async fn every_claim_won_before_a_term_start_is_in_the_new_terms_history() {
             ledgers
         };
         let new_ledger = new.ledger("race", "new").await.unwrap();
-        let base = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap().timestamp();
+        let base = Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .unwrap()
+            .timestamp();
         let mut checked = 0;
         for round in 0..ROUNDS {
             let term = old_ledgers[0].begin_term("old").await.unwrap().term;
@@ -110,8 +113,13 @@ async fn every_claim_won_before_a_term_start_is_in_the_new_terms_history() {
                 checked += won.len();
             }
         }
-        assert!(checked > 0, "no claim was won in any round: the race never ran");
-        println!("{ROUNDS} rounds: {checked} claims won by old terms, each in the next term's history");
+        assert!(
+            checked > 0,
+            "no claim was won in any round: the race never ran"
+        );
+        println!(
+            "{ROUNDS} rounds: {checked} claims won by old terms, each in the next term's history"
+        );
     })
     .await;
 }

@@ -435,7 +435,9 @@ fn a_rerun_abandons_the_older_terms_open_attempt_in_the_same_record() {
     let runs = &state.history().runs["j"];
     assert!(state.history().abandoned.is_empty());
     assert_eq!(
-        runs.recent.back().map(|run| (run.term, run.attempt, run.rerun)),
+        runs.recent
+            .back()
+            .map(|run| (run.term, run.attempt, run.rerun)),
         Some((2, 2, true))
     );
 }
