@@ -61,12 +61,7 @@ pub fn require_broker() -> String {
 }
 
 fn public_default_exists(admin: &str) -> Result<(), String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(5)))
-        .http_status_as_error(false)
-        .proxy(None)
-        .build()
-        .into();
+    let agent = crate::http_agent(Duration::from_secs(5));
     let url = format!("{}/admin/v2/namespaces/public", admin.trim_end_matches('/'));
     let mut response = agent
         .get(&url)

@@ -22,6 +22,17 @@ pub mod wait;
 use std::future::Future;
 use std::time::Duration;
 
+/// A plain HTTP client for loopback calls: answers of every status come back as answers (the
+/// caller judges them), no proxy from the environment, and each call bounded by `timeout`.
+pub fn http_agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .proxy(None)
+        .build()
+        .into()
+}
+
 /// How long any one test that talks to a broker may take. The longest pass in well under two
 /// minutes; a test past this waits on something that will not come.
 pub const TEST_BOUND: Duration = Duration::from_secs(300);

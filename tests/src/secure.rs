@@ -148,12 +148,7 @@ impl SecureBroker {
     pub fn admin(&self, method: &str, path: &str, body: Option<String>) -> Result<String, String> {
         let token = std::fs::read_to_string(self.dir.join("admin.token"))
             .map_err(|error| format!("reading admin.token: {error}"))?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(10)))
-            .http_status_as_error(false)
-            .proxy(None)
-            .build()
-            .into();
+        let agent = crate::http_agent(Duration::from_secs(10));
         let url = format!("{}{path}", self.admin_url.trim_end_matches('/'));
         let auth = format!("Bearer {}", token.trim());
         let result = match body {

@@ -74,12 +74,7 @@ impl Answer {
 async fn call(method: &str, url: String, headers: Vec<(&'static str, String)>) -> Answer {
     let method = method.to_owned();
     tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(10)))
-            .http_status_as_error(false)
-            .proxy(None)
-            .build()
-            .into();
+        let agent = leader_jobs_tests::http_agent(Duration::from_secs(10));
         let mut request = ureq::http::Request::builder()
             .method(method.as_str())
             .uri(&url);

@@ -95,6 +95,16 @@ pub enum RunOutcome {
     Cancelled,
 }
 
+impl LedgerHistory {
+    /// Its paused jobs and pending triggers.
+    pub fn commands(&self) -> PendingCommands {
+        PendingCommands {
+            paused: self.paused.clone(),
+            triggers: self.triggers.clone(),
+        }
+    }
+}
+
 /// What operators asked of a lock's jobs that still holds: [`Ledger::commands`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -255,11 +265,7 @@ pub trait Ledger: Send + Sync {
     /// Reads the ledger to its end for operators' commands alone: what the leader looks at every
     /// second, without copying the whole history (the runs of every job) each time.
     async fn commands(&self) -> Result<PendingCommands, BackendError> {
-        let history = self.history().await?;
-        Ok(PendingCommands {
-            paused: history.paused,
-            triggers: history.triggers,
-        })
+        Ok(self.history().await?.commands())
     }
 
     /// Appends how an attempt at a tick that won its claim (or retry) ended.

@@ -12,7 +12,6 @@ const SVG = "http://www.w3.org/2000/svg";
 const state = {
   // Server time minus browser time, so ages and countdowns follow the node's clock.
   offset: 0,
-  control: false,
   // lock -> Map(term -> { leader, since }): the terms seen while the page is open.
   terms: new Map(),
   // "lock\u0000job\u0000tick\u0000attempt" -> run with its lock and job: runs seen in the window.
@@ -219,7 +218,6 @@ function drawHistory(card, job) {
 
 function render(status) {
   document.getElementById("served-by").textContent = `served by ${status.node}`;
-  state.control = status.control;
   document.getElementById("token-field").hidden = !status.control;
   document.body.classList.toggle("read-only", !status.control);
   for (const lock of status.cluster.locks) {

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::report::Tally;
 use super::{LockScheduler, misfire, schedule_check, timer};
-use crate::backend::{Claim, Leadership, LedgerHistory, PendingCommands, TermStart};
+use crate::backend::{Claim, Leadership, LedgerHistory, TermStart};
 use crate::backoff::Backoff;
 use crate::job::MisfirePolicy;
 
@@ -205,11 +205,7 @@ impl Term<'_> {
     async fn run(&mut self, history: LedgerHistory) -> TermEnd {
         let reruns = self.plan_reruns(&history);
         self.report_abandoned(&history, &reruns).await;
-        let commands = PendingCommands {
-            paused: history.paused.clone(),
-            triggers: history.triggers.clone(),
-        };
-        if self.act_on_commands(&commands).await.is_err() {
+        if self.act_on_commands(&history.commands()).await.is_err() {
             return TermEnd::Fenced;
         }
         let now = self.lock.env.clock.now();

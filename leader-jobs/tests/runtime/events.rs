@@ -3,23 +3,15 @@
 use leader_jobs::backend::RunOutcome;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::clock::TestClock;
-use leader_jobs::{Event, Job, JobContext, NotRun, RunKind, Runtime};
+use leader_jobs::{Event, Job, JobContext, NotRun, RunKind};
 
-use crate::support::{advance_to, at};
+use crate::support::{advance_to, at, start};
 
 #[tokio::test(start_paused = true)]
 async fn a_node_reports_leadership_runs_pauses_and_triggers_as_events() {
     let (cluster, clock) = (MemoryCluster::new(), TestClock::starting_at(at(0, 0, 0)));
     let job = Job::new("evented", "*/10 * * * * *", |_: JobContext| async {});
-    let handle = Runtime::builder()
-        .node_id("a")
-        .in_memory(&cluster)
-        .clock(clock.clone())
-        .jobs([job])
-        .build()
-        .unwrap()
-        .start()
-        .unwrap();
+    let handle = start("a", &job, &cluster, &clock);
     let mut events = handle.events();
     advance_to(&clock, at(0, 0, 15)).await;
     handle.pause("evented").await.unwrap();
@@ -80,15 +72,7 @@ async fn a_node_reports_leadership_runs_pauses_and_triggers_as_events() {
 async fn the_first_receiver_has_every_event_since_start() {
     let (cluster, clock) = (MemoryCluster::new(), TestClock::starting_at(at(0, 0, 0)));
     let job = Job::new("late_listener", "*/10 * * * * *", |_: JobContext| async {});
-    let handle = Runtime::builder()
-        .node_id("a")
-        .in_memory(&cluster)
-        .clock(clock.clone())
-        .jobs([job])
-        .build()
-        .unwrap()
-        .start()
-        .unwrap();
+    let handle = start("a", &job, &cluster, &clock);
     advance_to(&clock, at(0, 0, 5)).await;
     assert!(handle.status().locks[0].leading);
     let mut first = handle.events();

@@ -6,12 +6,7 @@ use std::time::Duration;
 /// Deletes the election and ledger topics of `locks` under `prefix` in `public/default`;
 /// returns what could not be deleted, to be reported.
 pub(crate) fn delete_topics(admin_url: &str, prefix: &str, locks: &[&str]) -> Vec<String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
-        .http_status_as_error(false)
-        .proxy(None)
-        .build()
-        .into();
+    let agent = leader_jobs_tests::http_agent(Duration::from_secs(10));
     let mut failures = Vec::new();
     for lock in locks {
         for kind in ["election", "ledger"] {
