@@ -12,7 +12,11 @@
 //!   claimed one), so "first for this tick" is "tick later than the last claimed tick";
 //! - a retry of a tick is valid only under the latest valid term, for the job's last claimed tick,
 //!   once the attempt before it has an outcome: one attempt at a time, and none by a stale
-//!   leader.
+//!   leader;
+//! - a release gives a claimed tick back, as if it had never been claimed: valid only under the
+//!   latest valid term, by the claim's own leader, for the job's last claimed tick while its
+//!   first attempt is open. A new leader therefore either finds the claim released (and its
+//!   misfire policy decides the tick) or finds it open (and reports or reruns it), never both.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -39,6 +43,8 @@ pub(crate) enum Applied {
     Announcement,
     /// An operator's command.
     Command,
+    /// A release, and whether it gave the tick back.
+    Release { valid: bool },
 }
 
 /// The state of a lock's ledger after some prefix of its records.
@@ -73,6 +79,18 @@ pub(crate) struct OpenRun {
     /// A run an operator triggered.
     #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     pub(crate) manual: bool,
+    /// What a release of this claim restores: set for a tick's first scheduled claim only, so
+    /// retries, reruns, manual runs and checkpoints written before releases cannot be released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) releasable: Option<Releasable>,
+}
+
+/// A claim that can be given back.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Releasable {
+    /// The job's latest claimed tick before this claim: its latest again once released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) previous: Option<DateTime<Utc>>,
 }
 
 #[allow(
@@ -145,7 +163,33 @@ impl LedgerState {
                 self.settle(claim, |attempt| PastRun::abandoned(claim, attempt));
                 Applied::Outcome
             }
+            LedgerRecord::Release(claim) => Applied::Release {
+                valid: self.release(claim),
+            },
         }
+    }
+
+    /// Gives `claim`'s tick back if the rule allows (see the module's rule), and says whether it
+    /// did.
+    fn release(&mut self, claim: &Claim) -> bool {
+        let key = (claim.job.clone(), claim.tick);
+        let latest = self.last_claimed.get(&claim.job) == Some(&claim.tick);
+        let Some(open) = self.open.get(&key) else {
+            return false;
+        };
+        let releasable = match &open.releasable {
+            Some(releasable) if open.claim == *claim && open.attempt == 1 => releasable.clone(),
+            _ => return false,
+        };
+        if !self.under_current_term(claim) || !latest {
+            return false;
+        }
+        self.open.remove(&key);
+        match releasable.previous {
+            Some(previous) => self.last_claimed.insert(claim.job.clone(), previous),
+            None => self.last_claimed.remove(&claim.job),
+        };
+        true
     }
 
     /// Closes `claim`'s open attempt and remembers the run `past` makes of it (given the
@@ -190,6 +234,7 @@ impl LedgerState {
             attempt: 1,
             after: RetryCause::Failure,
             manual: true,
+            releasable: None,
         };
         self.open.insert(key, open);
         ClaimVerdict::Won
@@ -224,6 +269,7 @@ impl LedgerState {
                     attempt,
                     after,
                     manual: false,
+                    releasable: None,
                 },
             );
             return ClaimVerdict::Won;
@@ -239,7 +285,7 @@ impl LedgerState {
         let last = self.last_claimed.get(&claim.job).copied();
         let tick_is_new = last.is_none_or(|last| claim.tick > last);
         if under_current_term && tick_is_new {
-            self.last_claimed.insert(claim.job.clone(), claim.tick);
+            let previous = self.last_claimed.insert(claim.job.clone(), claim.tick);
             if self.control.is_paused(&claim.job) {
                 // Handled, not run: no later leader catches a paused tick up.
                 return ClaimVerdict::Paused;
@@ -249,6 +295,7 @@ impl LedgerState {
                 attempt: 1,
                 after: RetryCause::Failure,
                 manual: false,
+                releasable: Some(Releasable { previous }),
             };
             self.open.insert((claim.job.clone(), claim.tick), open);
             return ClaimVerdict::Won;

@@ -441,3 +441,101 @@ fn a_rerun_abandons_the_older_terms_open_attempt_in_the_same_record() {
         Some((2, 2, true))
     );
 }
+
+fn release(state: &mut LedgerState, c: &Claim) -> bool {
+    state.apply(&LedgerRecord::Release(c.clone())) == Applied::Release { valid: true }
+}
+
+/// A released tick is open again: the next claim of it wins, the job's latest claimed tick is the
+/// one before, and no leader reports it as abandoned.
+#[test]
+fn a_release_gives_the_tick_back_as_if_never_claimed() {
+    let mut state = LedgerState::default();
+    state.apply(&start(1, "a"));
+    let before = claim("j", 0, 1, "a");
+    apply_claim(&mut state, &before);
+    state.apply(&ended(&before, RunOutcome::Ok, 1));
+    let ahead = claim("j", 1, 1, "a");
+    assert_eq!(apply_claim(&mut state, &ahead), ClaimVerdict::Won);
+    assert!(release(&mut state, &ahead));
+    let history = state.history();
+    assert!(history.abandoned.is_empty(), "{history:?}");
+    assert_eq!(history.last_claimed.get("j"), Some(&tick(0)));
+    assert_eq!(history.runs["j"].recent.len(), 1, "a release is no run");
+    assert!(!release(&mut state, &ahead), "released once");
+
+    state.apply(&start(2, "b"));
+    assert_eq!(
+        apply_claim(&mut state, &claim("j", 1, 2, "b")),
+        ClaimVerdict::Won
+    );
+
+    // A job's first claim released leaves it with no claimed tick at all.
+    let first = claim("k", 1, 2, "b");
+    apply_claim(&mut state, &first);
+    assert!(release(&mut state, &first));
+    assert_eq!(state.history().last_claimed.get("k"), None);
+}
+
+/// Once a newer term began, or the attempt is not the open first one of the latest tick, a release
+/// changes nothing: the new leader found the claim open, and reports or reruns it.
+#[test]
+fn a_release_too_late_or_of_anything_but_the_open_first_claim_is_ignored() {
+    let mut state = LedgerState::default();
+    state.apply(&start(1, "a"));
+    let stale = claim("j", 1, 1, "a");
+    apply_claim(&mut state, &stale);
+    state.apply(&start(2, "b"));
+    assert!(!release(&mut state, &stale), "a newer term began");
+    assert_eq!(state.history().abandoned, vec![stale.clone()]);
+
+    // An older tick, a retry, a manual run and a settled attempt are not released.
+    let older = claim("k", 1, 2, "b");
+    apply_claim(&mut state, &older);
+    apply_claim(&mut state, &claim("k", 2, 2, "b"));
+    assert!(!release(&mut state, &older), "not the latest claimed tick");
+    let failed = claim("m", 1, 2, "b");
+    apply_claim(&mut state, &failed);
+    state.apply(&ended(&failed, RunOutcome::Failed, 1));
+    assert!(!release(&mut state, &failed), "settled");
+    assert!(apply_retry(&mut state, &failed, 2));
+    assert!(!release(&mut state, &failed), "a retry");
+    state.apply(&LedgerRecord::Trigger(crate::backend::Trigger::new(
+        "n",
+        "r-1",
+        "b",
+        tick(3),
+    )));
+    let manual = claim("n", 3, 2, "b");
+    let claimed = state.apply(&LedgerRecord::Manual {
+        claim: manual.clone(),
+        request: "r-1".into(),
+    });
+    assert_eq!(claimed, Applied::Claim(ClaimVerdict::Won));
+    assert!(!release(&mut state, &manual), "a manual run");
+    // Someone else's claim of the same tick: only the claim itself is released.
+    let mine = claim("p", 1, 2, "b");
+    apply_claim(&mut state, &mine);
+    assert!(!release(
+        &mut state,
+        &Claim {
+            node: "a".into(),
+            ..mine.clone()
+        }
+    ));
+    assert!(release(&mut state, &mine));
+}
+
+/// A checkpoint keeps what a release restores.
+#[test]
+#[cfg(feature = "pulsar")]
+fn a_claim_restored_from_a_snapshot_can_be_released() {
+    let mut state = LedgerState::default();
+    state.apply(&start(1, "a"));
+    apply_claim(&mut state, &claim("j", 0, 1, "a"));
+    let ahead = claim("j", 1, 1, "a");
+    apply_claim(&mut state, &ahead);
+    let mut restored = LedgerState::from_snapshot(state.snapshot());
+    assert!(release(&mut restored, &ahead));
+    assert_eq!(restored.history().last_claimed.get("j"), Some(&tick(0)));
+}

@@ -294,6 +294,11 @@ pub trait Ledger: Send + Sync {
         node: &str,
     ) -> Result<(), BackendError>;
 
+    /// Appends that this node gives `claim`, which it won and did not start, back (see
+    /// [`LedgerRecord::Release`]), and says whether the ledger took it: `false` once a newer term
+    /// began, whose leader then found the claim open and reports or reruns it.
+    async fn release(&self, claim: &Claim) -> Result<bool, BackendError>;
+
     /// Called by the leader of `term` before it leaves the election gracefully, so the backend
     /// can leave the ledger quick to take over (Pulsar: a last checkpoint). Never fails: a
     /// handoff goes on without it. Nothing to do for a ledger that keeps its fold.
@@ -308,6 +313,16 @@ pub trait Ledger: Send + Sync {
     /// outcome ([`LedgerHistory::abandoned`]) begins only this long after its own term start is
     /// durable. So every run of an older term starts before the newer term's first.
     fn claim_window(&self) -> Option<Duration> {
+        None
+    }
+
+    /// How long before a tick the leader claims it, so that the claim's trip to the ledger is
+    /// behind it when the tick comes and the run starts on time; `None` (the default) claims at
+    /// the tick, which suits a ledger that answers at once. Kept well inside
+    /// [`claim_window`](Self::claim_window), which still bounds when the run may start. A tick
+    /// claimed ahead that this node does not start (leadership ended, shutdown) is
+    /// [released](Self::release).
+    fn claim_ahead(&self) -> Option<Duration> {
         None
     }
 }

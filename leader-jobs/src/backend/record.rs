@@ -81,6 +81,11 @@ pub enum LedgerRecord {
         /// The trigger's request id.
         request: String,
     },
+    /// The leader gives back a tick it claimed and did not start (it claimed ahead of the tick and
+    /// leadership ended, or the node shut down, before the tick came): the tick is open again, and
+    /// the next leader's misfire policy decides it. Valid only under the claim's own term while it
+    /// is the latest, for the job's latest claimed tick, while that first attempt is open.
+    Release(Claim),
     /// A leader that began its term found `claim` without an outcome and reported it as an
     /// abandoned run; later leaders take it as settled and do not report it again.
     Abandoned {

@@ -1,6 +1,7 @@
 //! One term of leadership of a lock: begin it in the ledger, catch up what was missed, then fire
 //! every job at its ticks until leadership ends.
 
+mod ahead;
 mod control;
 mod dispatch;
 mod rerun;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::report::Tally;
@@ -62,6 +64,16 @@ struct JobTicks {
     /// An abandoned attempt waiting to run again (delivery at least once); the job's ticks wait
     /// until it has started.
     rerun: Option<rerun::PendingRerun>,
+    /// The tick claimed ahead of time, waiting to start when it comes (see `ahead.rs`); `next`
+    /// is already the one after it.
+    ahead: Option<WonClaim>,
+}
+
+/// A claim this node won, not run yet.
+struct WonClaim {
+    claim: Claim,
+    /// The run must start before this instant or not at all (see `Ledger::claim_window`).
+    start_by: Option<Instant>,
 }
 
 struct Term<'a> {
@@ -103,6 +115,7 @@ pub(super) async fn lead(
             last_run: None,
             draining: false,
             rerun: None,
+            ahead: None,
         })
         .collect();
     let mut this = Term {
@@ -114,6 +127,7 @@ pub(super) async fn lead(
         polled: now,
     };
     let end = this.run(history).await;
+    this.release_claimed_ahead().await;
     this.ended.cancel();
     this.lock.leading.store(false, Ordering::SeqCst);
     if matches!(end, TermEnd::Shutdown) {
@@ -226,10 +240,15 @@ impl Term<'_> {
         }
         loop {
             self.publish_next_ticks();
-            let deadline = self
-                .jobs
-                .iter()
-                .flat_map(|job| [job.next, job.skip_at, job.rerun.as_ref().map(|r| r.due())])
+            let deadline = (0..self.jobs.len())
+                .flat_map(|index| {
+                    let job = &self.jobs[index];
+                    [
+                        self.wake_at(index),
+                        job.skip_at,
+                        job.rerun.as_ref().map(|r| r.due()),
+                    ]
+                })
                 .flatten()
                 .chain([self.next_poll()])
                 .min();
@@ -280,9 +299,16 @@ impl Term<'_> {
     async fn fire_due(&mut self) -> Result<(), Fenced> {
         let now = self.lock.env.clock.now();
         for index in 0..self.jobs.len() {
-            let Some(due) = self.jobs[index].next.filter(|tick| *tick <= now) else {
+            if self.start_claimed_ahead(index, now) || self.jobs[index].ahead.is_some() {
+                continue;
+            }
+            let Some(due) = self.jobs[index].next else {
                 continue;
             };
+            if due > now {
+                self.claim_ahead_if_due(index, due, now).await?;
+                continue;
+            }
             let schedule = &self.lock.plan.jobs[index].schedule;
             if schedule.next_after(due).is_some_and(|tick| tick <= now) {
                 // Woke up so late that a later tick is due too: the busy or suspended process
@@ -407,10 +433,15 @@ impl Term<'_> {
 
     fn publish_next_ticks(&self) {
         for (index, ticks) in self.jobs.iter().enumerate() {
+            let next = ticks
+                .ahead
+                .as_ref()
+                .map(|won| won.claim.tick)
+                .or(ticks.next);
             self.lock
                 .env
                 .report
-                .next_tick(self.lock.lock_index, index, ticks.next);
+                .next_tick(self.lock.lock_index, index, next);
         }
     }
 }

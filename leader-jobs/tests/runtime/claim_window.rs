@@ -33,6 +33,7 @@ async fn a_verdict_later_than_the_window_starts_no_run() {
         claim_delay: Duration::from_millis(300),
         record_delay: Duration::ZERO,
         claim_window: Some(Duration::from_millis(250)),
+        claim_ahead: None,
     };
     let clock = TestClock::starting_at(at(0, 0, 0));
     let handle = Runtime::builder()
@@ -106,6 +107,7 @@ async fn first_run_after_takeover(
         claim_delay: Duration::ZERO,
         record_delay: Duration::ZERO,
         claim_window,
+        claim_ahead: None,
     };
     let clock = TestClock::starting_at(at(0, 0, 0));
     let jobs: &[&Job] = if slow_run_open {

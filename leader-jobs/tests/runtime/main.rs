@@ -6,6 +6,7 @@
 
 mod application;
 mod building;
+mod claim_ahead;
 mod claim_window;
 mod cluster_view;
 mod control;

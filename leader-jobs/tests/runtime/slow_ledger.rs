@@ -20,14 +20,16 @@ use leader_jobs::{Job, JobContext, MisfirePolicy, Runtime};
 
 use crate::support::{RunLog, Spec, advance_to, at, every};
 
-/// The in-process backend whose ledger sleeps before each claim and each outcome record, and
-/// reports `claim_window` as its [`Ledger::claim_window`].
+/// The in-process backend whose ledger sleeps before each claim, release and outcome record, and
+/// reports `claim_window` and `claim_ahead` as its [`Ledger::claim_window`] and
+/// [`Ledger::claim_ahead`].
 #[derive(Clone)]
 pub(crate) struct SlowLedger {
     pub(crate) cluster: MemoryCluster,
     pub(crate) claim_delay: Duration,
     pub(crate) record_delay: Duration,
     pub(crate) claim_window: Option<Duration>,
+    pub(crate) claim_ahead: Option<Duration>,
 }
 
 struct SlowLedgerHandle {
@@ -91,12 +93,21 @@ impl Ledger for SlowLedgerHandle {
         self.inner.record_abandoned(claim, term, node).await
     }
 
+    async fn release(&self, claim: &Claim) -> Result<bool, BackendError> {
+        tokio::time::sleep(self.delays.claim_delay).await;
+        self.inner.release(claim).await
+    }
+
     async fn hand_over(&self, term: u64) {
         self.inner.hand_over(term).await;
     }
 
     fn claim_window(&self) -> Option<Duration> {
         self.delays.claim_window
+    }
+
+    fn claim_ahead(&self) -> Option<Duration> {
+        self.delays.claim_ahead
     }
 }
 
@@ -149,6 +160,7 @@ async fn a_slow_outcome_record_does_not_make_the_next_tick_an_overlap() {
         claim_delay: Duration::ZERO,
         record_delay: Duration::from_millis(1500),
         claim_window: None,
+        claim_ahead: None,
     };
     let skipped = skipped_in_ten_seconds(
         backend.clone(),
@@ -185,6 +197,7 @@ async fn assert_slow_claims_skip_nothing(
         claim_delay,
         record_delay: Duration::ZERO,
         claim_window: None,
+        claim_ahead: None,
     };
     let skipped = skipped_in_ten_seconds(backend, job, Duration::from_secs(3)).await;
 

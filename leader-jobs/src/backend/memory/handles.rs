@@ -199,6 +199,11 @@ impl Ledger for MemoryLedger {
         self.append(record).map(|_| ())
     }
 
+    async fn release(&self, claim: &Claim) -> Result<bool, BackendError> {
+        let applied = self.append(LedgerRecord::Release(claim.clone()))?;
+        Ok(applied == Applied::Release { valid: true })
+    }
+
     async fn record_abandoned(
         &self,
         claim: &Claim,

@@ -85,6 +85,7 @@ pub struct PulsarConfig {
     pub(crate) lease: Duration,
     pub(crate) stall_grace: Duration,
     pub(crate) confirmation_window: Duration,
+    pub(crate) claim_ahead: Duration,
     pub(crate) cold_start_window: Duration,
     pub(crate) checkpoint_every: u64,
     pub(crate) reconnect_backoff: (Duration, Duration),
@@ -122,6 +123,7 @@ impl PulsarConfig {
             lease: Duration::from_secs(3),
             stall_grace: Duration::from_secs(5),
             confirmation_window: Duration::from_millis(750),
+            claim_ahead: Duration::from_millis(100),
             cold_start_window: Duration::from_secs(5),
             checkpoint_every: 1000,
             reconnect_backoff: (Duration::from_millis(100), Duration::from_secs(5)),
@@ -201,6 +203,23 @@ impl PulsarConfig {
     /// slower than that starts no run at all.
     pub fn confirmation_window(mut self, window: Duration) -> Self {
         self.confirmation_window = window;
+        self
+    }
+
+    /// How long before a tick the leader claims it in the ledger (default 100 ms; zero claims at
+    /// the tick), so that the claim's round trip to the broker is over when the tick comes and
+    /// the run starts on time, as it does with the in-process backend.
+    ///
+    /// The price is a window of this length before each tick in which the tick is claimed but
+    /// not started. If leadership ends or the node shuts down in it, the leader releases the
+    /// claim and the next leader's misfire policy decides the tick; if the release cannot land
+    /// before a newer term begins (the broker is unreachable, the process froze), the next leader
+    /// finds the claim open and reports it as abandoned (or reruns it, under at-least-once
+    /// delivery), as for a run that never finished. Must stay below half the
+    /// [confirmation window](Self::confirmation_window), which still bounds when the run may
+    /// start after its claim was sent.
+    pub fn claim_ahead(mut self, lead: Duration) -> Self {
+        self.claim_ahead = lead;
         self
     }
 
@@ -330,6 +349,12 @@ impl PulsarConfig {
                 self.confirmation_window, self.heartbeat_interval, self.lease
             )));
         }
+        if self.claim_ahead >= self.confirmation_window / 2 {
+            return Err(PulsarConfigError::Timing(format!(
+                "claiming {:?} ahead of a tick must stay below half the confirmation window ({:?}), within which the run must start after its claim was sent",
+                self.claim_ahead, self.confirmation_window
+            )));
+        }
         if self.stall_grace < self.lease {
             return Err(PulsarConfigError::Timing(format!(
                 "the stall grace ({:?}) must be at least the lease ({:?}), so a stalled leader has stepped down before followers unload it",
@@ -434,5 +459,23 @@ mod tests {
         );
         let long = base.confirmation_window(Duration::from_secs(3));
         assert!(long.validate().is_err());
+    }
+
+    #[test]
+    fn claiming_ahead_by_half_the_confirmation_window_is_rejected() {
+        let base = PulsarConfig::new("pulsar://127.0.0.1:6650").unwrap();
+        assert!(base.clone().claim_ahead(Duration::ZERO).validate().is_ok());
+        assert!(
+            base.clone()
+                .claim_ahead(Duration::from_millis(300))
+                .validate()
+                .is_ok()
+        );
+        let err = base
+            .claim_ahead(Duration::from_millis(375))
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("half the confirmation window"), "{err}");
     }
 }

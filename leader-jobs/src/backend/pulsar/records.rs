@@ -111,7 +111,7 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Entry, Undecodable> {
 
 /// The record kinds this version reads; any other (but `checkpoint`) was written by a newer
 /// version.
-const KNOWN_KINDS: [&str; 10] = [
+const KNOWN_KINDS: [&str; 11] = [
     "term_start",
     "claim",
     "retry",
@@ -122,13 +122,14 @@ const KNOWN_KINDS: [&str; 10] = [
     "resume",
     "trigger",
     "manual",
+    "release",
 ];
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::control::ControlState;
-    use crate::backend::ledger_state::OpenRun;
+    use crate::backend::ledger_state::{OpenRun, Releasable};
     use crate::backend::{Claim, JobRuns, PastRun, RetryCause, RunEnd, RunOutcome, Trigger};
     use chrono::TimeZone;
     use chrono::Utc;
@@ -176,12 +177,31 @@ mod tests {
             term_holder: Some("node-b".into()),
             term_began: None,
             last_claimed: [("app::digest".to_owned(), claim().tick)].into(),
-            open: vec![OpenRun {
-                claim: claim(),
-                attempt: 2,
-                after: RetryCause::Abandonment,
-                manual: false,
-            }],
+            open: vec![
+                OpenRun {
+                    claim: claim(),
+                    attempt: 2,
+                    after: RetryCause::Abandonment,
+                    manual: false,
+                    releasable: None,
+                },
+                OpenRun {
+                    claim: Claim {
+                        job: "app::report".into(),
+                        term: 9,
+                        node: "node-b".into(),
+                        ..claim()
+                    },
+                    attempt: 1,
+                    after: RetryCause::Failure,
+                    manual: false,
+                    releasable: Some(Releasable {
+                        previous: Some(
+                            Utc.with_ymd_and_hms(2026, 3, 29, 8, 0, 0).single().unwrap(),
+                        ),
+                    }),
+                },
+            ],
             announced: None,
             runs: [("app::digest".to_owned(), runs)].into(),
             control: ControlState::default(),
@@ -208,6 +228,7 @@ mod tests {
                 term: 8,
                 node: "node-b".into(),
             },
+            LedgerRecord::Release(claim()),
         ];
         for record in records {
             assert_eq!(decode(&encode(&record)), Ok(Entry::Record(record)));
@@ -218,7 +239,7 @@ mod tests {
     /// decode from it.
     #[test]
     fn the_format_is_stable() {
-        let written: [(LedgerRecord, &str); 10] = [
+        let written: [(LedgerRecord, &str); 11] = [
             (
                 LedgerRecord::TermStart {
                     term: 7,
@@ -287,6 +308,10 @@ mod tests {
                 },
                 r#"{"kind":"manual","v":1,"job":"app::digest","tick":"2026-03-29T09:00:01.000000001Z","term":7,"node":"node-a","request":"r-1"}"#,
             ),
+            (
+                LedgerRecord::Release(claim()),
+                r#"{"kind":"release","v":1,"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a"}"#,
+            ),
         ];
         for (record, text) in written {
             let encoded: serde_json::Value = serde_json::from_slice(&encode(&record)).unwrap();
@@ -294,7 +319,7 @@ mod tests {
             assert_eq!(encoded, expected);
             assert_eq!(decode(text.as_bytes()), Ok(Entry::Record(record)));
         }
-        let checkpoint = r#"{"kind":"checkpoint","v":1,"highest_term":9,"term_holder":"node-b","last_claimed":{"app::digest":"2026-03-29T09:00:00Z"},"open":[{"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":2,"after":"abandonment"}],"runs":{"app::digest":{"recent":[{"tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":1,"started":"2026-03-29T09:00:01Z","duration_ms":1500,"outcome":"ok"}],"last_success":{"tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":1,"started":"2026-03-29T09:00:01Z","duration_ms":1500,"outcome":"ok"},"totals":{"ok":1,"failed":0,"panicked":0,"timed_out":0,"cancelled":0,"abandoned":0,"reruns":0}}}}"#;
+        let checkpoint = r#"{"kind":"checkpoint","v":1,"highest_term":9,"term_holder":"node-b","last_claimed":{"app::digest":"2026-03-29T09:00:00Z"},"open":[{"job":"app::digest","tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":2,"after":"abandonment"},{"job":"app::report","tick":"2026-03-29T09:00:00Z","term":9,"node":"node-b","releasable":{"previous":"2026-03-29T08:00:00Z"}}],"runs":{"app::digest":{"recent":[{"tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":1,"started":"2026-03-29T09:00:01Z","duration_ms":1500,"outcome":"ok"}],"last_success":{"tick":"2026-03-29T09:00:00Z","term":7,"node":"node-a","attempt":1,"started":"2026-03-29T09:00:01Z","duration_ms":1500,"outcome":"ok"},"totals":{"ok":1,"failed":0,"panicked":0,"timed_out":0,"cancelled":0,"abandoned":0,"reruns":0}}}}"#;
         let encoded: serde_json::Value =
             serde_json::from_slice(&encode_checkpoint(&snapshot())).unwrap();
         assert_eq!(
@@ -326,6 +351,10 @@ mod tests {
             panic!("an old checkpoint is read");
         };
         assert_eq!(read.open[0].attempt, 1);
+        assert_eq!(
+            read.open[0].releasable, None,
+            "a claim of an older version is not released"
+        );
         assert!(read.runs.is_empty());
     }
 

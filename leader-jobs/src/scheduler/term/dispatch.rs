@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
-use super::{Fenced, Term};
+use super::{Fenced, Term, WonClaim};
 use crate::JobContext;
 use crate::backend::{Claim, ClaimVerdict, Leadership};
 use crate::backoff::Backoff;
@@ -115,10 +115,28 @@ impl Term<'_> {
         tick: DateTime<Utc>,
         kind: RunKind,
     ) -> Result<(), Fenced> {
+        if let Some(won) = self.claim(index, tick).await? {
+            // The run confirms leadership again before it starts. Waiting for that here, if
+            // it must wait (the role just moved between this node's own consumers), delays
+            // the next tick instead of making it meet the overlap policy; the run's own look
+            // then answers at once.
+            let _ = self.lock.election.confirm().await;
+            self.spawn_run(index, won.claim, kind, won.start_by, 1);
+        }
+        Ok(())
+    }
+
+    /// Claims `tick` in the ledger: the claim if this node won it, with the instant its run must
+    /// start by; `None` if the tick is not this node's to run (lost, paused, leadership ending).
+    pub(super) async fn claim(
+        &mut self,
+        index: usize,
+        tick: DateTime<Utc>,
+    ) -> Result<Option<WonClaim>, Fenced> {
         let job = &self.lock.plan.jobs[index].job;
         if self.ended.is_cancelled() || *self.leadership.borrow() != Leadership::Leading {
             // Leadership is ending; the next leader's misfire policy covers this tick.
-            return Ok(());
+            return Ok(None);
         }
         if !self.lock.election.confirm().await {
             // The lease ran out between the caller's look and now, or the broker has not
@@ -147,17 +165,11 @@ impl Term<'_> {
                 tracing::info!(job = job.name(), tick = %tick, "tick skipped: the job is paused");
                 report.tally(self.lock.lock_index, index, Tally::Paused, tick);
                 report.paused(self.lock.lock_index, index, true);
-                Ok(())
+                Ok(None)
             }
             Ok(ClaimVerdict::Won) => {
                 report.paused(self.lock.lock_index, index, false);
-                // The run confirms leadership again before it starts. Waiting for that here, if
-                // it must wait (the role just moved between this node's own consumers), delays
-                // the next tick instead of making it meet the overlap policy; the run's own look
-                // then answers at once.
-                let _ = self.lock.election.confirm().await;
-                self.spawn_run(index, claim, kind, start_by, 1);
-                Ok(())
+                Ok(Some(WonClaim { claim, start_by }))
             }
             Ok(ClaimVerdict::Lost {
                 winner,
@@ -177,7 +189,7 @@ impl Term<'_> {
                     highest_term,
                 };
                 report.tally(self.lock.lock_index, index, lost, tick);
-                self.fenced_if_newer(highest_term)
+                self.fenced_if_newer(highest_term).map(|()| None)
             }
             Err(err) => {
                 // The claim may or may not be in the ledger. Ending the term is what keeps the

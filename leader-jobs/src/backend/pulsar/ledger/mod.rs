@@ -71,6 +71,8 @@ pub(crate) struct PulsarLedger {
     checkpoint_every: u64,
     /// See [`PulsarConfig::confirmation_window`] and [`Ledger::claim_window`].
     claim_window: Duration,
+    /// See [`PulsarConfig::claim_ahead`] and [`Ledger::claim_ahead`].
+    claim_ahead: Duration,
 }
 
 #[derive(Default)]
@@ -111,6 +113,7 @@ impl PulsarLedger {
             last_answer: std::sync::Mutex::new(Instant::now()),
             checkpoint_every: config.checkpoint_every,
             claim_window: config.confirmation_window,
+            claim_ahead: config.claim_ahead,
         })
     }
 
@@ -413,6 +416,21 @@ impl Ledger for PulsarLedger {
 
     fn claim_window(&self) -> Option<Duration> {
         Some(self.claim_window)
+    }
+
+    fn claim_ahead(&self) -> Option<Duration> {
+        Some(self.claim_ahead).filter(|lead| !lead.is_zero())
+    }
+
+    async fn release(&self, claim: &Claim) -> Result<bool, BackendError> {
+        let record = LedgerRecord::Release(claim.clone());
+        self.bounded(async {
+            let mut inner = self.inner.lock().await;
+            let at = self.append(&mut inner, &record).await?;
+            let applied = self.read_until(&mut inner, at).await?;
+            Ok(applied == Some(Applied::Release { valid: true }))
+        })
+        .await
     }
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {

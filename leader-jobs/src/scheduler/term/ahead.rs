@@ -1,0 +1,124 @@
+//! Claiming a tick shortly before it is due, where the ledger's verdict takes a trip to a broker,
+//! so that the run starts on the tick instead of one round trip after it; and giving such claims
+//! back when the term ends before their tick comes.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{Fenced, Term};
+use crate::job::OverlapPolicy;
+use crate::scheduler::run::RunKind;
+
+/// How long the end of a term waits for the ledger to take one release. A release that has not
+/// landed by then may still land; if a newer term began first, its leader found the claim open.
+const RELEASE_PATIENCE: Duration = Duration::from_secs(2);
+
+impl Term<'_> {
+    /// When job `index` next needs this term: the tick it claimed ahead, else the moment to claim
+    /// its next tick ahead, else that tick.
+    pub(super) fn wake_at(&self, index: usize) -> Option<DateTime<Utc>> {
+        let ticks = &self.jobs[index];
+        if let Some(ahead) = &ticks.ahead {
+            return Some(ahead.claim.tick);
+        }
+        let next = ticks.next?;
+        Some(match self.lead_for(index) {
+            Some(lead) => next - lead,
+            None => next,
+        })
+    }
+
+    /// How far ahead job `index`'s next tick is claimed: only where the ledger asks for it, and
+    /// only while nothing of the job runs, waits or catches up, so that the overlap and misfire
+    /// policies have nothing to decide at the tick. Otherwise the tick is claimed when it comes.
+    fn lead_for(&self, index: usize) -> Option<chrono::TimeDelta> {
+        let lead = self.lock.ledger.claim_ahead()?;
+        let ticks = &self.jobs[index];
+        let idle = !ticks.draining
+            && ticks.catch_up.is_empty()
+            && ticks.queued.is_none()
+            && ticks.rerun.is_none()
+            && ticks.ahead.is_none();
+        let overlap = self.lock.plan.jobs[index].job.get_overlap();
+        let free =
+            overlap == OverlapPolicy::Allow || self.lock.running[index].load(Ordering::SeqCst) == 0;
+        if idle && free {
+            chrono::TimeDelta::from_std(lead).ok()
+        } else {
+            None
+        }
+    }
+
+    /// Claims job `index`'s next tick, due at `due` (still ahead of `now`), if the moment to
+    /// claim it ahead has come.
+    pub(super) async fn claim_ahead_if_due(
+        &mut self,
+        index: usize,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Fenced> {
+        if self.lead_for(index).is_none_or(|lead| due - lead > now) {
+            return Ok(());
+        }
+        let ticks = &mut self.jobs[index];
+        ticks.cursor = due;
+        ticks.next = self.lock.plan.jobs[index].schedule.next_after(due);
+        self.jobs[index].ahead = self.claim(index, due).await?;
+        Ok(())
+    }
+
+    /// Starts the run of the tick job `index` claimed ahead, if that tick has come; says whether
+    /// it did.
+    pub(super) fn start_claimed_ahead(&mut self, index: usize, now: DateTime<Utc>) -> bool {
+        let ticks = &mut self.jobs[index];
+        let Some(won) = ticks.ahead.take_if(|won| won.claim.tick <= now) else {
+            return false;
+        };
+        self.spawn_run(index, won.claim, RunKind::Scheduled, won.start_by, 1);
+        true
+    }
+
+    /// Gives back every tick claimed ahead whose run never started: the term ends before them.
+    /// The next leader, this node or another, then finds them unclaimed and its misfire policy
+    /// decides them.
+    pub(super) async fn release_claimed_ahead(&mut self) {
+        for index in 0..self.jobs.len() {
+            let Some(won) = self.jobs[index].ahead.take() else {
+                continue;
+            };
+            let claim = won.claim;
+            let released =
+                tokio::time::timeout(RELEASE_PATIENCE, self.lock.ledger.release(&claim)).await;
+            match released {
+                Ok(Ok(true)) => tracing::info!(
+                    job = %claim.job,
+                    tick = %claim.tick,
+                    term = claim.term,
+                    "tick claimed ahead given back: the term ended before it; the next leader's misfire policy decides it"
+                ),
+                Ok(Ok(false)) => tracing::warn!(
+                    job = %claim.job,
+                    tick = %claim.tick,
+                    term = claim.term,
+                    "tick claimed ahead not given back: a newer term began first, and its leader reports it as abandoned"
+                ),
+                Ok(Err(error)) => tracing::warn!(
+                    job = %claim.job,
+                    tick = %claim.tick,
+                    term = claim.term,
+                    %error,
+                    "could not give back a tick claimed ahead; the next leader reports it as abandoned"
+                ),
+                Err(_) => tracing::warn!(
+                    job = %claim.job,
+                    tick = %claim.tick,
+                    term = claim.term,
+                    patience = ?RELEASE_PATIENCE,
+                    "no answer to giving back a tick claimed ahead; unless it lands before the next term begins, the next leader reports it as abandoned"
+                ),
+            }
+        }
+    }
+}
