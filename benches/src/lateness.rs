@@ -1,7 +1,9 @@
 //! Fire lateness (start of the job body − its scheduled tick) of an every-second job, for
-//! leader-jobs on Pulsar (the claim in the ledger included), leader-jobs on its embedded
-//! backend, and tokio-cron-scheduler, all three side by side in one process so they share the
-//! machine's load; with no other load, and with two processes spinning on the two cores.
+//! leader-jobs on Pulsar claiming each tick ahead of it (the default), leader-jobs on Pulsar
+//! claiming at the tick (the design before claims ahead: the claim's round trip comes first),
+//! leader-jobs on its embedded backend, and tokio-cron-scheduler, all four side by side in one
+//! process so they share the machine's load; with no other load, and with two processes spinning
+//! on the two cores.
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -22,6 +24,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 static SAMPLES: Mutex<BTreeMap<String, Vec<f64>>> = Mutex::new(BTreeMap::new());
 
 const PULSAR_NODE: &str = "lateness-pulsar";
+const AT_TICK_NODE: &str = "lateness-pulsar-at-tick";
 const EMBEDDED_NODE: &str = "lateness-embedded";
 
 fn record(series: &str, lateness: TimeDelta) {
@@ -57,9 +60,10 @@ async fn every_second(ctx: JobContext) {
     record(ctx.node(), Utc::now() - ctx.tick());
 }
 
-/// The three schedulers' lateness.
+/// The schedulers' lateness.
 pub(crate) struct Lateness {
     pub(crate) pulsar: Summary,
+    pub(crate) pulsar_at_tick: Summary,
     pub(crate) embedded: Summary,
     pub(crate) tokio_cron_scheduler: Summary,
 }
@@ -109,12 +113,21 @@ pub(crate) async fn measure(
             .into_iter()
             .filter(|job| job.get_lock() == "lateness")
     };
-    let config = PulsarConfig::new(&urls.service)?
-        .with_admin_url(&urls.admin)?
-        .topic_prefix(prefix)?;
+    let config = |prefix: &str| {
+        PulsarConfig::new(&urls.service)?
+            .with_admin_url(&urls.admin)?
+            .topic_prefix(prefix)
+    };
     let on_pulsar = Runtime::builder()
         .node_id(PULSAR_NODE)
-        .pulsar_config(config)
+        .pulsar_config(config(prefix)?)
+        .jobs(only_this_job())
+        .build()?
+        .start()?;
+    let at_tick = config(&format!("{prefix}-at-tick"))?.claim_ahead(Duration::ZERO);
+    let on_pulsar_at_tick = Runtime::builder()
+        .node_id(AT_TICK_NODE)
+        .pulsar_config(at_tick)
         .jobs(only_this_job())
         .build()?
         .start()?;
@@ -140,7 +153,7 @@ pub(crate) async fn measure(
     cron.start().await?;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(ticks as u64 + 60);
-    while [PULSAR_NODE, EMBEDDED_NODE, theirs.as_str()]
+    while [PULSAR_NODE, AT_TICK_NODE, EMBEDDED_NODE, theirs.as_str()]
         .iter()
         .any(|series| count(series) < ticks)
         && tokio::time::Instant::now() < deadline
@@ -148,11 +161,13 @@ pub(crate) async fn measure(
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     on_pulsar.shutdown().await?;
+    on_pulsar_at_tick.shutdown().await?;
     embedded.shutdown().await?;
     cron.shutdown().await?;
     let missing = |series: &str| format!("{series} fired fewer than {ticks} times");
     Ok(Lateness {
         pulsar: summary(PULSAR_NODE, ticks).ok_or_else(|| missing(PULSAR_NODE))?,
+        pulsar_at_tick: summary(AT_TICK_NODE, ticks).ok_or_else(|| missing(AT_TICK_NODE))?,
         embedded: summary(EMBEDDED_NODE, ticks).ok_or_else(|| missing(EMBEDDED_NODE))?,
         tokio_cron_scheduler: summary(&theirs, ticks).ok_or_else(|| missing(&theirs))?,
     })
