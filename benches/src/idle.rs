@@ -1,6 +1,7 @@
-//! What one idle node costs with 10, 100 and 1000 locks (one never-firing job each): its CPU
-//! share and resident memory, and the messages per second the broker handles for it, counted by
-//! the broker (per-topic `msgInCounter` + `msgOutCounter` from the admin API).
+//! What an idle cluster of nodes costs with 10, 100 and 1000 locks (one never-firing job each,
+//! every node running every lock, so each lock has a leader and followers): each node's CPU share
+//! and resident memory, and the messages per second the broker handles for the cluster, counted
+//! by the broker (per-topic `msgInCounter` + `msgOutCounter` from the admin API).
 
 use std::path::Path;
 use std::process::Command;
@@ -13,12 +14,15 @@ use crate::roles::{self, LOCKS_VAR, ROLE_VAR};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// One node's idle cost.
+/// An idle cluster's cost.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct IdleCost {
     pub(crate) locks: usize,
+    /// The CPU share of the busiest node.
     pub(crate) cpu_percent: f64,
+    /// The resident memory of the largest node.
     pub(crate) rss_mb: f64,
+    /// Messages in and out of the cluster's topics, all nodes together.
     pub(crate) broker_messages_per_second: f64,
 }
 
@@ -130,11 +134,15 @@ fn clock_ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// Measures one node with `locks` locks over `window`.
+/// How long the nodes may take to elect a leader for every lock.
+const READY_LIMIT: Duration = Duration::from_secs(300);
+
+/// Measures `nodes` nodes sharing `locks` locks over `window`.
 pub(crate) fn measure(
     exe: &Path,
     urls: &BrokerUrls,
     out: &Path,
+    nodes: usize,
     locks: usize,
     window: Duration,
 ) -> Result<IdleCost, BoxError> {
@@ -142,31 +150,66 @@ pub(crate) fn measure(
     let mut cluster = Cluster::on_broker(exe, &out.join("idle").join(&name), &name, urls.clone())?;
     cluster.set_env(ROLE_VAR, "idle");
     cluster.set_env(LOCKS_VAR, &locks.to_string());
-    cluster.start("idle-a")?;
-    let ready = roles::ready_file(cluster.dir(), "idle-a");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !ready.exists() {
+    let ids: Vec<String> = (0..nodes)
+        .map(|index| format!("idle-{}", char::from(b'a' + (index % 26) as u8)))
+        .collect();
+    for id in &ids {
+        cluster.start(id)?;
+    }
+    let deadline = Instant::now() + READY_LIMIT;
+    while led(cluster.dir(), &ids) < locks {
         if Instant::now() >= deadline {
-            return Err(format!("the idle node did not lead {locks} locks within 300 s").into());
+            return Err(format!(
+                "{nodes} idle nodes did not elect a leader for each of {locks} locks within {READY_LIMIT:?}"
+            )
+            .into());
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    // Past the start-up work (term starts, first ledger reads).
-    std::thread::sleep(Duration::from_secs(5));
-    let pid = cluster.pid("idle-a").ok_or("no idle node")?;
-    let (cpu_before, _) = process_usage(pid)?;
+    // Past the start-up work (term starts, first ledger reads, leaders moving to their priority
+    // level once the cold-start window is over).
+    std::thread::sleep(Duration::from_secs(10));
+    let pids = ids
+        .iter()
+        .map(|id| cluster.pid(id).ok_or_else(|| format!("no idle node {id}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let before = pids
+        .iter()
+        .map(|pid| process_usage(*pid))
+        .collect::<Result<Vec<_>, _>>()?;
     let cpu_from = Instant::now();
     let (messages_before, counted_before) = broker_messages(urls, cluster.prefix())?;
     std::thread::sleep(window);
-    let (cpu_after, rss_kb) = process_usage(pid)?;
+    let after = pids
+        .iter()
+        .map(|pid| process_usage(*pid))
+        .collect::<Result<Vec<_>, _>>()?;
     let cpu_span = cpu_from.elapsed().as_secs_f64();
     let (messages_after, counted_after) = broker_messages(urls, cluster.prefix())?;
-    cluster.terminate("idle-a", Duration::from_secs(30))?;
+    for id in &ids {
+        cluster.terminate(id, Duration::from_secs(30))?;
+    }
     let message_span = counted_after.duration_since(counted_before).as_secs_f64();
+    let cpu_percent = before
+        .iter()
+        .zip(&after)
+        .map(|((cpu_before, _), (cpu_after, _))| {
+            (cpu_after - cpu_before) as f64 / clock_ticks_per_second() / cpu_span * 100.0
+        })
+        .fold(0.0, f64::max);
+    let rss_kb = after.iter().map(|(_, rss)| *rss).max().unwrap_or(0);
     Ok(IdleCost {
         locks,
-        cpu_percent: (cpu_after - cpu_before) as f64 / clock_ticks_per_second() / cpu_span * 100.0,
+        cpu_percent,
         rss_mb: rss_kb as f64 / 1024.0,
         broker_messages_per_second: (messages_after - messages_before) as f64 / message_span,
     })
+}
+
+/// How many locks the nodes `ids` lead together, as each last wrote it.
+fn led(dir: &Path, ids: &[String]) -> usize {
+    ids.iter()
+        .filter_map(|id| std::fs::read_to_string(roles::leading_file(dir, id)).ok())
+        .filter_map(|count| count.trim().parse::<usize>().ok())
+        .sum()
 }

@@ -7,7 +7,7 @@
 //!   10 s and a 60 s session TTL;
 //! - fire lateness of an every-second job, idle and with both cores busy: leader-jobs (on Pulsar
 //!   and embedded) beside tokio-cron-scheduler;
-//! - idle cost of one node with 10, 100 and 1000 locks;
+//! - idle cost of three nodes sharing 10, 100 and 1000 locks (per node, and the broker's messages);
 //! - start-up with 10 000 jobs beside tokio-cron-scheduler.
 //!
 //! The bench runs a broker and an etcd of its own. It is also the program behind every process
@@ -60,9 +60,12 @@ struct Args {
     /// Ticks of the every-second job per lateness measurement.
     #[arg(long, default_value_t = 300)]
     ticks: usize,
-    /// How long each idle node is watched, in seconds.
+    /// How long the idle nodes are watched, in seconds.
     #[arg(long, default_value_t = 30)]
     idle_window: u64,
+    /// Nodes of the idle-cost measurement, each running every lock.
+    #[arg(long, default_value_t = 3)]
+    idle_nodes: usize,
     /// Lock counts of the idle-cost measurement.
     #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
     idle_locks: Vec<usize>,
@@ -192,8 +195,9 @@ fn measure_all(
          off, the claim's round trip before each run; busy means two processes spinning, one \
          per core"
             .to_owned(),
-        "idle cost: one node leading every lock alone; broker messages are the per-topic \
-         msgInCounter + msgOutCounter of its topics over the window"
+        "idle cost: three nodes (--idle-nodes) each running every lock, so each lock has a \
+         leader and followers; broker messages are the per-topic msgInCounter + msgOutCounter of \
+         the cluster's topics over the window"
             .to_owned(),
     ];
     let etcd = etcd::EtcdServer::start(out, args.etcd_port);
@@ -339,11 +343,12 @@ fn measure_all(
 
     let mut costs = Vec::new();
     for locks in &args.idle_locks {
-        eprintln!("bench: idle cost, {locks} locks");
+        eprintln!("bench: idle cost, {} nodes, {locks} locks", args.idle_nodes);
         costs.push(idle::measure(
             exe,
             &urls,
             out,
+            args.idle_nodes,
             *locks,
             Duration::from_secs(args.idle_window),
         )?);
@@ -353,15 +358,15 @@ fn measure_all(
             let peer = format!("at_{}_locks", base.locks);
             let note = |what: &str| {
                 format!(
-                    "idle node with {} locks (one job each): {what}; beside the same node with {} locks",
-                    cost.locks, base.locks
+                    "{} idle nodes sharing {} locks (one job each): {what}; beside the same nodes with {} locks",
+                    args.idle_nodes, cost.locks, base.locks
                 )
             };
             rows.push(
                 Row::new(
                     format!("idle_{}_locks_cpu_percent", cost.locks),
                     cost.cpu_percent,
-                    note("CPU %"),
+                    note("CPU % of the busiest node"),
                 )
                 .beside(&peer, base.cpu_percent),
             );
@@ -369,7 +374,7 @@ fn measure_all(
                 Row::new(
                     format!("idle_{}_locks_rss_mb", cost.locks),
                     cost.rss_mb,
-                    note("resident memory, MB"),
+                    note("resident memory of the largest node, MB"),
                 )
                 .beside(&peer, base.rss_mb),
             );
@@ -377,7 +382,7 @@ fn measure_all(
                 Row::new(
                     format!("idle_{}_locks_broker_msgs_per_s", cost.locks),
                     cost.broker_messages_per_second,
-                    note("broker messages in + out per second"),
+                    note("broker messages in + out per second, all nodes together"),
                 )
                 .beside(&peer, base.broker_messages_per_second),
             );

@@ -163,13 +163,17 @@ async fn etcd_node(id: &str, dir: &Path, prefix: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// The file an `idle` node creates once it leads every lock.
-pub(crate) fn ready_file(dir: &Path, id: &str) -> PathBuf {
-    dir.join(format!("{id}.ready"))
+/// The file an `idle` node writes how many locks it leads to.
+pub(crate) fn leading_file(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{id}.leading"))
 }
 
-/// A node leading `BENCH_LOCKS` locks of one never-firing job each, then doing nothing but
-/// what leader-jobs does by itself.
+/// How often an `idle` node writes how many locks it leads: rarely, so the figure is
+/// leader-jobs' own cost.
+const LEADING_REPORT: Duration = Duration::from_secs(2);
+
+/// A node running `BENCH_LOCKS` locks of one never-firing job each, doing nothing but what
+/// leader-jobs does by itself, and writing how many of them it leads.
 async fn idle_node(id: &str, dir: &Path, prefix: &str) -> Result<(), BoxError> {
     let locks: usize = std::env::var(LOCKS_VAR)?.parse()?;
     let handle = Runtime::builder()
@@ -178,17 +182,33 @@ async fn idle_node(id: &str, dir: &Path, prefix: &str) -> Result<(), BoxError> {
         .jobs(generated::jobs(locks, 1, "0 0 1 1 *"))
         .build()?
         .start()?;
-    // Polled slowly and only until ready, so the figure is leader-jobs' own cost.
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        if handle.status().locks.iter().all(|lock| lock.leading) {
-            break;
-        }
+    tokio::select! {
+        reported = write_leading_count(&handle, dir, id) => reported?,
+        terminated = cluster::terminated() => terminated?,
     }
-    std::fs::write(ready_file(dir, id), b"")?;
-    cluster::terminated().await?;
     handle.shutdown().await?;
     Ok(())
+}
+
+/// Writes how many locks this node leads every [`LEADING_REPORT`]; ends only on a failed write.
+async fn write_leading_count(
+    handle: &leader_jobs::Handle,
+    dir: &Path,
+    id: &str,
+) -> std::io::Result<()> {
+    let written = leading_file(dir, id);
+    let fresh = written.with_extension("tmp");
+    loop {
+        let leading = handle
+            .status()
+            .locks
+            .iter()
+            .filter(|lock| lock.leading)
+            .count();
+        std::fs::write(&fresh, leading.to_string())?;
+        std::fs::rename(&fresh, &written)?;
+        tokio::time::sleep(LEADING_REPORT).await;
+    }
 }
 
 /// Spins one core until killed.

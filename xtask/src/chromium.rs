@@ -1,14 +1,12 @@
 //! Debian's Chromium and ChromeDriver for the dashboard's browser test: found on `PATH`, or
 //! installed with `apt-get` (as root, or through `sudo -n`) the way a fresh CI machine gets them.
 
+use anyhow::Context as _;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::Command;
 
-use anyhow::{Context as _, bail};
-
+use crate::debian;
 use crate::executables::find_on_path;
-use crate::report;
 
 /// The Debian packages: the browser and the WebDriver server that drives it.
 const PACKAGES: [&str; 2] = ["chromium", "chromium-driver"];
@@ -59,62 +57,10 @@ fn locate() -> Option<Chromium> {
 }
 
 fn install() -> anyhow::Result<()> {
-    if find_on_path("apt-get").is_none() {
-        bail!(
-            "Chromium and ChromeDriver are needed for the dashboard's browser test and there is \
-             no `apt-get` to install them: install them yourself and put `chromium` and \
-             `chromedriver` on PATH, or name them by {CHROMIUM_VAR} and {CHROMEDRIVER_VAR}"
-        );
-    }
-    let as_root = is_root();
-    if !as_root && find_on_path("sudo").is_none() {
-        bail!(
-            "Chromium and ChromeDriver are needed for the dashboard's browser test: run \
-             `apt-get install chromium chromium-driver` as root (this user is not root and has \
-             no sudo)"
-        );
-    }
-    report::status(
-        "Installing",
-        "Debian's chromium and chromium-driver (apt-get)",
-    );
-    // A fresh machine's package lists may be missing or stale: one update, then retry.
-    if apt(as_root, &install_args()).is_err() {
-        apt(as_root, &["update", "-q"])?;
-        apt(as_root, &install_args())?;
-    }
-    Ok(())
-}
-
-fn install_args() -> Vec<&'static str> {
-    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
-    args.extend(PACKAGES);
-    args
-}
-
-/// Runs `apt-get args`, as root directly or through `sudo -n` (never asking for a password).
-fn apt(as_root: bool, args: &[&str]) -> anyhow::Result<()> {
-    let mut command = if as_root {
-        Command::new("apt-get")
-    } else {
-        let mut sudo = Command::new("sudo");
-        sudo.args(["-n", "apt-get"]);
-        sudo
-    };
-    let status = command
-        .args(args)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .context("could not run apt-get")?;
-    if !status.success() {
-        bail!("`apt-get {}` failed ({status})", args.join(" "));
-    }
-    Ok(())
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+    debian::install(&PACKAGES, "the dashboard's browser test").with_context(|| {
+        format!(
+            "without them, put `chromium` and `chromedriver` on PATH, or name them by \
+             {CHROMIUM_VAR} and {CHROMEDRIVER_VAR}"
+        )
+    })
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 
 use crate::compile::{self, workspace_root};
-use crate::{interrupt, protoc, pulsar};
+use crate::{debian, interrupt, protoc, pulsar};
 
 /// The variable through which the campaign, the benchmarks and the tests find this tool.
 pub(crate) const XTASK_VAR: &str = "LEADER_JOBS_XTASK";
@@ -22,6 +22,9 @@ struct Launch<'a> {
     /// The broker directory the program uses unless told `--broker-dir`: stopped here if the
     /// program was interrupted before it could stop it.
     default_broker_dir: &'a str,
+    /// Debian packages the program needs, each with a file it installs, and what for.
+    packages: &'a [(&'a str, &'a str)],
+    purpose: &'a str,
 }
 
 /// `cargo xtask chaos [ARGS]`: the fault campaign; ARGS go to the `chaos` binary.
@@ -32,6 +35,8 @@ pub(crate) fn chaos(args: &[String]) -> anyhow::Result<ExitCode> {
             bins: &["chaos", "chaos-node"],
             run: "chaos",
             default_broker_dir: "target/chaos/broker",
+            packages: &[],
+            purpose: "the fault campaign",
         },
         args,
     )
@@ -45,6 +50,9 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<ExitCode> {
             bins: &["bench"],
             run: "bench",
             default_broker_dir: "target/bench/broker",
+            // The etcd peer of the election rows; the bench looks for Debian's binary there.
+            packages: &[("etcd-server", "/usr/bin/etcd")],
+            purpose: "the bench's etcd peer",
         },
         args,
     )
@@ -52,6 +60,15 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<ExitCode> {
 
 fn launch(what: &Launch<'_>, args: &[String]) -> anyhow::Result<ExitCode> {
     let root = workspace_root();
+    let missing: Vec<&str> = what
+        .packages
+        .iter()
+        .filter(|(_, file)| !std::path::Path::new(file).is_file())
+        .map(|(package, _)| *package)
+        .collect();
+    if !missing.is_empty() {
+        debian::install(&missing, what.purpose)?;
+    }
     let protoc = protoc::locate()?;
     let mut build = vec!["build", "--release", "-p", what.package];
     for bin in what.bins {

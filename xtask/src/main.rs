@@ -14,6 +14,7 @@ mod cargo_runner;
 mod chromium;
 mod cli;
 mod compile;
+mod debian;
 mod demo;
 mod executables;
 mod interrupt;
