@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use leader_jobs::clock::Clock;
 use leader_jobs::{JobContext, PulsarConfig, Runtime, singleton_job};
 use leader_jobs_tests::broker;
-use leader_jobs_tests::chaos::{app, bridge};
+use leader_jobs_tests::chaos::{app, bridge, campaign};
 use leader_jobs_tests::cluster;
 use leader_jobs_tests::run_log::{RunEvent, RunLogWriter};
 use tokio::signal::unix::{SignalKind, signal};
@@ -185,9 +185,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let clock = ShiftedClock::default();
     follow_clock_offset(clock.clone(), app::clock_file(&dir, &node))?;
 
+    let election_groups = match std::env::var(campaign::ELECTION_GROUPS_VAR) {
+        Ok(groups) => groups.parse()?,
+        Err(_) => 0,
+    };
     let config = PulsarConfig::new(&broker::service_url())?
         .with_admin_url(&broker::admin_url())?
-        .topic_prefix(&prefix)?;
+        .topic_prefix(&prefix)?
+        .election_groups(election_groups);
     let handle = Runtime::builder()
         .node_id(node.clone())
         .pulsar_config(config)

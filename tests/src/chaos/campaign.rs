@@ -74,6 +74,16 @@ pub(super) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Camp
     move |source| CampaignError::Io { what, source }
 }
 
+/// How the nodes find the election groups they are to use.
+pub const ELECTION_GROUPS_VAR: &str = "LEADER_JOBS_CHAOS_ELECTION_GROUPS";
+
+/// The election groups a campaign's nodes use: half the seeds elect one lock per topic (the
+/// default), the other half share two topics among the five locks, so that every mode meets the
+/// faults and a seed replays the same one.
+pub fn election_groups(seed: u64) -> u16 {
+    if seed % 2 == 0 { 0 } else { 2 }
+}
+
 /// What a finished campaign leaves for the checker.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct CampaignRun {
@@ -83,6 +93,9 @@ pub struct CampaignRun {
     pub dir: PathBuf,
     /// The cluster's topic prefix.
     pub prefix: String,
+    /// The nodes' [`PulsarConfig::election_groups`](leader_jobs::PulsarConfig::election_groups).
+    #[serde(default)]
+    pub election_groups: u16,
     /// The node application's locks.
     pub locks: Vec<String>,
     /// Every fault as injected.
@@ -229,13 +242,16 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignRun, CampaignError> {
         }
     };
     let name = crate::cluster::unique_name("chaos");
-    let cluster = Cluster::on_broker(
+    let mut cluster = Cluster::on_broker(
         &config.node_binary,
         &config.dir,
         &name,
         config.broker.urls(),
     )
     .map_err(io("creating the cluster"))?;
+    let election_groups = election_groups(config.seed);
+    cluster.set_env(ELECTION_GROUPS_VAR, &election_groups.to_string());
+    println!("chaos: election groups: {election_groups} (0: one election topic per lock)");
     let prefix = cluster.prefix().to_owned();
     let mut nodes = Nodes {
         cluster,
@@ -310,6 +326,7 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignRun, CampaignError> {
         seed: config.seed,
         dir: config.dir.clone(),
         prefix,
+        election_groups,
         locks,
         faults: records,
         isolation_unavailable: isolation.err(),

@@ -171,6 +171,7 @@ fn read_json_lines<T: serde::de::DeserializeOwned>(
 pub fn judge(run: &CampaignRun, evidence: &Evidence) -> Result<Report, CheckError> {
     let mut report = Report {
         seed: run.seed,
+        election_groups: run.election_groups,
         dir: run.dir.clone(),
         isolation_unavailable: run.isolation_unavailable.clone(),
         stuck: run.stuck.clone(),

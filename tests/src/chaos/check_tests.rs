@@ -63,6 +63,7 @@ fn run_of(faults: Vec<FaultRecord>) -> CampaignRun {
         seed: 1,
         dir: PathBuf::from("/nowhere"),
         prefix: "t".into(),
+        election_groups: 0,
         locks: vec!["l".into()],
         faults,
         isolation_unavailable: None,

@@ -50,6 +50,8 @@ pub struct LeaderlessGap {
 pub struct Report {
     /// The seed to rerun with.
     pub seed: u64,
+    /// The nodes' election groups (0: one election topic per lock).
+    pub election_groups: u16,
     /// Where the logs are.
     pub dir: PathBuf,
     /// Faults injected, per kind.
@@ -133,7 +135,11 @@ fn seconds(duration: Duration) -> String {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "== chaos campaign, seed {} ==", self.seed)?;
+        writeln!(
+            f,
+            "== chaos campaign, seed {}, election groups {} ==",
+            self.seed, self.election_groups
+        )?;
         let kinds: Vec<String> = self
             .faults
             .iter()

@@ -86,6 +86,7 @@ pub struct PulsarConfig {
     pub(crate) stall_grace: Duration,
     pub(crate) confirmation_window: Duration,
     pub(crate) claim_ahead: Duration,
+    pub(crate) election_groups: u16,
     pub(crate) cold_start_window: Duration,
     pub(crate) checkpoint_every: u64,
     pub(crate) reconnect_backoff: (Duration, Duration),
@@ -124,6 +125,7 @@ impl PulsarConfig {
             stall_grace: Duration::from_secs(5),
             confirmation_window: Duration::from_millis(750),
             claim_ahead: Duration::from_millis(100),
+            election_groups: 0,
             cold_start_window: Duration::from_secs(5),
             checkpoint_every: 1000,
             reconnect_backoff: (Duration::from_millis(100), Duration::from_secs(5)),
@@ -161,11 +163,12 @@ impl PulsarConfig {
         Ok(self)
     }
 
-    /// How often each node publishes a heartbeat on each lock's election topic (default 500 ms).
+    /// How often each node publishes a heartbeat on each election topic (default 500 ms).
     ///
     /// A new leader knows it leads when it receives its own heartbeat, so after the broker moves
     /// the role (about 1 s after the old leader's connection closes) takeover takes at most one
-    /// more interval. Each node sends `1 / interval` messages per second per lock.
+    /// more interval. Each node sends `1 / interval` messages per second per election topic: one
+    /// per lock, or one per group with [election groups](Self::election_groups).
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
         self.heartbeat_interval = interval;
         self

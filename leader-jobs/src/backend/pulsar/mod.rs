@@ -3,7 +3,8 @@
 //!
 //! Per lock, with the default [`PulsarConfig::topic_prefix`] `leader-jobs`:
 //!
-//! - `leader-jobs.<lock>.election`: every node subscribes with subscription type Failover (its
+//! - `leader-jobs.<lock>.election` (or, with [`PulsarConfig::election_groups`], a topic that the
+//!   lock shares with others: [`PulsarConfig::election_topic`]): every node subscribes with subscription type Failover (its
 //!   node id as consumer name) and publishes a heartbeat every
 //!   [`heartbeat_interval`](PulsarConfig::heartbeat_interval). The broker delivers only to the
 //!   active consumer, so a node that receives its own heartbeat leads, for a
@@ -24,6 +25,7 @@ mod client;
 mod config;
 mod diagnose;
 mod election;
+mod election_groups;
 mod ledger;
 #[cfg(feature = "oauth2")]
 mod oauth2;
@@ -32,7 +34,9 @@ mod records;
 mod slow_open;
 mod tls;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -67,6 +71,8 @@ pub struct PulsarBackend {
     client: OnceCell<Client>,
     unload_permission: UnloadPermissionCheck,
     elections: TaskTracker,
+    /// The election topics this node holds, shared by the locks elected on each.
+    shared: Arc<Mutex<SharedElections>>,
     shutdown: CancellationToken,
     /// When this node started, for the cold-start window.
     started: tokio::time::Instant,
@@ -83,6 +89,7 @@ impl PulsarBackend {
             client: OnceCell::new(),
             unload_permission: UnloadPermissionCheck::default(),
             elections: TaskTracker::new(),
+            shared: Arc::default(),
             shutdown: CancellationToken::new(),
             started: tokio::time::Instant::now(),
         })
@@ -105,14 +112,30 @@ impl std::fmt::Debug for PulsarBackend {
     }
 }
 
-/// A lock's election on Pulsar: the task runs until resigned.
+/// One election topic's task and what it tells the locks elected on it. With
+/// [election groups](PulsarConfig::election_groups) several locks hold it; it runs until the
+/// last of them resigns.
+struct SharedElection {
+    leadership: watch::Receiver<Leadership>,
+    lease: Arc<election::Lease>,
+    resign: CancellationToken,
+    tracker: TaskTracker,
+    /// How many locks of this node hold the election; guarded by [`PulsarBackend::shared`].
+    holders: usize,
+}
+
+/// A lock's election on Pulsar: a hold on its election topic's [`SharedElection`].
 struct PulsarElection {
+    topic: String,
+    shared: Arc<Mutex<SharedElections>>,
     leadership: watch::Receiver<Leadership>,
     lease: Arc<election::Lease>,
     config: Arc<PulsarConfig>,
-    resign: CancellationToken,
-    tracker: TaskTracker,
+    resigned: AtomicBool,
 }
+
+/// This node's elections by topic.
+type SharedElections = HashMap<String, SharedElection>;
 
 #[async_trait]
 impl Election for PulsarElection {
@@ -138,10 +161,69 @@ impl Election for PulsarElection {
             .await
     }
 
+    /// Leaves the election topic once no other lock of this node holds it.
     async fn resign(&self) {
-        self.resign.cancel();
-        self.tracker.close();
-        self.tracker.wait().await;
+        if self.resigned.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let last = {
+            let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+            let left = shared.get_mut(&self.topic).map(|election| {
+                election.holders = election.holders.saturating_sub(1);
+                election.holders
+            });
+            match left {
+                Some(0) => shared.remove(&self.topic),
+                _ => None,
+            }
+        };
+        if let Some(election) = last {
+            election.resign.cancel();
+            election.tracker.close();
+            election.tracker.wait().await;
+        }
+    }
+}
+
+impl PulsarBackend {
+    /// Holds the election on `topic`, starting its task if no lock of this node holds it yet.
+    fn hold(&self, client: Client, topic: &str, lock: &str, node: &str) -> PulsarElection {
+        let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let election = shared.entry(topic.to_owned()).or_insert_with(|| {
+            let (tx, rx) = watch::channel(Leadership::Following);
+            let lease = Arc::new(election::Lease::default());
+            let resign = self.shutdown.child_token();
+            let tracker = TaskTracker::new();
+            let task = ElectionTask {
+                client,
+                admin: self.admin.clone(),
+                config: Arc::clone(&self.config),
+                lock: self.config.election_name(lock),
+                topic: topic.to_owned(),
+                node: node.to_owned(),
+                node_started: self.started,
+                leadership: tx,
+                lease: Arc::clone(&lease),
+                resign: resign.clone(),
+            };
+            tracker.spawn(self.elections.track_future(task.run()));
+            SharedElection {
+                leadership: rx,
+                lease,
+                resign,
+                tracker,
+                holders: 0,
+            }
+        });
+        election.holders += 1;
+        PulsarElection {
+            topic: topic.to_owned(),
+            shared: Arc::clone(&self.shared),
+            leadership: election.leadership.clone(),
+            lease: Arc::clone(&election.lease),
+            config: Arc::clone(&self.config),
+            resigned: AtomicBool::new(false),
+        }
     }
 }
 
@@ -149,31 +231,10 @@ impl Election for PulsarElection {
 impl Backend for PulsarBackend {
     async fn election(&self, lock: &str, node: &str) -> Result<Arc<dyn Election>, BackendError> {
         let client = self.client().await?;
+        let topic = self.config.election_topic(lock);
         self.unload_permission
-            .start_once(&self.admin, self.config.topic(lock, "election"));
-        let (tx, rx) = watch::channel(Leadership::Following);
-        let lease = Arc::new(election::Lease::default());
-        let resign = self.shutdown.child_token();
-        let tracker = TaskTracker::new();
-        let task = ElectionTask {
-            client,
-            admin: self.admin.clone(),
-            config: Arc::clone(&self.config),
-            lock: lock.to_owned(),
-            node: node.to_owned(),
-            node_started: self.started,
-            leadership: tx,
-            lease: Arc::clone(&lease),
-            resign: resign.clone(),
-        };
-        tracker.spawn(self.elections.track_future(task.run()));
-        Ok(Arc::new(PulsarElection {
-            leadership: rx,
-            lease,
-            config: Arc::clone(&self.config),
-            resign,
-            tracker,
-        }))
+            .start_once(&self.admin, topic.clone());
+        Ok(Arc::new(self.hold(client, &topic, lock, node)))
     }
 
     async fn ledger(&self, lock: &str, _node: &str) -> Result<Arc<dyn Ledger>, BackendError> {

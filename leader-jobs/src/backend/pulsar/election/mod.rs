@@ -1,6 +1,7 @@
-//! One lock's election on a Pulsar failover subscription.
+//! One election on a Pulsar failover subscription: a lock's, or with
+//! [`PulsarConfig::election_groups`] a group's, whose leader leads every lock of the group.
 //!
-//! Every node subscribes to the lock's election topic with subscription type Failover and its node
+//! Every node subscribes to the election topic with subscription type Failover and its node
 //! id as consumer name, and publishes a heartbeat there every `heartbeat_interval`. The broker
 //! delivers to one active consumer only, so a node that *receives its own heartbeat* knows that it
 //! was the active consumer at some moment after it sent that heartbeat. Its lease runs from that send
@@ -52,12 +53,15 @@ const FOLLOWER_LEVEL: i32 = 1;
 /// prefers every other follower, and still picks it when it is the only node left.
 const SLOW_LEVEL: i32 = 2;
 
-/// Everything one lock's election task needs.
+/// Everything one election topic's task needs.
 pub(crate) struct ElectionTask {
     pub(crate) client: Client,
     pub(crate) admin: AdminClient,
     pub(crate) config: Arc<PulsarConfig>,
+    /// The lock this election decides, or its election group's name: what the logs call it.
     pub(crate) lock: String,
+    /// The election topic.
+    pub(crate) topic: String,
     pub(crate) node: String,
     /// When this node's backend was created: until the cold-start window has passed since, a
     /// leader stays at the follower level so that nodes starting together share the locks.
@@ -73,7 +77,7 @@ pub(crate) struct ElectionTask {
 impl ElectionTask {
     /// Runs sessions until resigned, rebuilding the consumer whenever a session ends.
     pub(crate) async fn run(self) {
-        let topic = self.config.topic(&self.lock, "election");
+        let topic = self.topic.clone();
         let mut backoff = Backoff::new(
             self.config.reconnect_backoff.0,
             self.config.reconnect_backoff.1,
