@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use leader_jobs_tests::cluster::{BrokerUrls, Cluster};
 use serde::Deserialize;
 
-use crate::roles::{self, LOCKS_VAR, ROLE_VAR};
+use crate::roles::{self, GROUPS_VAR, LOCKS_VAR, ROLE_VAR};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -137,19 +137,34 @@ fn clock_ticks_per_second() -> f64 {
 /// How long the nodes may take to elect a leader for every lock.
 const READY_LIMIT: Duration = Duration::from_secs(300);
 
-/// Measures `nodes` nodes sharing `locks` locks over `window`.
+/// What one idle measurement runs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IdleSetup {
+    pub(crate) nodes: usize,
+    pub(crate) locks: usize,
+    /// `PulsarConfig::election_groups`: 0 elects each lock on a topic of its own.
+    pub(crate) election_groups: u16,
+    pub(crate) window: Duration,
+}
+
+/// Measures `setup.nodes` nodes sharing `setup.locks` locks over `setup.window`.
 pub(crate) fn measure(
     exe: &Path,
     urls: &BrokerUrls,
     out: &Path,
-    nodes: usize,
-    locks: usize,
-    window: Duration,
+    setup: IdleSetup,
 ) -> Result<IdleCost, BoxError> {
-    let name = leader_jobs_tests::cluster::unique_name(&format!("idle{locks}"));
+    let IdleSetup {
+        nodes,
+        locks,
+        election_groups,
+        window,
+    } = setup;
+    let name = leader_jobs_tests::cluster::unique_name(&format!("idle{locks}g{election_groups}"));
     let mut cluster = Cluster::on_broker(exe, &out.join("idle").join(&name), &name, urls.clone())?;
     cluster.set_env(ROLE_VAR, "idle");
     cluster.set_env(LOCKS_VAR, &locks.to_string());
+    cluster.set_env(GROUPS_VAR, &election_groups.to_string());
     let ids: Vec<String> = (0..nodes)
         .map(|index| format!("idle-{}", char::from(b'a' + (index % 26) as u8)))
         .collect();

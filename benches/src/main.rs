@@ -66,6 +66,9 @@ struct Args {
     /// Nodes of the idle-cost measurement, each running every lock.
     #[arg(long, default_value_t = 3)]
     idle_nodes: usize,
+    /// Election groups of the idle-cost measurement, measured beside one election per lock.
+    #[arg(long, default_value_t = 8)]
+    idle_groups: u16,
     /// Lock counts of the idle-cost measurement.
     #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
     idle_locks: Vec<usize>,
@@ -196,8 +199,9 @@ fn measure_all(
          per core"
             .to_owned(),
         "idle cost: three nodes (--idle-nodes) each running every lock, so each lock has a \
-         leader and followers; broker messages are the per-topic msgInCounter + msgOutCounter of \
-         the cluster's topics over the window"
+         leader and followers; one election topic per lock (the default), and the same locks on \
+         8 election groups (--idle-groups); broker messages are the per-topic msgInCounter + \
+         msgOutCounter of the cluster's topics over the window"
             .to_owned(),
     ];
     let etcd = etcd::EtcdServer::start(out, args.etcd_port);
@@ -343,51 +347,21 @@ fn measure_all(
 
     let mut costs = Vec::new();
     for locks in &args.idle_locks {
-        eprintln!("bench: idle cost, {} nodes, {locks} locks", args.idle_nodes);
-        costs.push(idle::measure(
-            exe,
-            &urls,
-            out,
-            args.idle_nodes,
-            *locks,
-            Duration::from_secs(args.idle_window),
-        )?);
-    }
-    if let Some(base) = costs.first().copied() {
-        for cost in &costs {
-            let peer = format!("at_{}_locks", base.locks);
-            let note = |what: &str| {
-                format!(
-                    "{} idle nodes sharing {} locks (one job each): {what}; beside the same nodes with {} locks",
-                    args.idle_nodes, cost.locks, base.locks
-                )
+        for election_groups in [0, args.idle_groups] {
+            eprintln!(
+                "bench: idle cost, {} nodes, {locks} locks, {election_groups} election groups",
+                args.idle_nodes
+            );
+            let setup = idle::IdleSetup {
+                nodes: args.idle_nodes,
+                locks: *locks,
+                election_groups,
+                window: Duration::from_secs(args.idle_window),
             };
-            rows.push(
-                Row::new(
-                    format!("idle_{}_locks_cpu_percent", cost.locks),
-                    cost.cpu_percent,
-                    note("CPU % of the busiest node"),
-                )
-                .beside(&peer, base.cpu_percent),
-            );
-            rows.push(
-                Row::new(
-                    format!("idle_{}_locks_rss_mb", cost.locks),
-                    cost.rss_mb,
-                    note("resident memory of the largest node, MB"),
-                )
-                .beside(&peer, base.rss_mb),
-            );
-            rows.push(
-                Row::new(
-                    format!("idle_{}_locks_broker_msgs_per_s", cost.locks),
-                    cost.broker_messages_per_second,
-                    note("broker messages in + out per second, all nodes together"),
-                )
-                .beside(&peer, base.broker_messages_per_second),
-            );
+            costs.push((setup, idle::measure(exe, &urls, out, setup)?));
         }
     }
+    idle_rows(&mut rows, &costs, args.idle_groups);
 
     for records in &args.cold_read_records {
         eprintln!("bench: cold term start after {records} records");
@@ -471,6 +445,68 @@ fn timeouts_note(label: &str, fault: &str, trials: &Trials) -> String {
         trials.samples.len(),
         trials.timeouts
     )
+}
+
+/// The idle cost's rows: per lock count, one election per lock beside the smallest count, and
+/// `groups` election groups beside one election per lock.
+fn idle_rows(rows: &mut Vec<Row>, costs: &[(idle::IdleSetup, idle::IdleCost)], groups: u16) {
+    let per_lock = |locks: usize| {
+        costs
+            .iter()
+            .find(|(setup, _)| setup.locks == locks && setup.election_groups == 0)
+            .map(|(_, cost)| *cost)
+    };
+    let Some(base) = costs.first().map(|(_, cost)| *cost) else {
+        return;
+    };
+    for (setup, cost) in costs {
+        let (name, peer, against, how) = if setup.election_groups == 0 {
+            (
+                format!("idle_{}_locks", setup.locks),
+                format!("at_{}_locks", base.locks),
+                base,
+                format!(
+                    "{} idle nodes sharing {} locks, one election topic each",
+                    setup.nodes, setup.locks
+                ),
+            )
+        } else {
+            (
+                format!("idle_{}_locks_{groups}_groups", setup.locks),
+                "one_election_per_lock".to_owned(),
+                per_lock(setup.locks).unwrap_or(*cost),
+                format!(
+                    "{} idle nodes sharing {} locks on {groups} election topics",
+                    setup.nodes, setup.locks
+                ),
+            )
+        };
+        for (what, unit, mine, theirs) in [
+            (
+                "CPU % of the busiest node",
+                "cpu_percent",
+                cost.cpu_percent,
+                against.cpu_percent,
+            ),
+            (
+                "resident memory of the largest node, MB",
+                "rss_mb",
+                cost.rss_mb,
+                against.rss_mb,
+            ),
+            (
+                "broker messages in + out per second, all nodes together",
+                "broker_msgs_per_s",
+                cost.broker_messages_per_second,
+                against.broker_messages_per_second,
+            ),
+        ] {
+            rows.push(
+                Row::new(format!("{name}_{unit}"), mine, format!("{how}: {what}"))
+                    .beside(&peer, theirs),
+            );
+        }
+    }
 }
 
 fn push_summary(

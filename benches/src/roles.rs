@@ -22,8 +22,10 @@ pub(crate) const ROLE_VAR: &str = "BENCH_ROLE";
 pub(crate) const ETCD_ENDPOINT_VAR: &str = "BENCH_ETCD_ENDPOINT";
 /// The etcd session TTL in seconds, for the `etcd` role.
 pub(crate) const ETCD_TTL_VAR: &str = "BENCH_ETCD_TTL";
-/// How many locks the `idle` role leads.
+/// How many locks the `idle` role runs.
 pub(crate) const LOCKS_VAR: &str = "BENCH_LOCKS";
+/// The `idle` role's election groups (`PulsarConfig::election_groups`).
+pub(crate) const GROUPS_VAR: &str = "BENCH_ELECTION_GROUPS";
 /// How many records the `cold-read` role writes to its long ledger.
 pub(crate) const RECORDS_VAR: &str = "BENCH_RECORDS";
 
@@ -176,9 +178,10 @@ const LEADING_REPORT: Duration = Duration::from_secs(2);
 /// leader-jobs does by itself, and writing how many of them it leads.
 async fn idle_node(id: &str, dir: &Path, prefix: &str) -> Result<(), BoxError> {
     let locks: usize = std::env::var(LOCKS_VAR)?.parse()?;
+    let groups: u16 = std::env::var(GROUPS_VAR)?.parse()?;
     let handle = Runtime::builder()
         .node_id(id)
-        .pulsar_config(pulsar_config(prefix)?)
+        .pulsar_config(pulsar_config(prefix)?.election_groups(groups))
         .jobs(generated::jobs(locks, 1, "0 0 1 1 *"))
         .build()?
         .start()?;
