@@ -66,7 +66,7 @@ struct JobTicks {
     rerun: Option<rerun::PendingRerun>,
     /// The tick claimed ahead of time, waiting to start when it comes (see `ahead.rs`); `next`
     /// is already the one after it.
-    ahead: Option<WonClaim>,
+    ahead: Option<ahead::ClaimedAhead>,
 }
 
 /// A claim this node won, not run yet.
@@ -253,6 +253,7 @@ impl Term<'_> {
                 .chain([self.next_poll()])
                 .min();
             let clock = self.lock.env.clock.clone();
+            let ahead_due = self.ahead_due();
             tokio::select! {
                 biased;
                 () = self.lock.env.shutdown.cancelled() => return TermEnd::Shutdown,
@@ -262,7 +263,7 @@ impl Term<'_> {
                         return TermEnd::Fenced;
                     }
                 }
-                () = timer::sleep_until(&*clock, deadline) => {
+                () = timer::sleep_until_or(&*clock, deadline, ahead_due) => {
                     if !self.lock.election.leading_now() {
                         if let Some(end) = self.await_lease_verdict().await {
                             return end;
@@ -436,7 +437,7 @@ impl Term<'_> {
             let next = ticks
                 .ahead
                 .as_ref()
-                .map(|won| won.claim.tick)
+                .map(|ahead| ahead.won.claim.tick)
                 .or(ticks.next);
             self.lock
                 .env

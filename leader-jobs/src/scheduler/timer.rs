@@ -25,6 +25,25 @@ pub(super) async fn sleep_until(clock: &dyn Clock, deadline: Option<DateTime<Utc
     }
 }
 
+/// As [`sleep_until`], or until the monotonic `instant` if that comes first: for a deadline
+/// that a wall clock stepped back must not push out.
+pub(super) async fn sleep_until_or(
+    clock: &dyn Clock,
+    deadline: Option<DateTime<Utc>>,
+    instant: Option<tokio::time::Instant>,
+) {
+    let monotonic = async {
+        match instant {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = sleep_until(clock, deadline) => {}
+        () = monotonic => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{TimeDelta, TimeZone};

@@ -169,3 +169,34 @@ async fn a_tick_claimed_ahead_by_a_leader_that_dies_is_reported_abandoned() {
     assert!(ticks.contains(&at(0, 0, 20)), "{ticks:?}");
     assert_eq!(abandoned, 1);
 }
+
+static STEPPED_RUNS: RunLog = RunLog::new();
+fn stepped_job(ctx: JobContext) -> JobFuture {
+    STEPPED_RUNS.record(&ctx);
+    Box::pin(async { Ok(()) })
+}
+static STEPPED_JOB: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("stepped", "*/5 * * * * *", stepped_job).build());
+
+/// The wall clock steps back 5 s between the claim of 00:00:10 and its tick: the run starts when
+/// the tick was due on the monotonic clock, within the claim window, instead of waiting for the
+/// wall clock to read 00:00:10 again, past the window, and leaving the claim open.
+#[tokio::test(start_paused = true)]
+async fn a_wall_clock_stepped_back_after_the_claim_still_starts_the_run_in_time() {
+    let clock = TestClock::starting_at(at(0, 0, 0));
+    let backend = backend(Some(LEAD));
+    let handle = start_node("stepped", &backend, &clock, &STEPPED_JOB);
+    advance_to(&clock, at(0, 0, 9) + TimeDelta::milliseconds(950)).await;
+    clock.jump(TimeDelta::seconds(-5));
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let counts = handle.status().job("stepped").unwrap().counts;
+    handle.shutdown().await.unwrap();
+
+    let ticks = STEPPED_RUNS.ticks();
+    assert_eq!(
+        ticks.iter().filter(|tick| **tick == at(0, 0, 10)).count(),
+        1,
+        "{ticks:?}"
+    );
+    assert_eq!(counts.cancelled, 0, "{counts:?}");
+}

@@ -6,8 +6,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::time::Instant;
 
-use super::{Fenced, Term};
+use super::{Fenced, Term, WonClaim};
 use crate::job::OverlapPolicy;
 use crate::scheduler::run::RunKind;
 
@@ -15,19 +16,37 @@ use crate::scheduler::run::RunKind;
 /// landed by then may still land; if a newer term began first, its leader found the claim open.
 const RELEASE_PATIENCE: Duration = Duration::from_secs(2);
 
+/// A tick this node claimed ahead and has not started yet.
+pub(super) struct ClaimedAhead {
+    pub(super) won: WonClaim,
+    /// The tick on the monotonic clock, as it was when claimed. The run starts at the tick or at
+    /// this instant, whichever comes first: a wall clock stepped back must not delay it past
+    /// the claim window, which would leave the claim open for the next leader to report.
+    due: Instant,
+}
+
 impl Term<'_> {
     /// When job `index` next needs this term: the tick it claimed ahead, else the moment to claim
     /// its next tick ahead, else that tick.
     pub(super) fn wake_at(&self, index: usize) -> Option<DateTime<Utc>> {
         let ticks = &self.jobs[index];
         if let Some(ahead) = &ticks.ahead {
-            return Some(ahead.claim.tick);
+            // Its monotonic due instant is waited for apart: `ahead_due`.
+            return Some(ahead.won.claim.tick);
         }
         let next = ticks.next?;
         Some(match self.lead_for(index) {
             Some(lead) => next - lead,
             None => next,
         })
+    }
+
+    /// The earliest monotonic instant a tick claimed ahead is due, if any is.
+    pub(super) fn ahead_due(&self) -> Option<Instant> {
+        self.jobs
+            .iter()
+            .filter_map(|ticks| ticks.ahead.as_ref().map(|ahead| ahead.due))
+            .min()
     }
 
     /// How far ahead job `index`'s next tick is claimed: only where the ledger asks for it, and
@@ -65,7 +84,14 @@ impl Term<'_> {
         let ticks = &mut self.jobs[index];
         ticks.cursor = due;
         ticks.next = self.lock.plan.jobs[index].schedule.next_after(due);
-        self.jobs[index].ahead = self.claim(index, due).await?;
+        // The tick on the monotonic clock too: should the wall clock step back before it comes,
+        // the run still starts in time for the claim window (see `ClaimedAhead::due`).
+        let due_in = (due - now).to_std().unwrap_or_default();
+        let due_at = Instant::now() + due_in;
+        self.jobs[index].ahead = self
+            .claim(index, due)
+            .await?
+            .map(|won| ClaimedAhead { won, due: due_at });
         Ok(())
     }
 
@@ -73,9 +99,12 @@ impl Term<'_> {
     /// it did.
     pub(super) fn start_claimed_ahead(&mut self, index: usize, now: DateTime<Utc>) -> bool {
         let ticks = &mut self.jobs[index];
-        let Some(won) = ticks.ahead.take_if(|won| won.claim.tick <= now) else {
+        let came =
+            |ahead: &mut ClaimedAhead| ahead.won.claim.tick <= now || Instant::now() >= ahead.due;
+        let Some(ahead) = ticks.ahead.take_if(came) else {
             return false;
         };
+        let won = ahead.won;
         self.spawn_run(index, won.claim, RunKind::Scheduled, won.start_by, 1);
         true
     }
@@ -85,10 +114,10 @@ impl Term<'_> {
     /// decides them.
     pub(super) async fn release_claimed_ahead(&mut self) {
         for index in 0..self.jobs.len() {
-            let Some(won) = self.jobs[index].ahead.take() else {
+            let Some(ahead) = self.jobs[index].ahead.take() else {
                 continue;
             };
-            let claim = won.claim;
+            let claim = ahead.won.claim;
             let released =
                 tokio::time::timeout(RELEASE_PATIENCE, self.lock.ledger.release(&claim)).await;
             match released {
