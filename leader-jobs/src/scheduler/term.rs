@@ -270,6 +270,11 @@ impl Term<'_> {
                         }
                         continue;
                     }
+                    // First, before anything that waits on the broker: these runs are on time.
+                    let now = self.lock.env.clock.now();
+                    for index in 0..self.jobs.len() {
+                        self.start_claimed_ahead(index, now);
+                    }
                     if self.poll_commands().await.is_err() || self.start_due_reruns().await.is_err() {
                         return TermEnd::Fenced;
                     }
@@ -300,7 +305,8 @@ impl Term<'_> {
     async fn fire_due(&mut self) -> Result<(), Fenced> {
         let now = self.lock.env.clock.now();
         for index in 0..self.jobs.len() {
-            if self.start_claimed_ahead(index, now) || self.jobs[index].ahead.is_some() {
+            if self.jobs[index].ahead.is_some() {
+                // Started when its tick comes, first thing on waking (see `run`).
                 continue;
             }
             let Some(due) = self.jobs[index].next else {
