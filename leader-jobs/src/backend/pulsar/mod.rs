@@ -4,8 +4,8 @@
 //! Per lock, with the default [`PulsarConfig::topic_prefix`] `leader-jobs`:
 //!
 //! - `leader-jobs.<lock>.election` (or, with [`PulsarConfig::election_groups`], a topic that the
-//!   lock shares with others: [`PulsarConfig::election_topic`]): every node subscribes with subscription type Failover (its
-//!   node id as consumer name) and publishes a heartbeat every
+//!   lock shares with others: [`PulsarConfig::election_topic`]): every node subscribes with
+//!   subscription type Failover (its node id as consumer name) and publishes a heartbeat every
 //!   [`heartbeat_interval`](PulsarConfig::heartbeat_interval). The broker delivers only to the
 //!   active consumer, so a node that receives its own heartbeat leads, for a
 //!   [`lease`](PulsarConfig::lease) counted from that heartbeat's send time. Followers watch the
@@ -71,7 +71,7 @@ pub struct PulsarBackend {
     client: OnceCell<Client>,
     unload_permission: UnloadPermissionCheck,
     elections: TaskTracker,
-    /// The election topics this node holds, shared by the locks elected on each.
+    /// The election topics this backend holds, shared by the locks elected on each.
     shared: Arc<Mutex<SharedElections>>,
     shutdown: CancellationToken,
     /// When this node started, for the cold-start window.
@@ -126,7 +126,7 @@ struct SharedElection {
 
 /// A lock's election on Pulsar: a hold on its election topic's [`SharedElection`].
 struct PulsarElection {
-    topic: String,
+    key: ElectionKey,
     shared: Arc<Mutex<SharedElections>>,
     leadership: watch::Receiver<Leadership>,
     lease: Arc<election::Lease>,
@@ -134,8 +134,11 @@ struct PulsarElection {
     resigned: AtomicBool,
 }
 
-/// This node's elections by topic.
-type SharedElections = HashMap<String, SharedElection>;
+/// An election topic and the node id that joins it.
+type ElectionKey = (String, String);
+
+/// This process's elections.
+type SharedElections = HashMap<ElectionKey, SharedElection>;
 
 #[async_trait]
 impl Election for PulsarElection {
@@ -168,12 +171,12 @@ impl Election for PulsarElection {
         }
         let last = {
             let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
-            let left = shared.get_mut(&self.topic).map(|election| {
+            let left = shared.get_mut(&self.key).map(|election| {
                 election.holders = election.holders.saturating_sub(1);
                 election.holders
             });
             match left {
-                Some(0) => shared.remove(&self.topic),
+                Some(0) => shared.remove(&self.key),
                 _ => None,
             }
         };
@@ -188,8 +191,9 @@ impl Election for PulsarElection {
 impl PulsarBackend {
     /// Holds the election on `topic`, starting its task if no lock of this node holds it yet.
     fn hold(&self, client: Client, topic: &str, lock: &str, node: &str) -> PulsarElection {
+        let key = (topic.to_owned(), node.to_owned());
         let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
-        let election = shared.entry(topic.to_owned()).or_insert_with(|| {
+        let election = shared.entry(key.clone()).or_insert_with(|| {
             let (tx, rx) = watch::channel(Leadership::Following);
             let lease = Arc::new(election::Lease::default());
             let resign = self.shutdown.child_token();
@@ -217,7 +221,7 @@ impl PulsarBackend {
         });
         election.holders += 1;
         PulsarElection {
-            topic: topic.to_owned(),
+            key,
             shared: Arc::clone(&self.shared),
             leadership: election.leadership.clone(),
             lease: Arc::clone(&election.lease),
