@@ -10,7 +10,7 @@ use leader_jobs::backend::LedgerRecord;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::clock::TestClock;
 use leader_jobs::job::JobFuture;
-use leader_jobs::{Handle, Job, JobContext, Runtime};
+use leader_jobs::{Handle, Job, JobContext};
 
 use crate::slow_ledger::SlowLedger;
 use crate::support::{RunLog, Spec, advance_to, at, every};
@@ -29,16 +29,21 @@ fn backend(claim_ahead: Option<Duration>) -> SlowLedger {
     }
 }
 
-fn start_node(node: &str, backend: &SlowLedger, clock: &TestClock, job: &Job) -> Handle {
-    Runtime::builder()
-        .node_id(node)
-        .backend(backend.clone())
-        .clock(clock.clone())
-        .jobs([job.clone()])
-        .build()
-        .unwrap()
-        .start()
-        .unwrap()
+/// Two nodes running `job` (every 5 s), `{name}-a` leading, at 00:00:09.950: 00:00:10 is
+/// claimed ahead and not started.
+async fn claimed_ahead_by_a(name: &str, job: &Job) -> (SlowLedger, TestClock, Handle, Handle) {
+    let clock = TestClock::starting_at(at(0, 0, 0));
+    let backend = backend(Some(LEAD));
+    let a = backend.start(&format!("{name}-a"), &clock, &[job]);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let b = backend.start(&format!("{name}-b"), &clock, &[job]);
+    advance_to(&clock, at(0, 0, 9) + TimeDelta::milliseconds(950)).await;
+    let records = backend.cluster.records("tests");
+    let claimed_ahead = records
+        .iter()
+        .any(|record| matches!(record, LedgerRecord::Claim(claim) if claim.tick == at(0, 0, 10)));
+    assert!(claimed_ahead, "00:00:10 is claimed ahead: {records:?}");
+    (backend, clock, a, b)
 }
 
 static ON_TIME_RUNS: RunLog = RunLog::new();
@@ -62,7 +67,7 @@ static LATE_JOB: LazyLock<Job> =
 async fn lateness(claim_ahead: Option<Duration>, job: &Job, runs: &RunLog) -> Vec<TimeDelta> {
     let clock = TestClock::starting_at(at(0, 0, 0));
     let backend = backend(claim_ahead);
-    let handle = start_node("ahead", &backend, &clock, job);
+    let handle = backend.start("ahead", &clock, &[job]);
     advance_to(&clock, at(0, 0, 5)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     handle.shutdown().await.unwrap();
@@ -100,17 +105,7 @@ static HANDOVER_JOB: LazyLock<Job> =
 /// release the new leader would find the claim open and report it as abandoned, not run it.
 #[tokio::test(start_paused = true)]
 async fn a_tick_claimed_ahead_by_a_leader_that_shuts_down_runs_on_the_next() {
-    let clock = TestClock::starting_at(at(0, 0, 0));
-    let backend = backend(Some(LEAD));
-    let a = start_node("handover-a", &backend, &clock, &HANDOVER_JOB);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let b = start_node("handover-b", &backend, &clock, &HANDOVER_JOB);
-    advance_to(&clock, at(0, 0, 9) + TimeDelta::milliseconds(950)).await;
-    let records = backend.cluster.records("tests");
-    let claimed_ahead = records
-        .iter()
-        .any(|record| matches!(record, LedgerRecord::Claim(claim) if claim.tick == at(0, 0, 10)));
-    assert!(claimed_ahead, "00:00:10 is claimed ahead: {records:?}");
+    let (backend, clock, a, b) = claimed_ahead_by_a("handover", &HANDOVER_JOB).await;
     a.shutdown().await.unwrap();
     advance_to(&clock, at(0, 0, 16)).await;
     let abandoned = b.status().job("handover").unwrap().counts.abandoned;
@@ -151,12 +146,7 @@ static KILLED_JOB: LazyLock<Job> =
 /// finds the claim open and reports it as abandoned (at most once: not run again), never silently.
 #[tokio::test(start_paused = true)]
 async fn a_tick_claimed_ahead_by_a_leader_that_dies_is_reported_abandoned() {
-    let clock = TestClock::starting_at(at(0, 0, 0));
-    let backend = backend(Some(LEAD));
-    let a = start_node("killed-a", &backend, &clock, &KILLED_JOB);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let b = start_node("killed-b", &backend, &clock, &KILLED_JOB);
-    advance_to(&clock, at(0, 0, 9) + TimeDelta::milliseconds(950)).await;
+    let (backend, clock, a, b) = claimed_ahead_by_a("killed", &KILLED_JOB).await;
     backend.cluster.kill("killed-a").unwrap();
     advance_to(&clock, at(0, 0, 21)).await;
     let abandoned = b.status().job("killed").unwrap().counts.abandoned;
@@ -185,7 +175,7 @@ static STEPPED_JOB: LazyLock<Job> =
 async fn a_wall_clock_stepped_back_after_the_claim_still_starts_the_run_in_time() {
     let clock = TestClock::starting_at(at(0, 0, 0));
     let backend = backend(Some(LEAD));
-    let handle = start_node("stepped", &backend, &clock, &STEPPED_JOB);
+    let handle = backend.start("stepped", &clock, &[&STEPPED_JOB]);
     advance_to(&clock, at(0, 0, 9) + TimeDelta::milliseconds(950)).await;
     clock.jump(TimeDelta::seconds(-5));
     tokio::time::sleep(Duration::from_secs(7)).await;

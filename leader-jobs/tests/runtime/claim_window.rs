@@ -11,7 +11,7 @@ use leader_jobs::backend::LedgerRecord;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::clock::TestClock;
 use leader_jobs::job::JobFuture;
-use leader_jobs::{Handle, Job, JobContext, Runtime};
+use leader_jobs::{Job, JobContext, Runtime};
 
 use crate::slow_ledger::SlowLedger;
 use crate::support::{RunLog, Spec, advance_to, at};
@@ -83,18 +83,6 @@ fn slow_job(_ctx: JobContext) -> JobFuture {
 static SLOW_JOB: LazyLock<Job> =
     LazyLock::new(|| Spec::new("window-slow", "*/10 * * * * *", slow_job).build());
 
-fn start_node(node: String, backend: &SlowLedger, clock: &TestClock, jobs: &[&Job]) -> Handle {
-    Runtime::builder()
-        .node_id(node)
-        .backend(backend.clone())
-        .clock(clock.clone())
-        .jobs(jobs.iter().map(|job| (*job).clone()))
-        .build()
-        .unwrap()
-        .start()
-        .unwrap()
-}
-
 /// Two nodes on one lock; the leader is killed at 00:00:12.5, while the slow job's run of
 /// 00:00:10 is still going when `slow_run_open`. Returns when the follower's first run started.
 async fn first_run_after_takeover(
@@ -116,9 +104,9 @@ async fn first_run_after_takeover(
         &[&TICK_JOB]
     };
     let (leader, follower) = (format!("{name}-a"), format!("{name}-b"));
-    let a = start_node(leader.clone(), &backend, &clock, jobs);
+    let a = backend.start(&leader, &clock, jobs);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let b = start_node(follower.clone(), &backend, &clock, jobs);
+    let b = backend.start(&follower, &clock, jobs);
     advance_to(&clock, at(0, 0, 12)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(backend.cluster.leader("tests"), Some(leader.clone()));

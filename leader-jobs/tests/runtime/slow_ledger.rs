@@ -16,7 +16,7 @@ use leader_jobs::backend::{
 };
 use leader_jobs::clock::TestClock;
 use leader_jobs::job::JobFuture;
-use leader_jobs::{Job, JobContext, MisfirePolicy, Runtime};
+use leader_jobs::{Handle, Job, JobContext, MisfirePolicy, Runtime};
 
 use crate::support::{RunLog, Spec, advance_to, at, every};
 
@@ -108,6 +108,21 @@ impl Ledger for SlowLedgerHandle {
 
     fn claim_ahead(&self) -> Option<Duration> {
         self.delays.claim_ahead
+    }
+}
+
+impl SlowLedger {
+    /// Node `node` running `jobs` on this backend and `clock`.
+    pub(crate) fn start(&self, node: &str, clock: &TestClock, jobs: &[&Job]) -> Handle {
+        Runtime::builder()
+            .node_id(node)
+            .backend(self.clone())
+            .clock(clock.clone())
+            .jobs(jobs.iter().map(|job| (*job).clone()))
+            .build()
+            .unwrap()
+            .start()
+            .unwrap()
     }
 }
 
