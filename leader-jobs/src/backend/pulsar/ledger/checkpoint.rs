@@ -25,12 +25,12 @@ use pulsar::{Consumer, SubType, TokioExecutor};
 use tracing::{debug, warn};
 
 use super::{HISTORY_SUBSCRIPTION, Inner, PulsarLedger, position};
-use crate::backend::Claim;
 use crate::backend::ledger_state::LedgerSnapshot;
 use crate::backend::pulsar::Client;
 #[cfg(doc)]
 use crate::backend::pulsar::PulsarConfig;
 use crate::backend::pulsar::records::{self, Entry};
+use crate::backend::{BackendError, Claim};
 
 /// How long each step of a cold reader's lookup (subscribing, then the subscription's first
 /// message) may take before it reads from the first record instead. A healthy broker answers in
@@ -40,6 +40,14 @@ const LOOKUP_PATIENCE: Duration = Duration::from_secs(1);
 /// How long a leader handing over gracefully spends on its last checkpoint at most: the next
 /// leader waits for it. A healthy broker needs a few milliseconds.
 const HANDOFF_PATIENCE: Duration = Duration::from_millis(500);
+
+/// Where a cold reader of a ledger starts.
+pub(super) enum ColdStart {
+    /// At this checkpoint, the history subscription's first message, with this state.
+    Checkpoint(Box<LedgerSnapshot>, MessageIdData),
+    /// At the first record: the subscription was never moved, so nothing was dropped.
+    FirstRecord,
+}
 
 /// A consumer on the history subscription, delivering one message at a time.
 pub(super) async fn subscribe_history(
@@ -61,36 +69,55 @@ pub(super) async fn subscribe_history(
 }
 
 impl PulsarLedger {
-    /// The checkpoint a cold reader starts at and its message id, if the history subscription
-    /// has been moved to one. Any failure means reading from the first record, as before
-    /// checkpoints: slower, never wrong.
-    pub(super) async fn locate_checkpoint(&self) -> Option<(LedgerSnapshot, MessageIdData)> {
+    /// Where a cold reader starts: at the checkpoint the history subscription was moved to, or
+    /// at the first record when it never was (then the broker has dropped nothing, so folding
+    /// from the first record is exact).
+    ///
+    /// When the lookup cannot tell (the broker did not answer in time, or another node's lookup
+    /// held the subscription's first message), it fails rather than guess: once the
+    /// subscription was moved, the broker may have dropped every record before the checkpoint,
+    /// and a fold from the first record left would start in the middle of the history. The
+    /// fault campaign met this after a broker restart: a new leader, missing the job's latest
+    /// claimed tick, caught nothing up and lost at-least-once ticks.
+    pub(super) async fn locate_checkpoint(&self) -> Result<ColdStart, BackendError> {
+        let unknown = |why: &str| {
+            BackendError::new(format!(
+                "could not find where to start reading {} ({why}); trying again",
+                self.topic
+            ))
+        };
         let subscribe = subscribe_history(&self.client, &self.topic);
         let mut consumer = tokio::time::timeout(LOOKUP_PATIENCE, subscribe)
             .await
-            .ok()?
-            .ok()?;
+            .map_err(|_| unknown("no answer to subscribing to its history"))?
+            .map_err(|error| unknown(&error.to_string()))?;
         self.answered();
         let first = async {
-            let last = consumer.get_last_message_id().await.ok()?;
+            let last = consumer
+                .get_last_message_id()
+                .await
+                .map_err(|error| error.to_string())?;
             // An empty topic reports entry id -1: nothing to wait for.
             if last.iter().all(|id| id.entry_id == u64::MAX) {
-                return None;
+                return Ok(None);
             }
             match consumer.next().await {
-                Some(Ok(message)) => Some(message),
-                _ => None,
+                Some(Ok(message)) => Ok(Some(message)),
+                Some(Err(error)) => Err(error.to_string()),
+                None => Err("the history consumer closed".to_owned()),
             }
         };
-        let first = tokio::time::timeout(LOOKUP_PATIENCE, first)
-            .await
-            .ok()
-            .flatten();
+        let first = tokio::time::timeout(LOOKUP_PATIENCE, first).await;
         // Dropped, not closed: pulsar 6.9's `close` waits on a consumer that holds an
         // unacknowledged message (more than 5 s against 4.0.7), while dropping it closes it in
         // the background and the message goes back to the subscription at once.
         drop(consumer);
-        let message = first?;
+        let first = first
+            .map_err(|_| unknown("its history's first message did not come"))?
+            .map_err(|error| unknown(&error))?;
+        let Some(message) = first else {
+            return Ok(ColdStart::FirstRecord);
+        };
         match records::decode(&message.payload.data) {
             Ok(Entry::Checkpoint(snapshot)) => {
                 let (ledger_id, entry_id) = position(message.message_id());
@@ -102,9 +129,9 @@ impl PulsarLedger {
                     entry_id,
                     ..MessageIdData::default()
                 };
-                Some((snapshot, at))
+                Ok(ColdStart::Checkpoint(Box::new(snapshot), at))
             }
-            _ => None,
+            _ => Ok(ColdStart::FirstRecord),
         }
     }
 

@@ -29,6 +29,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
+use self::checkpoint::ColdStart;
 use super::permissions::operation_failure;
 use super::records::{self, Entry, Undecodable};
 use super::slow_open;
@@ -191,12 +192,12 @@ impl PulsarLedger {
             }
             // A fresh reader starts at the latest checkpoint, or else at the beginning: fold
             // everything after it again.
-            let (state, options) = match self.locate_checkpoint().await {
-                Some((snapshot, at)) => (
-                    LedgerState::from_snapshot(snapshot),
+            let (state, options) = match self.locate_checkpoint().await? {
+                ColdStart::Checkpoint(snapshot, at) => (
+                    LedgerState::from_snapshot(*snapshot),
                     ConsumerOptions::default().starting_on_message(at),
                 ),
-                None => (
+                ColdStart::FirstRecord => (
                     LedgerState::default(),
                     ConsumerOptions::default().with_initial_position(InitialPosition::Earliest),
                 ),
