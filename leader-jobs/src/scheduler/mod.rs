@@ -156,8 +156,8 @@ struct LockScheduler {
     election: Arc<dyn crate::backend::Election>,
     /// Per job, runs going on now.
     running: Vec<Arc<AtomicUsize>>,
-    finished_tx: mpsc::UnboundedSender<run::Freed>,
-    finished_rx: mpsc::UnboundedReceiver<run::Freed>,
+    finished_tx: mpsc::UnboundedSender<usize>,
+    finished_rx: mpsc::UnboundedReceiver<usize>,
     /// What this node warned about the cluster's schedules.
     schedule_check: Arc<ScheduleCheck>,
     /// Whether a term of this node's is going on.
@@ -252,9 +252,7 @@ impl LockScheduler {
                     fenced_backoff.reset();
                     self.check_schedules_later();
                 }
-                TermEnd::Fenced | TermEnd::Stranded => {
-                    fenced_retry = Some(fenced_backoff.next_delay());
-                }
+                TermEnd::Fenced => fenced_retry = Some(fenced_backoff.next_delay()),
             }
         }
     }

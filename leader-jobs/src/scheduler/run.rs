@@ -21,18 +21,6 @@ use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::job::Job;
 
-/// How long a run that never started waits for the ledger to take its claim back.
-pub(super) const GIVE_BACK_PATIENCE: Duration = Duration::from_secs(2);
-
-/// What a run tells the scheduler when its job is free again.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Freed {
-    /// The job's index in the lock's plan.
-    pub(crate) job: usize,
-    /// The attempt never started: the term must end (see `Run::stranded`).
-    pub(crate) stranded: bool,
-}
-
 /// Why a tick runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RunKind {
@@ -70,7 +58,7 @@ pub(super) struct Run {
     pub(super) job_index: usize,
     pub(super) running: Arc<AtomicUsize>,
     /// Tells the scheduler the job is free again, so a queued tick can start.
-    pub(super) finished: mpsc::UnboundedSender<Freed>,
+    pub(super) finished: mpsc::UnboundedSender<usize>,
 }
 
 /// How one attempt ended.
@@ -113,8 +101,7 @@ impl Run {
                     && retries_after(attempt.end.outcome)
                     && self.context.attempt <= self.job.get_retries();
                 if attempt.not_started {
-                    self.stranded().await;
-                    return;
+                    break;
                 }
                 // The next attempt's claim is valid only once this one's outcome is in the
                 // ledger, so it is recorded before any retry.
@@ -125,11 +112,11 @@ impl Run {
                     }
                     break;
                 }
-                self.free(false);
+                self.release();
                 self.record(&attempt.end).await;
                 return;
             }
-            self.free(false);
+            self.release();
         }
         .instrument(span)
         .await;
@@ -260,45 +247,11 @@ impl Run {
     /// campaign, with 250 ms added to each trip to the broker, saw an every-second job lose every
     /// other tick to the overlap policy while a finished run's outcome was still on its way to the
     /// ledger.
-    fn free(&self, stranded: bool) {
+    fn release(&self) {
         self.report.run_ended(self.lock_index, self.job_index);
         self.running.fetch_sub(1, Ordering::SeqCst);
-        let freed = Freed {
-            job: self.job_index,
-            stranded,
-        };
         // The scheduler is gone once it shut down; then nobody waits for the job to be free.
-        let _ = self.finished.send(freed);
-    }
-
-    /// The attempt never started, and its claim stays won: the next term must decide the tick
-    /// from the ledger before this one claims anything after it. Were the term to claim a later
-    /// tick of the job, the open attempt could never be run again, which under at-least-once
-    /// delivery loses the tick (the fault campaign met this when a catch-up's verdict came back
-    /// too late, a second after a broker restart). A tick's first scheduled attempt is given
-    /// back first, so that the next term's misfire policy runs it instead of reporting it.
-    async fn stranded(&self) {
-        let first =
-            self.context.attempt == 1 && matches!(self.kind, RunKind::Scheduled | RunKind::CatchUp);
-        if first {
-            let given_back =
-                tokio::time::timeout(GIVE_BACK_PATIENCE, self.ledger.release(&self.claim));
-            match given_back.await {
-                Ok(Ok(true)) => tracing::info!(
-                    "claim given back: the next term's misfire policy decides the tick"
-                ),
-                Ok(Ok(false)) => tracing::warn!(
-                    "claim not given back: a newer term began; its leader reports the tick"
-                ),
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, "could not give the claim back; the next leader reports the tick")
-                }
-                Err(_) => {
-                    tracing::warn!(patience = ?GIVE_BACK_PATIENCE, "no answer to giving the claim back; the next leader reports the tick unless it lands first")
-                }
-            }
-        }
-        self.free(true);
+        let _ = self.finished.send(self.job_index);
     }
 
     async fn record(&self, end: &RunEnd) {

@@ -35,8 +35,6 @@ pub(super) enum TermEnd {
     /// The ledger refused a claim because a newer term began (another node leads), or did not
     /// answer a claim.
     Fenced,
-    /// A run this term claimed could not start in time; the next term decides its tick.
-    Stranded,
 }
 
 /// The term cannot go on: the ledger refused a claim because a higher term began, or a claim's
@@ -140,9 +138,6 @@ pub(super) async fn lead(
         TermEnd::LeadershipChanged => "the election changed",
         TermEnd::ElectionEnded => "the election ended",
         TermEnd::Fenced => "a newer term began in the ledger, or the ledger did not answer",
-        TermEnd::Stranded => {
-            "a run could not start in time after its claim; a new term decides its tick from the ledger"
-        }
     };
     tracing::info!(lock = &*lock_name, term, node = %node, reason, "leadership lost");
     this.lock
@@ -263,11 +258,8 @@ impl Term<'_> {
                 biased;
                 () = self.lock.env.shutdown.cancelled() => return TermEnd::Shutdown,
                 changed = self.leadership.changed() => return changed_end(changed),
-                Some(freed) = self.lock.finished_rx.recv() => {
-                    if freed.stranded {
-                        return TermEnd::Stranded;
-                    }
-                    if self.pump(freed.job).await.is_err() {
+                Some(job) = self.lock.finished_rx.recv() => {
+                    if self.pump(job).await.is_err() {
                         return TermEnd::Fenced;
                     }
                 }

@@ -3,13 +3,18 @@
 //! back when the term ends before their tick comes.
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::{Fenced, Term, WonClaim};
 use crate::job::OverlapPolicy;
-use crate::scheduler::run::{GIVE_BACK_PATIENCE, RunKind};
+use crate::scheduler::run::RunKind;
+
+/// How long the end of a term waits for the ledger to take one release. A release that has not
+/// landed by then may still land; if a newer term began first, its leader found the claim open.
+const RELEASE_PATIENCE: Duration = Duration::from_secs(2);
 
 /// A tick this node claimed ahead and has not started yet.
 pub(super) struct ClaimedAhead {
@@ -114,7 +119,7 @@ impl Term<'_> {
             };
             let claim = ahead.won.claim;
             let released =
-                tokio::time::timeout(GIVE_BACK_PATIENCE, self.lock.ledger.release(&claim)).await;
+                tokio::time::timeout(RELEASE_PATIENCE, self.lock.ledger.release(&claim)).await;
             match released {
                 Ok(Ok(true)) => tracing::info!(
                     job = %claim.job,
@@ -139,7 +144,7 @@ impl Term<'_> {
                     job = %claim.job,
                     tick = %claim.tick,
                     term = claim.term,
-                    patience = ?GIVE_BACK_PATIENCE,
+                    patience = ?RELEASE_PATIENCE,
                     "no answer to giving back a tick claimed ahead; unless it lands before the next term begins, the next leader reports it as abandoned"
                 ),
             }
