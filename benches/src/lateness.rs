@@ -120,7 +120,7 @@ pub(crate) async fn measure(
     };
     let on_pulsar = Runtime::builder()
         .node_id(PULSAR_NODE)
-        .pulsar_config(config(prefix)?)
+        .pulsar_config(config(prefix)?.claim_ahead(Duration::from_millis(50)))
         .jobs(only_this_job())
         .build()?
         .start()?;

@@ -35,7 +35,7 @@ use crate::backend::{BackendError, Claim};
 /// How long each step of a cold reader's lookup (subscribing, then the subscription's first
 /// message) may take before it reads from the first record instead. A healthy broker answers in
 /// milliseconds; no message comes when another node's lookup holds it at the same moment.
-const LOOKUP_PATIENCE: Duration = Duration::from_secs(1);
+const LOOKUP_PATIENCE: Duration = Duration::from_secs(5);
 
 /// How long a leader handing over gracefully spends on its last checkpoint at most: the next
 /// leader waits for it. A healthy broker needs a few milliseconds.
