@@ -253,6 +253,8 @@ impl LockScheduler {
                     self.check_schedules_later();
                 }
                 TermEnd::Fenced => fenced_retry = Some(fenced_backoff.next_delay()),
+                // Still the leader, as far as the ledger knows: at once, not after a backoff.
+                TermEnd::Renew => wait_for_change = false,
             }
         }
     }

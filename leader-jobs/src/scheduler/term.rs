@@ -35,6 +35,9 @@ pub(super) enum TermEnd {
     /// The ledger refused a claim because a newer term began (another node leads), or did not
     /// answer a claim.
     Fenced,
+    /// A run this term won could not start within the claim window, and only a newer term can
+    /// run its tick (see `Term::claim_to_run`): this node begins one at once if it still leads.
+    Renew,
 }
 
 /// The term cannot go on: the ledger refused a claim because a higher term began, or a claim's
@@ -85,6 +88,8 @@ struct Term<'a> {
     jobs: Vec<JobTicks>,
     /// When the ledger was last read for operators' commands.
     polled: DateTime<Utc>,
+    /// Set with a `Fenced` that asks for a newer term at once instead (`TermEnd::Renew`).
+    renew: bool,
 }
 
 /// Leads the lock for one term, from beginning it in the ledger until leadership ends.
@@ -125,6 +130,7 @@ pub(super) async fn lead(
         ended,
         jobs,
         polled: now,
+        renew: false,
     };
     let end = this.run(history).await;
     this.release_claimed_ahead().await;
@@ -138,6 +144,7 @@ pub(super) async fn lead(
         TermEnd::LeadershipChanged => "the election changed",
         TermEnd::ElectionEnded => "the election ended",
         TermEnd::Fenced => "a newer term began in the ledger, or the ledger did not answer",
+        TermEnd::Renew => "a run could not start in time; beginning a newer term to run it",
     };
     tracing::info!(lock = &*lock_name, term, node = %node, reason, "leadership lost");
     this.lock
@@ -217,6 +224,13 @@ fn changed_end(changed: Result<(), watch::error::RecvError>) -> TermEnd {
 
 impl Term<'_> {
     async fn run(&mut self, history: LedgerHistory) -> TermEnd {
+        match self.lead_term(history).await {
+            TermEnd::Fenced if self.renew => TermEnd::Renew,
+            end => end,
+        }
+    }
+
+    async fn lead_term(&mut self, history: LedgerHistory) -> TermEnd {
         let reruns = self.plan_reruns(&history);
         self.report_abandoned(&history, &reruns).await;
         if self.act_on_commands(&history.commands()).await.is_err() {

@@ -23,6 +23,7 @@ fn backend(claim_ahead: Option<Duration>) -> SlowLedger {
     SlowLedger {
         cluster: MemoryCluster::new(),
         claim_delay: CLAIM_TRIP,
+        slow_claims: None,
         record_delay: Duration::ZERO,
         claim_window: Some(WINDOW),
         claim_ahead,

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,6 +28,8 @@ use crate::support::{RunLog, Spec, advance_to, at, every};
 pub(crate) struct SlowLedger {
     pub(crate) cluster: MemoryCluster,
     pub(crate) claim_delay: Duration,
+    /// How many first claims (of any lock) take `claim_delay`; `None`: every one.
+    pub(crate) slow_claims: Option<Arc<AtomicUsize>>,
     pub(crate) record_delay: Duration,
     pub(crate) claim_window: Option<Duration>,
     pub(crate) claim_ahead: Option<Duration>,
@@ -44,7 +47,13 @@ impl Ledger for SlowLedgerHandle {
     }
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
-        tokio::time::sleep(self.delays.claim_delay).await;
+        let slow = self.delays.slow_claims.as_ref().is_none_or(|left| {
+            left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        });
+        if slow {
+            tokio::time::sleep(self.delays.claim_delay).await;
+        }
         self.inner.claim(claim).await
     }
 
@@ -173,6 +182,7 @@ async fn a_slow_outcome_record_does_not_make_the_next_tick_an_overlap() {
     let backend = SlowLedger {
         cluster: MemoryCluster::new(),
         claim_delay: Duration::ZERO,
+        slow_claims: None,
         record_delay: Duration::from_millis(1500),
         claim_window: None,
         claim_ahead: None,
@@ -210,6 +220,7 @@ async fn assert_slow_claims_skip_nothing(
     let backend = SlowLedger {
         cluster: MemoryCluster::new(),
         claim_delay,
+        slow_claims: None,
         record_delay: Duration::ZERO,
         claim_window: None,
         claim_ahead: None,

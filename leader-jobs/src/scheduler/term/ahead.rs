@@ -89,7 +89,7 @@ impl Term<'_> {
         let due_in = (due - now).to_std().unwrap_or_default();
         let due_at = Instant::now() + due_in;
         self.jobs[index].ahead = self
-            .claim(index, due)
+            .claim_to_run(index, due, Some(due_at))
             .await?
             .map(|won| ClaimedAhead { won, due: due_at });
         Ok(())

@@ -16,6 +16,20 @@ use crate::job::OverlapPolicy;
 use crate::scheduler::report::{Started, Tally};
 use crate::scheduler::run::{Run, RunKind};
 
+/// How many times a tick is claimed when each verdict comes back too late for its run to start
+/// (see `Term::claim_to_run`).
+const CLAIM_ROUNDS: usize = 2;
+
+/// How much of the claim window must be left when a run is spawned. The run checks the window
+/// again as it begins; a spawn delayed past it would leave the claim open, so a claim with less
+/// than this left is given back instead.
+const START_MARGIN: Duration = Duration::from_millis(50);
+
+/// Whether a run spawned at `runs_at` starts before `start_by`, with `START_MARGIN` to spare.
+pub(super) fn starts_in_time(start_by: Option<Instant>, runs_at: Instant) -> bool {
+    start_by.is_none_or(|by| runs_at + START_MARGIN < by)
+}
+
 impl Term<'_> {
     /// A scheduled tick arrived: run it, or apply the overlap policy if a run is still going.
     pub(super) async fn offer(&mut self, index: usize, tick: DateTime<Utc>) -> Result<(), Fenced> {
@@ -115,20 +129,81 @@ impl Term<'_> {
         tick: DateTime<Utc>,
         kind: RunKind,
     ) -> Result<(), Fenced> {
-        if let Some(won) = self.claim(index, tick).await? {
-            // The run confirms leadership again before it starts. Waiting for that here, if
-            // it must wait (the role just moved between this node's own consumers), delays
-            // the next tick instead of making it meet the overlap policy; the run's own look
-            // then answers at once.
-            let _ = self.lock.election.confirm().await;
+        if let Some(won) = self.claim_to_run(index, tick, None).await? {
             self.spawn_run(index, won.claim, kind, won.start_by, 1);
         }
         Ok(())
     }
 
+    /// Claims `tick` for a run that starts at `runs_at` (at once if `None`), and makes sure it
+    /// can: a claim whose verdict came back too late for the run to start within the claim
+    /// window is given back and the tick claimed again.
+    ///
+    /// A won claim whose run never started stays open in the ledger. Were the term to go on and
+    /// claim the job's later ticks past it, no leader could run it again (a rerun may only claim
+    /// a job's latest tick), and a tick delivered at least once was lost: the fault campaign
+    /// found it (seed 6926435997621651089, a catch-up's verdict back too late a second after a
+    /// broker restart). Ending the term instead made every new leader step down: right after a
+    /// takeover the confirmation below routinely waits about a second, while the broker moves
+    /// the role to the new leader's consumer at the best priority level. Claimed again, with the
+    /// confirmation fresh, the tick runs in the same term.
+    pub(super) async fn claim_to_run(
+        &mut self,
+        index: usize,
+        tick: DateTime<Utc>,
+        runs_at: Option<Instant>,
+    ) -> Result<Option<WonClaim>, Fenced> {
+        for _ in 0..CLAIM_ROUNDS {
+            let Some(won) = self.claim(index, tick).await? else {
+                return Ok(None);
+            };
+            // The run confirms leadership again before it starts. Waiting for that here, if
+            // it must wait (the role just moved between this node's own consumers), delays
+            // the next tick instead of making it meet the overlap policy; the run's own look
+            // then answers at once.
+            let _ = self.lock.election.confirm().await;
+            let runs_at = runs_at.map_or_else(Instant::now, |at| at.max(Instant::now()));
+            if starts_in_time(won.start_by, runs_at) {
+                return Ok(Some(won));
+            }
+            tracing::warn!(
+                job = %won.claim.job,
+                tick = %tick,
+                term = self.term,
+                "the claim's verdict came back too late for its run to start within the claim \
+                 window; giving the tick back to claim it again"
+            );
+            match self.lock.ledger.release(&won.claim).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    // A newer term began before the release landed; its leader found the claim
+                    // open and reports or reruns it.
+                    tracing::warn!(job = %won.claim.job, tick = %tick, term = self.term, "could not give the tick back: a newer term began; ending this one");
+                    return Err(Fenced);
+                }
+                Err(error) => {
+                    // The release may or may not have landed; the next term reads which.
+                    tracing::error!(job = %won.claim.job, tick = %tick, term = self.term, %error, "could not give the tick back; ending the term so the next one re-reads the ledger");
+                    return Err(Fenced);
+                }
+            }
+        }
+        // Given back each time: the tick is unclaimed, and the next term catches it up per the
+        // misfire policy, whichever node begins it.
+        tracing::warn!(
+            job = self.lock.plan.jobs[index].job.name(),
+            tick = %tick,
+            term = self.term,
+            rounds = CLAIM_ROUNDS,
+            "every claim's verdict came back too late; beginning a newer term"
+        );
+        self.renew = true;
+        Err(Fenced)
+    }
+
     /// Claims `tick` in the ledger: the claim if this node won it, with the instant its run must
     /// start by; `None` if the tick is not this node's to run (lost, paused, leadership ending).
-    pub(super) async fn claim(
+    async fn claim(
         &mut self,
         index: usize,
         tick: DateTime<Utc>,

@@ -13,6 +13,7 @@
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
+use super::dispatch::starts_in_time;
 use super::{Fenced, Term};
 use crate::backend::{Claim, ClaimVerdict, LedgerHistory, RetryCause};
 use crate::job::Delivery;
@@ -178,6 +179,14 @@ impl Term<'_> {
             .await
         {
             Ok(ClaimVerdict::Won) => {
+                let _ = self.lock.election.confirm().await;
+                if !starts_in_time(start_by, Instant::now()) {
+                    // The attempt stays open, and only a newer term may run it again; claiming
+                    // the job's later ticks in this one would leave it behind for good.
+                    tracing::warn!(job = %claim.job, tick = %claim.tick, attempt, "the rerun's verdict came back too late for it to start within the claim window; beginning a newer term to run it");
+                    self.renew = true;
+                    return Err(Fenced);
+                }
                 self.spawn_run(index, claim, RunKind::Rerun, start_by, attempt);
                 Ok(())
             }
