@@ -109,6 +109,66 @@ async fn a_tick_whose_verdict_came_back_too_late_is_claimed_again_and_runs_once(
     assert_eq!(releases, 1, "{records:?}");
 }
 
+static LATE_RERUN_RUNS: RunLog = RunLog::new();
+/// Its first attempt outlives the leader that starts it; a rerun ends at once.
+fn late_rerun_job(ctx: JobContext) -> JobFuture {
+    LATE_RERUN_RUNS.record(&ctx);
+    let work = if ctx.attempt() == 1 { 30 } else { 0 };
+    Box::pin(async move {
+        tokio::time::sleep(Duration::from_secs(work)).await;
+        Ok(())
+    })
+}
+
+/// A rerun's verdict that comes back too late cannot be given back (only a first attempt can);
+/// a newer term runs it instead, before the job's next tick is claimed past it, if the job's
+/// attempts allow.
+#[tokio::test(start_paused = true)]
+async fn a_rerun_whose_verdict_came_back_too_late_runs_in_a_newer_term() {
+    let slow = Arc::new(AtomicUsize::new(0));
+    let backend = SlowLedger {
+        cluster: MemoryCluster::new(),
+        claim_delay: Duration::from_millis(300),
+        slow_claims: Some(Arc::clone(&slow)),
+        record_delay: Duration::ZERO,
+        claim_window: Some(Duration::from_millis(250)),
+        claim_ahead: None,
+    };
+    // Retries leave attempts for a rerun that never started to be run again, and the rerun
+    // window time for the newer term to wait out the lease and grace once more.
+    let job = Spec::new("late-rerun", "0 * * * * *", late_rerun_job)
+        .build()
+        .delivery(Delivery::AtLeastOnce)
+        .retries(2)
+        .rerun_window(Duration::from_secs(300));
+    let clock = TestClock::starting_at(at(0, 0, 0));
+    let a = backend.start("late-rerun-a", &clock, &[&job]);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let b = backend.start("late-rerun-b", &clock, &[&job]);
+    advance_to(&clock, at(0, 1, 5)).await;
+    let first = backend.cluster.leader("tests").unwrap();
+    backend.cluster.kill(&first).unwrap();
+    // The next claim of any kind, the rerun's, comes back too late.
+    slow.store(1, std::sync::atomic::Ordering::SeqCst);
+    advance_to(&clock, at(0, 2, 30)).await;
+    let _ = a.shutdown().await;
+    let _ = b.shutdown().await;
+
+    let runs: Vec<_> = LATE_RERUN_RUNS
+        .runs()
+        .into_iter()
+        .filter(|run| run.tick == at(0, 1, 0))
+        .map(|run| (run.node, run.term))
+        .collect();
+    assert_eq!(runs.len(), 2, "the first attempt and one rerun: {runs:?}");
+    assert_eq!(runs[0].0, first);
+    assert_ne!(runs[1].0, first, "{runs:?}");
+    assert!(
+        runs[1].1 > runs[0].1 + 1,
+        "a newer term than the rerun's first: {runs:?}"
+    );
+}
+
 static TICK_RUNS: RunLog = RunLog::new();
 fn tick_job(ctx: JobContext) -> JobFuture {
     TICK_RUNS.record(&ctx);

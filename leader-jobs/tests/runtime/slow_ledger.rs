@@ -28,7 +28,7 @@ use crate::support::{RunLog, Spec, advance_to, at, every};
 pub(crate) struct SlowLedger {
     pub(crate) cluster: MemoryCluster,
     pub(crate) claim_delay: Duration,
-    /// How many first claims (of any lock) take `claim_delay`; `None`: every one.
+    /// How many first claims and retries (of any lock) take `claim_delay`; `None`: every one.
     pub(crate) slow_claims: Option<Arc<AtomicUsize>>,
     pub(crate) record_delay: Duration,
     pub(crate) claim_window: Option<Duration>,
@@ -47,13 +47,7 @@ impl Ledger for SlowLedgerHandle {
     }
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {
-        let slow = self.delays.slow_claims.as_ref().is_none_or(|left| {
-            left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok()
-        });
-        if slow {
-            tokio::time::sleep(self.delays.claim_delay).await;
-        }
+        self.delays.claim_trip().await;
         self.inner.claim(claim).await
     }
 
@@ -71,7 +65,7 @@ impl Ledger for SlowLedgerHandle {
         attempt: u32,
         after: RetryCause,
     ) -> Result<ClaimVerdict, BackendError> {
-        tokio::time::sleep(self.delays.claim_delay).await;
+        self.delays.claim_trip().await;
         self.inner.retry(claim, attempt, after).await
     }
 
@@ -121,6 +115,17 @@ impl Ledger for SlowLedgerHandle {
 }
 
 impl SlowLedger {
+    /// The trip of a claim or a retry: `claim_delay` while `slow_claims` says so.
+    async fn claim_trip(&self) {
+        let slow = self.slow_claims.as_ref().is_none_or(|left| {
+            left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        });
+        if slow {
+            tokio::time::sleep(self.claim_delay).await;
+        }
+    }
+
     /// Node `node` running `jobs` on this backend and `clock`.
     pub(crate) fn start(&self, node: &str, clock: &TestClock, jobs: &[&Job]) -> Handle {
         Runtime::builder()
