@@ -203,26 +203,31 @@ impl DedicatedBroker {
     }
 
     fn xtask(&self, args: &[&str]) -> Result<(), BrokerError> {
-        let output = Command::new(&self.xtask)
-            .args(args)
-            .output()
-            .map_err(|source| BrokerError::Spawn {
-                program: self.xtask.display().to_string(),
-                source,
-            })?;
-        if output.status.success() {
-            return Ok(());
-        }
-        Err(BrokerError::Failed {
-            command: format!("{} {}", self.xtask.display(), args.join(" ")),
-            status: output.status,
-            output: format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        })
+        run_xtask(&self.xtask, args)
     }
+}
+
+/// Runs the project's broker tooling, `xtask args…`, and fails with what it printed.
+pub(crate) fn run_xtask(xtask: &Path, args: &[&str]) -> Result<(), BrokerError> {
+    let output = Command::new(xtask)
+        .args(args)
+        .output()
+        .map_err(|source| BrokerError::Spawn {
+            program: xtask.display().to_string(),
+            source,
+        })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(BrokerError::Failed {
+        command: format!("{} {}", xtask.display(), args.join(" ")),
+        status: output.status,
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    })
 }
 
 /// Stops its broker when dropped; see [`DedicatedBroker::stop_on_drop`].

@@ -8,6 +8,7 @@ pub mod broker;
 pub mod cluster;
 pub mod dedicated_broker;
 pub mod long_ledger;
+pub mod pulsar_cluster;
 
 pub mod run_log;
 

@@ -90,6 +90,65 @@ pub(crate) fn test(extra_args: &[String]) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
+/// The cluster suite's test target: its tests are ignored in the main run, which has no
+/// cluster.
+const CLUSTER_SUITE: &str = "pulsar_cluster";
+
+/// `cargo xtask test --cluster`: the cluster suite on `cargo xtask pulsar cluster` (three
+/// brokers), one test at a time since they share the cluster; stops the cluster afterwards if
+/// this command started it.
+pub(crate) fn test_cluster(extra_args: &[String]) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let protoc = protoc::locate()?;
+    let target = ["test", "-p", "leader-jobs-tests", "--test", CLUSTER_SUITE];
+    let mut build: Vec<&str> = target.to_vec();
+    build.push("--no-run");
+    compile::compile("the cluster tests", &build, &protoc)?;
+    let settings = pulsar::cluster::ClusterSettings {
+        dir: pulsar::cluster::default_dir(),
+        brokers: 3,
+        ready_timeout: Duration::from_secs(180),
+        maven: pulsar::MavenOptions::default(),
+    };
+    let was_running = pulsar::cluster::any_part_running(&settings.dir);
+    pulsar::cluster::ensure_running(&settings)?;
+    let mut args: Vec<String> = target.iter().map(|arg| (*arg).to_owned()).collect();
+    args.extend([
+        "--".to_owned(),
+        "--ignored".to_owned(),
+        "--test-threads=1".to_owned(),
+    ]);
+    args.extend(extra_args.iter().cloned());
+    let step = Step {
+        what: "cluster tests",
+        args,
+        env: vec![
+            (CLUSTER_DIR_VAR, settings.dir.clone().into_os_string()),
+            ("RUST_BACKTRACE", OsString::from("1")),
+        ],
+        bound: Some(TESTS_BOUND),
+    };
+    let outcome = run_steps(&[step], &protoc);
+    let stopped = if was_running {
+        Ok(())
+    } else {
+        pulsar::cluster::stop(&settings.dir)
+    };
+    let code = outcome?;
+    stopped?;
+    report::status(
+        "Finished",
+        &format!(
+            "cargo xtask test --cluster in {}",
+            report::seconds(started.elapsed())
+        ),
+    );
+    Ok(code)
+}
+
+/// Where the cluster tests find the cluster (`leader_jobs_tests::pulsar_cluster::DIR_VAR`).
+const CLUSTER_DIR_VAR: &str = "LEADER_JOBS_PULSAR_CLUSTER_DIR";
+
 /// Whether cargo arguments (those before a `--`) choose test targets themselves.
 fn selects_targets(cargo_args: &[String]) -> bool {
     const TARGET_OPTIONS: [&str; 11] = [

@@ -38,6 +38,11 @@ pub(crate) enum Command {
     /// Arguments after `--` go to `cargo test`, which runs all targets, then the doc tests;
     /// target options among them (`--test NAME`, `--lib`, ...) make it one run of just those.
     Test {
+        /// Run the cluster suite instead: start `cargo xtask pulsar cluster` (three brokers) and
+        /// run the tests of faults a cluster adds (a topic's owner killed or frozen, a bundle
+        /// unloaded, brokers restarted in turn), one at a time.
+        #[arg(long)]
+        cluster: bool,
         #[arg(last = true)]
         cargo_args: Vec<String>,
     },
@@ -97,6 +102,53 @@ pub(crate) enum PulsarCommand {
     Stop(DirArgs),
     /// Tell whether the broker runs and answers; exit code 0 only when it does.
     Status(DirArgs),
+    /// A Pulsar cluster on 127.0.0.1: ZooKeeper, a bookie and several brokers.
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClusterCommand {
+    /// Start every part of the cluster that does not run yet and wait until each broker is ready.
+    Start(ClusterStartArgs),
+    /// Stop the brokers, the bookie and the metadata store.
+    Stop(ClusterDirArgs),
+    /// Tell whether every part runs and every broker answers; exit code 0 only then.
+    Status(ClusterDirArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ClusterDirArgs {
+    /// Directory holding the cluster's Maven project, and per part its configuration, log, pid
+    /// file and data.
+    #[arg(long, default_value_os_t = pulsar::cluster::default_dir())]
+    pub(crate) dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ClusterStartArgs {
+    #[command(flatten)]
+    dir: ClusterDirArgs,
+    /// How many brokers: broker i serves pulsar://127.0.0.1:(6750+i) and
+    /// http://127.0.0.1:(8250+i); ZooKeeper listens on 2281, the bookie on 3281.
+    #[arg(long, default_value_t = 3)]
+    brokers: u16,
+    /// How long to wait for the cluster to become ready, in seconds.
+    #[arg(long, default_value_t = 180)]
+    timeout: u64,
+}
+
+impl ClusterStartArgs {
+    pub(crate) fn into_settings(self) -> pulsar::cluster::ClusterSettings {
+        pulsar::cluster::ClusterSettings {
+            dir: self.dir.dir,
+            brokers: self.brokers,
+            ready_timeout: Duration::from_secs(self.timeout),
+            maven: MavenOptions::default(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -27,7 +27,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, PulsarCommand};
+use crate::cli::{Cli, ClusterCommand, Command, PulsarCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -54,6 +54,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 }
                 PulsarCommand::Stop(args) => pulsar::stop(&args.dir)?,
                 PulsarCommand::Status(args) => return pulsar::status(&args.dir),
+                PulsarCommand::Cluster { command } => match command {
+                    ClusterCommand::Start(args) => {
+                        interrupt::install()?;
+                        pulsar::cluster::start(&args.into_settings())?;
+                    }
+                    ClusterCommand::Stop(args) => pulsar::cluster::stop(&args.dir)?,
+                    ClusterCommand::Status(args) => return pulsar::cluster::status(&args.dir),
+                },
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -67,9 +75,16 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("{}", found.driver.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Test { cargo_args } => {
+        Command::Test {
+            cluster,
+            cargo_args,
+        } => {
             interrupt::install()?;
-            cargo_runner::test(&cargo_args)
+            if cluster {
+                cargo_runner::test_cluster(&cargo_args)
+            } else {
+                cargo_runner::test(&cargo_args)
+            }
         }
         Command::Lint => cargo_runner::lint(),
         Command::Demo(args) => {

@@ -7,6 +7,7 @@
 
 mod bookie_disk;
 mod bookie_loop;
+pub(crate) mod cluster;
 mod config;
 mod layout;
 mod maven;
