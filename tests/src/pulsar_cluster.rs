@@ -125,7 +125,7 @@ impl PulsarCluster {
         let owner = self.owner(topic, 0).or_else(|_| self.owner(topic, 1))?;
         let admin = self.broker(owner).admin;
         let path = topic.replacen("://", "/", 1);
-        let range_url = format!("{admin}/admin/v2/{path}/bundle");
+        let range_url = format!("{admin}/lookup/v2/topic/{path}/bundle");
         let range = agent()
             .get(&range_url)
             .call()
