@@ -15,9 +15,12 @@ use super::layout::BrokerDir;
 
 const MAIN_CLASS: &str = "org.apache.pulsar.PulsarStandaloneStarter";
 
-/// What Pulsar's own `bin/pulsar` passes on JDK 17, plus a heap bound for a shared machine.
-const JVM_OPTIONS: &[&str] = &[
-    "-Xmx512m",
+/// The standalone's heap bound, for a shared machine.
+const HEAP: &str = "-Xmx512m";
+
+/// What Pulsar's own `bin/pulsar` passes on JDK 17, and the metadata drivers its bookies and
+/// brokers load by name.
+pub(crate) const JVM_OPTIONS: &[&str] = &[
     "--add-opens",
     "java.base/java.io=ALL-UNNAMED",
     "--add-opens",
@@ -81,6 +84,7 @@ pub(crate) fn spawn(
         .context("could not share the log file between stdout and stderr")?;
 
     let mut child = Command::new(java)
+        .arg(HEAP)
         .args(JVM_OPTIONS)
         .arg(format!(
             "-Dlog4j.configurationFile={}",
@@ -174,7 +178,7 @@ pub(crate) fn stop(pid: u32, dir: &BrokerDir) -> anyhow::Result<Duration> {
     Ok(started.elapsed())
 }
 
-fn signal_group(group: Pid, signal: Signal) -> anyhow::Result<()> {
+pub(crate) fn signal_group(group: Pid, signal: Signal) -> anyhow::Result<()> {
     match killpg(group, signal) {
         // Already gone: nothing left to stop.
         Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
@@ -183,8 +187,13 @@ fn signal_group(group: Pid, signal: Signal) -> anyhow::Result<()> {
 }
 
 fn wait_until_gone(pid: u32, dir: &BrokerDir, bound: Duration) -> bool {
+    wait_while(bound, || owns_process(pid, dir))
+}
+
+/// Waits up to `bound` for `running` to turn false; says whether it did.
+pub(crate) fn wait_while(bound: Duration, running: impl Fn() -> bool) -> bool {
     let deadline = Instant::now() + bound;
-    while owns_process(pid, dir) {
+    while running() {
         if Instant::now() >= deadline {
             return false;
         }
@@ -195,12 +204,17 @@ fn wait_until_gone(pid: u32, dir: &BrokerDir, bound: Duration) -> bool {
 
 /// The last `count` lines of the broker's log, for error messages.
 pub(crate) fn log_tail(dir: &BrokerDir, count: usize) -> String {
-    match fs::read(dir.log()) {
+    file_tail(&dir.log(), count)
+}
+
+/// The last `count` lines of the file at `path`, for error messages.
+pub(crate) fn file_tail(path: &Path, count: usize) -> String {
+    match fs::read(path) {
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
             let lines: Vec<&str> = text.lines().collect();
             lines[lines.len().saturating_sub(count)..].join("\n")
         }
-        Err(error) => format!("(could not read {}: {error})", dir.log().display()),
+        Err(error) => format!("(could not read {}: {error})", path.display()),
     }
 }

@@ -34,14 +34,8 @@ impl BrokerUrls {
 /// then every test fails with "Not enough non-faulty bookies available". A broker with
 /// authentication needs `token` (a super-user's).
 pub(crate) fn admin_ready(admin_url: &str, token: Option<&str>) -> Result<(), String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(5)))
-        .http_status_as_error(false)
-        .proxy(None)
-        .build()
-        .into();
     let admin = Admin {
-        agent,
+        agent: admin_agent(),
         url: admin_url.trim_end_matches('/'),
         token,
     };
@@ -67,6 +61,17 @@ pub(crate) fn admin_ready(admin_url: &str, token: Option<&str>) -> Result<(), St
     // Tidying up is a courtesy: the broker deletes an unused topic after a minute anyway.
     let _ = admin.expect(Method::Delete, &written, "");
     Ok(())
+}
+
+/// An HTTP client for readiness checks: a short timeout, no proxy (the broker is on loopback),
+/// and every status an answer to read rather than an error.
+pub(crate) fn admin_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .http_status_as_error(false)
+        .proxy(None)
+        .build()
+        .into()
 }
 
 /// The topic looked up by the readiness check; it is never written to.

@@ -8,9 +8,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
+use super::super::process;
 use super::layout::Part;
 
 /// How long a part gets to shut down cleanly before it is killed.
@@ -18,26 +19,6 @@ const GRACEFUL_STOP: Duration = Duration::from_secs(30);
 const FORCED_STOP: Duration = Duration::from_secs(10);
 /// How long a started part may take to become a Java process.
 const EXEC_PATIENCE: Duration = Duration::from_secs(10);
-
-/// What Pulsar's own scripts pass on JDK 17, and the metadata drivers its bookies and brokers
-/// load by name.
-const JVM_OPTIONS: &[&str] = &[
-    "--add-opens",
-    "java.base/java.io=ALL-UNNAMED",
-    "--add-opens",
-    "java.base/java.nio=ALL-UNNAMED",
-    "--add-opens",
-    "java.base/java.util.zip=ALL-UNNAMED",
-    "--add-opens",
-    "java.base/jdk.internal.misc=ALL-UNNAMED",
-    "--add-opens",
-    "java.base/sun.net=ALL-UNNAMED",
-    "--add-opens",
-    "java.management/sun.management=ALL-UNNAMED",
-    "-Dio.netty.tryReflectionSetAccessible=true",
-    "-Dbookkeeper.metadata.bookie.drivers=org.apache.pulsar.metadata.bookkeeper.PulsarMetadataBookieDriver",
-    "-Dbookkeeper.metadata.client.drivers=org.apache.pulsar.metadata.bookkeeper.PulsarMetadataClientDriver",
-];
 
 /// How to run one part: its main class, heap bound and arguments after the class.
 pub(crate) struct Launch<'a> {
@@ -68,7 +49,7 @@ pub(crate) fn spawn(
         .context("could not share the log file between stdout and stderr")?;
     let mut child = Command::new(java)
         .arg(format!("-Xmx{}", launch.heap))
-        .args(JVM_OPTIONS)
+        .args(process::JVM_OPTIONS)
         .arg(format!("-Dlog4j.configurationFile={}", log4j.display()))
         .arg(launch.main_class)
         .args(&launch.args)
@@ -93,7 +74,7 @@ pub(crate) fn spawn(
                 "the cluster's {} exited at once ({status}); last lines of {}:\n{}",
                 part.name,
                 part.log().display(),
-                log_tail(&part.log(), 20)
+                process::file_tail(&part.log(), 20)
             );
         }
         if Instant::now() >= deadline {
@@ -159,15 +140,15 @@ pub(crate) fn stop(part: &Part) -> anyhow::Result<Option<Duration>> {
     let group =
         Pid::from_raw(i32::try_from(pid).with_context(|| format!("pid {pid} is out of range"))?);
     // A frozen part (a test's SIGSTOP) would never act on the SIGTERM.
-    signal_group(group, Signal::SIGCONT)?;
-    signal_group(group, Signal::SIGTERM)?;
+    process::signal_group(group, Signal::SIGCONT)?;
+    process::signal_group(group, Signal::SIGTERM)?;
     if !wait_until_gone(pid, part, GRACEFUL_STOP) {
         crate::report::warn(&format!(
             "{} (pid {pid}) still runs {} s after SIGTERM: killing it",
             part.name,
             GRACEFUL_STOP.as_secs()
         ));
-        signal_group(group, Signal::SIGKILL)?;
+        process::signal_group(group, Signal::SIGKILL)?;
         if !wait_until_gone(pid, part, FORCED_STOP) {
             bail!(
                 "{} (pid {pid}) survived SIGKILL; check `ps -o pid,stat,args -g {pid}`",
@@ -180,32 +161,6 @@ pub(crate) fn stop(part: &Part) -> anyhow::Result<Option<Duration>> {
     Ok(Some(started.elapsed()))
 }
 
-fn signal_group(group: Pid, signal: Signal) -> anyhow::Result<()> {
-    match killpg(group, signal) {
-        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
-        Err(error) => bail!("could not send {signal} to process group {group}: {error}"),
-    }
-}
-
 fn wait_until_gone(pid: u32, part: &Part, bound: Duration) -> bool {
-    let deadline = Instant::now() + bound;
-    while owns_process(pid, part) {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    true
-}
-
-/// The last `count` lines of `path`, for error messages.
-pub(crate) fn log_tail(path: &Path, count: usize) -> String {
-    match fs::read(path) {
-        Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(count)..].join("\n")
-        }
-        Err(error) => format!("(could not read {}: {error})", path.display()),
-    }
+    process::wait_while(bound, || owns_process(pid, part))
 }

@@ -257,7 +257,7 @@ fn initialize_metadata(
         bail!(
             "initialising the cluster's metadata failed ({status}); last lines of {}:\n{}",
             dir.initialization_log().display(),
-            jvm::log_tail(&dir.initialization_log(), LOG_TAIL_LINES)
+            super::process::file_tail(&dir.initialization_log(), LOG_TAIL_LINES)
         );
     }
     write(&dir.initialized_marker(), "")
@@ -276,7 +276,7 @@ fn wait_for_port(part: &Part, port: u16, timeout: Duration) -> anyhow::Result<()
                 "the cluster's {} exited during start; last lines of {}:\n{}",
                 part.name,
                 part.log().display(),
-                jvm::log_tail(&part.log(), LOG_TAIL_LINES)
+                super::process::file_tail(&part.log(), LOG_TAIL_LINES)
             );
         }
         check_patience(deadline, timeout, part)?;
@@ -300,7 +300,7 @@ fn wait_until_ready(dir: &ClusterDir, urls: &ClusterUrls, timeout: Duration) -> 
                     "the cluster's {} exited during start; last lines of {}:\n{}",
                     part.name,
                     part.log().display(),
-                    jvm::log_tail(&part.log(), LOG_TAIL_LINES)
+                    super::process::file_tail(&part.log(), LOG_TAIL_LINES)
                 );
             }
             if Instant::now() >= deadline {
@@ -336,7 +336,7 @@ fn check_patience(deadline: Instant, timeout: Duration, part: &Part) -> anyhow::
             part.name,
             timeout.as_secs(),
             part.log().display(),
-            jvm::log_tail(&part.log(), LOG_TAIL_LINES)
+            super::process::file_tail(&part.log(), LOG_TAIL_LINES)
         );
     }
     Ok(())

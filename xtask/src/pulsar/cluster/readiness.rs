@@ -1,19 +1,15 @@
 //! Is a cluster broker ready: it sees every broker, looks topics up, and the broker that owns a
 //! new topic creates it (a ledger on the bookie).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::super::readiness::admin_agent;
 use super::layout::CLUSTER_NAME;
 
 /// Whether the broker with admin API `admin` is ready in a cluster of `count` brokers; if not,
 /// what it lacks.
 pub(crate) fn broker_ready(admin: &str, count: usize) -> Result<(), String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(5)))
-        .http_status_as_error(false)
-        .proxy(None)
-        .build()
-        .into();
+    let agent = admin_agent();
     let get = |url: &str| -> Result<String, String> {
         let mut response = agent
             .get(url)
