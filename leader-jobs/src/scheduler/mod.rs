@@ -212,6 +212,10 @@ impl LockScheduler {
         // that keeps happening, so a node with a stale view cannot fence the real leader often.
         let mut fenced_retry: Option<Duration> = None;
         let mut fenced_backoff = Backoff::new(FENCED_RETRY_MIN, FENCED_RETRY_MAX);
+        // Whether the last term ended to begin a newer one at once (`TermEnd::Renew`): a second
+        // in a row waits like a fenced node, so a ledger too slow for any run to start in time
+        // does not get a new term every few round trips.
+        let mut renewed = false;
         loop {
             if wait_for_change {
                 let retry = async {
@@ -239,7 +243,9 @@ impl LockScheduler {
             if *leadership.borrow_and_update() != Leadership::Leading {
                 continue;
             }
-            match term::lead(self, &mut leadership).await {
+            let end = term::lead(self, &mut leadership).await;
+            let renewed_before = std::mem::replace(&mut renewed, matches!(end, TermEnd::Renew));
+            match end {
                 TermEnd::Shutdown => return,
                 TermEnd::ElectionEnded => {
                     self.election_ended().await;
@@ -254,7 +260,8 @@ impl LockScheduler {
                 }
                 TermEnd::Fenced => fenced_retry = Some(fenced_backoff.next_delay()),
                 // Still the leader, as far as the ledger knows: at once, not after a backoff.
-                TermEnd::Renew => wait_for_change = false,
+                TermEnd::Renew if !renewed_before => wait_for_change = false,
+                TermEnd::Renew => fenced_retry = Some(fenced_backoff.next_delay()),
             }
         }
     }

@@ -70,6 +70,36 @@ async fn a_verdict_later_than_the_window_starts_no_run_and_gives_the_tick_back()
     );
 }
 
+/// A ledger whose every verdict comes back too late: the node gives each claim back and begins a
+/// newer term, but a second such term in a row waits like a fenced node instead of following at
+/// once, so the ledger does not fill with term starts.
+#[tokio::test(start_paused = true)]
+async fn terms_renewed_in_a_row_back_off() {
+    let backend = SlowLedger {
+        cluster: MemoryCluster::new(),
+        claim_delay: Duration::from_millis(300),
+        slow_claims: None,
+        record_delay: Duration::ZERO,
+        claim_window: Some(Duration::from_millis(250)),
+        claim_ahead: None,
+    };
+    let job = Spec::new("always-late", "* * * * * *", late_verdict_job).build();
+    let clock = TestClock::starting_at(at(0, 0, 0));
+    let handle = backend.start("always-late", &clock, &[&job]);
+    advance_to(&clock, at(0, 0, 20)).await;
+    handle.shutdown().await.unwrap();
+
+    let terms = backend
+        .cluster
+        .records("tests")
+        .iter()
+        .filter(|record| matches!(record, LedgerRecord::TermStart { .. }))
+        .count();
+    // Back to back (two claims and two releases of 300 ms each, then the next tick) there were
+    // 11; backing off from the second on (2 s, doubling), 4.
+    assert!((2..=6).contains(&terms), "{terms} terms in 20 s");
+}
+
 static HICCUP_RUNS: RunLog = RunLog::new();
 fn hiccup_job(ctx: JobContext) -> JobFuture {
     HICCUP_RUNS.record(&ctx);
