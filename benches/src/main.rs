@@ -193,7 +193,7 @@ fn measure_all(
          Pulsar SIGSTOP trials (each about a TTL or a keepalive long) run side by side, one \
          election group of three per trial"
             .to_owned(),
-        "lateness: leader-jobs on Pulsar claims each tick 50 ms ahead (the default) and is \
+        "lateness: leader-jobs on Pulsar claims each tick 50 ms ahead (set by the bench; off by default) and is \
          compared with its embedded backend; `claim_at_tick` is Pulsar with claims ahead turned \
          off, the claim's round trip before each run; busy means two processes spinning, one \
          per core"
