@@ -187,24 +187,30 @@ impl DedicatedBroker {
     /// The broker's pid if its process runs: the pid file's number, checked against the
     /// process's command line so that a reused pid is never signalled.
     fn running_pid(&self) -> Option<i32> {
-        let pid: i32 = std::fs::read_to_string(self.dir.join("broker.pid"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()?;
-        // A zombie (a killed JVM nobody reaped) has an empty command line, so it does not count.
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let config = std::path::absolute(self.dir.join("broker.conf")).ok()?;
-        let config = config.as_os_str().as_encoded_bytes();
-        cmdline
-            .split(|byte| *byte == 0)
-            .any(|arg| arg == config)
-            .then_some(pid)
+        running_pid_in(&self.dir.join("broker.pid"), &self.dir.join("broker.conf"))
     }
 
     fn xtask(&self, args: &[&str]) -> Result<(), BrokerError> {
         run_xtask(&self.xtask, args)
     }
+}
+
+/// The pid in `pid_file` if that process still runs with `config` on its command line: a pid
+/// file can outlive its process, and a reused pid must never be signalled. A zombie (a killed
+/// JVM nobody reaped) has an empty command line, so it does not count.
+pub(crate) fn running_pid_in(pid_file: &Path, config: &Path) -> Option<i32> {
+    let pid: i32 = std::fs::read_to_string(pid_file)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let config = std::path::absolute(config).ok()?;
+    let config = config.as_os_str().as_encoded_bytes();
+    cmdline
+        .split(|byte| *byte == 0)
+        .any(|arg| arg == config)
+        .then_some(pid)
 }
 
 /// Runs the project's broker tooling, `xtask args…`, and fails with what it printed.

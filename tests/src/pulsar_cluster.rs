@@ -9,7 +9,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use crate::cluster::BrokerUrls;
-use crate::dedicated_broker::{BrokerError, run_xtask, xtask_for_tests};
+use crate::dedicated_broker::{BrokerError, run_xtask, running_pid_in, xtask_for_tests};
 
 /// The environment variable naming the cluster's directory (`cargo xtask test --cluster` sets
 /// it); without it, the tooling's default, `target/pulsar-cluster`.
@@ -191,18 +191,10 @@ impl PulsarCluster {
     fn running_pid(&self, index: u16) -> Option<i32> {
         let name = format!("broker-{index}");
         let part = self.dir.join(&name);
-        let pid: i32 = std::fs::read_to_string(part.join(format!("{name}.pid")))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()?;
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let config = std::path::absolute(part.join(format!("{name}.conf"))).ok()?;
-        let config = config.as_os_str().as_encoded_bytes();
-        cmdline
-            .split(|byte| *byte == 0)
-            .any(|arg| arg == config)
-            .then_some(pid)
+        running_pid_in(
+            &part.join(format!("{name}.pid")),
+            &part.join(format!("{name}.conf")),
+        )
     }
 }
 

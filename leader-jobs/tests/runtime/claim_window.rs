@@ -12,7 +12,7 @@ use leader_jobs::backend::LedgerRecord;
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::clock::TestClock;
 use leader_jobs::job::JobFuture;
-use leader_jobs::{Delivery, Job, JobContext, Runtime};
+use leader_jobs::{Delivery, Job, JobContext};
 
 use crate::slow_ledger::SlowLedger;
 use crate::support::{RunLog, Spec, advance_to, at, every};
@@ -38,15 +38,7 @@ async fn a_verdict_later_than_the_window_starts_no_run_and_gives_the_tick_back()
         claim_ahead: None,
     };
     let clock = TestClock::starting_at(at(0, 0, 0));
-    let handle = Runtime::builder()
-        .node_id("late-verdict")
-        .backend(backend.clone())
-        .clock(clock.clone())
-        .jobs([LATE_VERDICT_JOB.clone()])
-        .build()
-        .unwrap()
-        .start()
-        .unwrap();
+    let handle = backend.start("late-verdict", &clock, &[&LATE_VERDICT_JOB]);
     advance_to(&clock, at(0, 0, 5)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let counts = handle.status().job("late-verdict").unwrap().counts;

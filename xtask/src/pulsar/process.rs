@@ -136,24 +136,32 @@ pub(crate) fn remove_pid_file(dir: &BrokerDir) {
 
 /// The pid of the broker started from `dir`, if it still runs.
 pub(crate) fn running_pid(dir: &BrokerDir) -> Option<u32> {
-    let pid = fs::read_to_string(dir.pid_file())
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    owns_process(pid, dir).then_some(pid)
+    running_pid_in(&dir.pid_file(), |pid| owns_process(pid, dir))
+}
+
+/// The pid in `pid_file` if `owns` says that process is still the one the file was written for.
+pub(crate) fn running_pid_in(pid_file: &Path, owns: impl Fn(u32) -> bool) -> Option<u32> {
+    let pid = fs::read_to_string(pid_file).ok()?.trim().parse().ok()?;
+    owns(pid).then_some(pid)
 }
 
 /// Whether `pid` is the broker started from `dir`: a pid file can outlive its process, and the
 /// number can be reused by an unrelated program that must never be signalled.
 fn owns_process(pid: u32, dir: &BrokerDir) -> bool {
+    let config = dir.config();
+    command_line_has(
+        pid,
+        &[MAIN_CLASS.as_bytes(), config.as_os_str().as_encoded_bytes()],
+    )
+}
+
+/// Whether the command line of process `pid` holds every one of `args`.
+pub(crate) fn command_line_has(pid: u32, args: &[&[u8]]) -> bool {
     let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
     };
-    let args: Vec<&[u8]> = cmdline.split(|byte| *byte == 0).collect();
-    let config = dir.config();
-    let config = config.as_os_str().as_encoded_bytes();
-    args.contains(&MAIN_CLASS.as_bytes()) && args.contains(&config)
+    let present: Vec<&[u8]> = cmdline.split(|byte| *byte == 0).collect();
+    args.iter().all(|arg| present.contains(arg))
 }
 
 /// Stops the broker: SIGTERM to its process group, then SIGKILL after [`GRACEFUL_STOP`].

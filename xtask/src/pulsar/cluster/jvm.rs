@@ -95,24 +95,13 @@ pub(crate) fn spawn(
 
 /// The pid of `part` if it runs.
 pub(crate) fn running_pid(part: &Part) -> Option<u32> {
-    let pid = fs::read_to_string(part.pid_file())
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    owns_process(pid, part).then_some(pid)
+    process::running_pid_in(&part.pid_file(), |pid| owns_process(pid, part))
 }
 
-/// Whether `pid` is `part`'s JVM: a pid file can outlive its process and the number be reused
-/// by an unrelated program that must never be signalled. Every part's command line names its
-/// own configuration file.
+/// Whether `pid` is `part`'s JVM: every part's command line names its own configuration file.
 fn owns_process(pid: u32, part: &Part) -> bool {
-    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
-        return false;
-    };
     let config = part.config();
-    let config = config.as_os_str().as_encoded_bytes();
-    cmdline.split(|byte| *byte == 0).any(|arg| arg == config)
+    process::command_line_has(pid, &[config.as_os_str().as_encoded_bytes()])
 }
 
 /// The resident memory of `pid`, in bytes.
