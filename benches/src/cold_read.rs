@@ -87,7 +87,7 @@ pub(crate) async fn role(records: u64) -> Result<(), BoxError> {
     let started = Instant::now();
     let ledger = reader.ledger(lock, "reader").await?;
     let term = loop {
-        match ledger.begin_term("reader").await {
+        match ledger.begin_term("reader", chrono::Utc::now()).await {
             Ok(start) => break start.term,
             Err(error) => eprintln!("cold-read: term start failed, retrying: {error}"),
         }
@@ -140,6 +140,6 @@ fn backend(prefix: &str) -> Result<PulsarBackend, BoxError> {
 async fn cold_term_start(backend: &PulsarBackend, lock: &str) -> Result<f64, BoxError> {
     let started = Instant::now();
     let ledger = backend.ledger(lock, "cold").await?;
-    ledger.begin_term("cold").await?;
+    ledger.begin_term("cold", chrono::Utc::now()).await?;
     Ok(started.elapsed().as_secs_f64() * 1000.0)
 }

@@ -70,7 +70,14 @@ async fn the_ledger_outlives_its_nodes_and_the_cluster_survives_a_broker_restart
         };
         let first = backend(&broker, &prefix);
         let ledger = first.ledger("lock", "a").await.unwrap();
-        assert_eq!(ledger.begin_term("a").await.unwrap().term, 1);
+        assert_eq!(
+            ledger
+                .begin_term("a", chrono::Utc::now())
+                .await
+                .unwrap()
+                .term,
+            1
+        );
         assert_eq!(ledger.claim(&claim(0)).await.unwrap(), ClaimVerdict::Won);
         ledger.record(&claim(0), &ok_attempt()).await.unwrap();
         assert_eq!(ledger.claim(&claim(1)).await.unwrap(), ClaimVerdict::Won);
@@ -112,7 +119,7 @@ async fn the_ledger_outlives_its_nodes_and_the_cluster_survives_a_broker_restart
             .ledger("lock", "b")
             .await
             .unwrap()
-            .begin_term("b")
+            .begin_term("b", chrono::Utc::now())
             .await
             .unwrap();
         assert_eq!(

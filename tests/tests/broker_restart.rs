@@ -49,7 +49,7 @@ fn the_ledger_begins_terms_again_after_the_broker_was_killed() {
         .block_on(backend.ledger("restart", "node-a"))
         .expect("opening the ledger");
     let first = runtime
-        .block_on(ledger.begin_term("node-a"))
+        .block_on(ledger.begin_term("node-a", chrono::Utc::now()))
         .expect("the first term");
     let election = runtime
         .block_on(backend.election("restart", "node-a"))
@@ -83,7 +83,7 @@ fn the_ledger_begins_terms_again_after_the_broker_was_killed() {
     // A leader keeps trying while the broker is down, as the scheduler does.
     runtime.block_on(async {
         for _ in 0..3 {
-            let attempt = ledger.begin_term("node-a").await;
+            let attempt = ledger.begin_term("node-a", chrono::Utc::now()).await;
             assert!(attempt.is_err(), "a term began without a broker");
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
@@ -92,7 +92,7 @@ fn the_ledger_begins_terms_again_after_the_broker_was_killed() {
     let ready = Instant::now();
     let again = runtime.block_on(async {
         loop {
-            match ledger.begin_term("node-a").await {
+            match ledger.begin_term("node-a", chrono::Utc::now()).await {
                 Ok(start) => return Ok(start),
                 Err(error) if ready.elapsed() > RECOVERY => return Err(error),
                 Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,

@@ -143,7 +143,7 @@ async fn the_ledger_fences_stale_terms_and_repeated_claims() {
             node: node.into(),
         };
 
-        let ta = la.begin_term("node-a").await.unwrap();
+        let ta = la.begin_term("node-a", chrono::Utc::now()).await.unwrap();
         assert_eq!(ta.term, 1);
         assert_eq!(
             la.claim(&claim(1, "node-a", 0)).await.unwrap(),
@@ -154,7 +154,7 @@ async fn the_ledger_fences_stale_terms_and_repeated_claims() {
             ClaimVerdict::Lost { .. }
         ));
 
-        let tb = lb.begin_term("node-b").await.unwrap();
+        let tb = lb.begin_term("node-b", chrono::Utc::now()).await.unwrap();
         assert_eq!(tb.term, 2);
         assert_eq!(tb.history.last_claimed.get("job"), Some(&tick));
         assert_eq!(

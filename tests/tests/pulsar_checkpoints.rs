@@ -55,7 +55,11 @@ async fn a_long_ledger_is_kept_from_its_latest_checkpoint_and_read_from_there() 
         let lock = "every-second";
         let a = backend(&prefix);
         let ledger = a.ledger(lock, "node-a").await.unwrap();
-        let term = ledger.begin_term("node-a").await.unwrap().term;
+        let term = ledger
+            .begin_term("node-a", chrono::Utc::now())
+            .await
+            .unwrap()
+            .term;
         let claim = |second, term, node: &str| Claim {
             job: "job".into(),
             tick: tick(second),
@@ -83,7 +87,7 @@ async fn a_long_ledger_is_kept_from_its_latest_checkpoint_and_read_from_there() 
         // every record knows: the term, the last claimed tick, both unfinished runs.
         let b = backend(&prefix);
         let cold = b.ledger(lock, "node-b").await.unwrap();
-        let start = cold.begin_term("node-b").await.unwrap();
+        let start = cold.begin_term("node-b", chrono::Utc::now()).await.unwrap();
         assert_eq!(start.term, term + 1);
         assert_eq!(
             start.history.last_claimed.get("job"),
@@ -132,7 +136,11 @@ async fn a_ledger_without_checkpoints_is_taken_over_and_an_abandoned_run_reporte
         // A ledger as versions before checkpoints wrote it: records only, one run unfinished.
         let old = backend_checkpointing_every(&prefix, u64::MAX);
         let ledger = old.ledger(lock, "node-a").await.unwrap();
-        let mut term = ledger.begin_term("node-a").await.unwrap().term;
+        let mut term = ledger
+            .begin_term("node-a", chrono::Utc::now())
+            .await
+            .unwrap()
+            .term;
         for second in 0..TICKS {
             let c = claim(second, term, "node-a");
             assert_eq!(ledger.claim(&c).await.unwrap(), ClaimVerdict::Won);
@@ -150,7 +158,7 @@ async fn a_ledger_without_checkpoints_is_taken_over_and_an_abandoned_run_reporte
         for (takeover, node) in ["node-b", "node-c", "node-d"].into_iter().enumerate() {
             let backend = backend(&prefix);
             let ledger = backend.ledger(lock, node).await.unwrap();
-            let start = ledger.begin_term(node).await.unwrap();
+            let start = ledger.begin_term(node, chrono::Utc::now()).await.unwrap();
             assert_eq!(start.term, term + 1, "takeover {takeover} by {node}");
             assert_eq!(
                 start.history.last_claimed.get("job"),
@@ -226,7 +234,7 @@ async fn a_leader_that_shuts_down_leaves_a_checkpoint_for_the_next() {
             .ledger(HANDOFF_LOCK, "node-b")
             .await
             .unwrap()
-            .begin_term("node-b")
+            .begin_term("node-b", chrono::Utc::now())
             .await
             .unwrap();
         assert_eq!(start.term, 2);
@@ -283,7 +291,7 @@ async fn a_long_ledger_is_folded_once_without_starving_another_lock_then_read_fr
         let folded = Instant::now();
         // A fold cut by the operation bound resumes where it stopped on the next try.
         let start = loop {
-            match ledger.begin_term("reader").await {
+            match ledger.begin_term("reader", chrono::Utc::now()).await {
                 Ok(start) => break start,
                 Err(error) => eprintln!("term start failed, trying again: {error}"),
             }
@@ -330,7 +338,7 @@ async fn a_long_ledger_is_folded_once_without_starving_another_lock_then_read_fr
             .ledger(lock, "cold")
             .await
             .unwrap()
-            .begin_term("cold")
+            .begin_term("cold", chrono::Utc::now())
             .await
             .unwrap();
         assert_eq!(start.history.runs["job"].totals.ok, ticks);
@@ -344,6 +352,6 @@ async fn a_long_ledger_is_folded_once_without_starving_another_lock_then_read_fr
 async fn cold_term_start(backend: &PulsarBackend, lock: &str) -> Duration {
     let started = Instant::now();
     let ledger = backend.ledger(lock, "cold").await.unwrap();
-    ledger.begin_term("cold").await.unwrap();
+    ledger.begin_term("cold", chrono::Utc::now()).await.unwrap();
     started.elapsed()
 }

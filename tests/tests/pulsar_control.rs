@@ -134,7 +134,11 @@ async fn commands_from_a_follower_act_on_the_leader_and_hold_across_a_takeover()
         follower.pause("pulse").await.unwrap();
         let backend = PulsarBackend::new(config(&prefix)).unwrap();
         let ledger = backend.ledger("pulse", "node-x").await.unwrap();
-        let term = ledger.begin_term("node-x").await.unwrap().term;
+        let term = ledger
+            .begin_term("node-x", chrono::Utc::now())
+            .await
+            .unwrap()
+            .term;
         let claim = Claim {
             job: "pulse".into(),
             tick: Utc::now() + chrono::TimeDelta::hours(1),

@@ -124,7 +124,10 @@ async fn a_produce_consume_role_runs_warns_once_about_the_unload_and_leaks_no_to
 
         // The ledger: the durable history subscription, a term, a claim and its outcome.
         let ledger = backend.ledger(&email, "node-a").await.unwrap();
-        let term = ledger.begin_term("node-a").await.unwrap();
+        let term = ledger
+            .begin_term("node-a", chrono::Utc::now())
+            .await
+            .unwrap();
         let claim = Claim {
             job: "digest".into(),
             tick: Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap(),

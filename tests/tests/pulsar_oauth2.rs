@@ -59,7 +59,10 @@ fn config(
 
 async fn claim_once(backend: &PulsarBackend, lock: &str, minute: u32) {
     let ledger = backend.ledger(lock, "node-a").await.unwrap();
-    let term = ledger.begin_term("node-a").await.unwrap();
+    let term = ledger
+        .begin_term("node-a", chrono::Utc::now())
+        .await
+        .unwrap();
     let claim = Claim {
         job: "job".into(),
         tick: Utc.with_ymd_and_hms(2026, 1, 1, 9, minute, 0).unwrap(),

@@ -61,7 +61,10 @@ async fn elect_and_claim(backend: &PulsarBackend, lock: &str) {
         "no leadership within 20 s"
     );
     let ledger = backend.ledger(lock, "node-a").await.unwrap();
-    let term = ledger.begin_term("node-a").await.unwrap();
+    let term = ledger
+        .begin_term("node-a", chrono::Utc::now())
+        .await
+        .unwrap();
     let claim = Claim {
         job: "job".into(),
         tick: Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap(),
@@ -309,7 +312,10 @@ async fn a_rotated_token_file_keeps_a_node_connected_past_the_old_tokens_expiry(
             wait_for_leadership(&a, Duration::from_secs(15)).await,
             "node-a does not lead after the rotation"
         );
-        let term = ledger.begin_term("node-a").await.unwrap();
+        let term = ledger
+            .begin_term("node-a", chrono::Utc::now())
+            .await
+            .unwrap();
         let claim = Claim {
             job: "job".into(),
             tick: Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap(),

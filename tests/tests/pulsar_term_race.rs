@@ -80,7 +80,11 @@ async fn every_claim_won_before_a_term_start_is_in_the_new_terms_history() {
             .timestamp();
         let mut checked = 0;
         for round in 0..ROUNDS {
-            let term = old_ledgers[0].begin_term("old").await.unwrap().term;
+            let term = old_ledgers[0]
+                .begin_term("old", chrono::Utc::now())
+                .await
+                .unwrap()
+                .term;
             let claimers: Vec<_> = old_ledgers
                 .iter()
                 .enumerate()
@@ -96,7 +100,10 @@ async fn every_claim_won_before_a_term_start_is_in_the_new_terms_history() {
                 .collect();
             // Let the claims flow, then begin a term in the middle of them.
             tokio::time::sleep(Duration::from_millis(30)).await;
-            let start = new_ledger.begin_term("new").await.unwrap();
+            let start = new_ledger
+                .begin_term("new", chrono::Utc::now())
+                .await
+                .unwrap();
             assert!(start.term > term);
             for claimer in claimers {
                 let won = claimer.await.unwrap();

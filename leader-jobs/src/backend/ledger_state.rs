@@ -83,6 +83,10 @@ pub(crate) struct OpenRun {
     /// retries, reruns, manual runs and checkpoints written before releases cannot be released.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) releasable: Option<Releasable>,
+    /// When the claim's leader began its term, by that leader's clock: the attempt began no
+    /// earlier. Unknown for terms whose start did not say, and in checkpoints before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) term_began: Option<DateTime<Utc>>,
 }
 
 /// A claim that can be given back.
@@ -235,6 +239,7 @@ impl LedgerState {
             after: RetryCause::Failure,
             manual: true,
             releasable: None,
+            term_began: self.term_began,
         };
         self.open.insert(key, open);
         ClaimVerdict::Won
@@ -270,6 +275,7 @@ impl LedgerState {
                     after,
                     manual: false,
                     releasable: None,
+                    term_began: self.term_began,
                 },
             );
             return ClaimVerdict::Won;
@@ -296,6 +302,7 @@ impl LedgerState {
                 after: RetryCause::Failure,
                 manual: false,
                 releasable: Some(Releasable { previous }),
+                term_began: self.term_began,
             };
             self.open.insert((claim.job.clone(), claim.tick), open);
             return ClaimVerdict::Won;
@@ -377,6 +384,14 @@ impl LedgerState {
                 .iter()
                 .filter(|(_, open)| open.attempt > 1)
                 .map(|(key, open)| (key.clone(), open.attempt))
+                .collect(),
+            abandoned_began: self
+                .open
+                .iter()
+                .filter_map(|(key, open)| {
+                    let began = open.term_began?.max(open.claim.tick);
+                    Some((key.clone(), began))
+                })
                 .collect(),
             schedules: self.announced.clone(),
             runs: self.runs.clone(),

@@ -539,3 +539,43 @@ fn a_claim_restored_from_a_snapshot_can_be_released() {
     assert!(release(&mut restored, &ahead));
     assert_eq!(restored.history().last_claimed.get("j"), Some(&tick(0)));
 }
+
+#[test]
+#[cfg(feature = "pulsar")]
+fn an_abandoned_claim_began_no_earlier_than_its_tick_and_its_leaders_term_start() {
+    let mut state = LedgerState::default();
+    state.apply(&LedgerRecord::TermStart {
+        term: 1,
+        node: "a".into(),
+        at: Some(tick(5)),
+    });
+    // 09:02 caught up by a term begun at 09:05; 09:07 claimed on time under it.
+    assert_eq!(
+        apply_claim(&mut state, &claim("late", 2, 1, "a")),
+        ClaimVerdict::Won
+    );
+    assert_eq!(
+        apply_claim(&mut state, &claim("on-time", 7, 1, "a")),
+        ClaimVerdict::Won
+    );
+    let key = |job: &str, minute| (job.to_owned(), tick(minute));
+    let began = state.history().abandoned_began;
+    assert_eq!(
+        began,
+        [(key("late", 2), tick(5)), (key("on-time", 7), tick(7))].into()
+    );
+    let restored = LedgerState::from_snapshot(state.snapshot()).history();
+    assert_eq!(restored.abandoned_began, began);
+    // Rerun under a term whose start did not say when: nothing is known of the new attempt.
+    state.apply(&start(2, "b"));
+    let rerun = LedgerRecord::Retry {
+        claim: claim("late", 2, 2, "b"),
+        attempt: 2,
+        after: RetryCause::Abandonment,
+    };
+    assert_eq!(state.apply(&rerun), Applied::Claim(ClaimVerdict::Won));
+    assert_eq!(
+        state.history().abandoned_began,
+        [(key("on-time", 7), tick(7))].into()
+    );
+}

@@ -66,7 +66,7 @@ impl BackendError {
 }
 
 /// A claim of one tick of one job, appended to the ledger before the run starts.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Claim {
     /// The job's name.
     pub job: String,
@@ -151,6 +151,10 @@ pub struct LedgerHistory {
     /// Which attempt each claim in `abandoned` was, keyed by (job, tick), where it was not the
     /// first.
     pub abandoned_attempts: BTreeMap<(String, DateTime<Utc>), u32>,
+    /// The earliest each claim in `abandoned` can have begun, keyed by (job, tick), where its
+    /// leader's term start said when: the later of the tick and that term start (a catch-up
+    /// begins after both). A rerun window counts from here.
+    pub abandoned_began: BTreeMap<(String, DateTime<Utc>), DateTime<Utc>>,
     /// The schedules the latest leader announced for the lock's jobs, if any did.
     pub schedules: Option<AnnouncedSchedules>,
     /// Per job, the runs the ledger remembers: the latest [`RECENT_RUNS`], the last success
@@ -234,8 +238,10 @@ pub trait Election: Send + Sync {
 #[async_trait]
 pub trait Ledger: Send + Sync {
     /// Reads the ledger to its end, appends a term-start record with a term higher than any seen,
-    /// and returns that term with the history. Called by a node each time it gains leadership.
-    async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError>;
+    /// and returns that term with the history. Called by a node each time it gains leadership;
+    /// `at` is the time by the node's scheduler clock, which the record keeps: no claim of the
+    /// term is made before it, so it bounds when the term's runs can have begun.
+    async fn begin_term(&self, node: &str, at: DateTime<Utc>) -> Result<TermStart, BackendError>;
 
     /// Appends `claim`, waits until it is durable, and reads the ledger up to it: the first valid
     /// claim for (job, tick) in ledger order wins, where a claim is valid only if no higher term

@@ -143,12 +143,12 @@ impl From<&Command> for LedgerRecord {
 }
 
 impl LedgerRecord {
-    /// `node`'s start of `term`, now.
-    pub(crate) fn term_start(term: u64, node: &str) -> Self {
+    /// `node`'s start of `term` at `at`.
+    pub(crate) fn term_start(term: u64, node: &str, at: DateTime<Utc>) -> Self {
         Self::TermStart {
             term,
             node: node.to_owned(),
-            at: Some(Utc::now()),
+            at: Some(at),
         }
     }
 

@@ -187,10 +187,15 @@ impl Job {
         self
     }
 
-    /// With [`Delivery::AtLeastOnce`], how long after its tick an abandoned run may still be run
-    /// again. Default: until the job's next tick. The rerun waits until the old leader's run has
-    /// surely stopped (its lease plus the grace period after the takeover), so a job ticking
-    /// more often than that needs a longer window to be rerun at all.
+    /// With [`Delivery::AtLeastOnce`], how long after an abandoned attempt began it may still be
+    /// run again. Default: the time from the job's tick to its next one. The window counts from
+    /// the attempt's tick, or from its leader's term start where that came later (a catch-up
+    /// after a leaderless stretch, a rerun): the term start is written in the ledger by that
+    /// leader's clock, so a node whose clock runs ahead gives its attempts a later window, never
+    /// an earlier one. The rerun waits until the old leader's run has surely stopped (its lease
+    /// plus the grace period after the takeover), so a job ticking more often than that needs a
+    /// longer window to be rerun at all. How late a missed tick may begin at all is the misfire
+    /// policy's [`catch_up`](Self::catch_up) window.
     #[must_use]
     pub fn rerun_window(mut self, window: Duration) -> Self {
         self.rerun_window = Some(window);

@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::backend::{Backend, Leadership, Ledger};
+use crate::backend::{Backend, Claim, Leadership, Ledger};
 use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::error::Error;
@@ -125,6 +125,7 @@ pub(crate) async fn run_lock(
         finished_rx,
         schedule_check: Arc::default(),
         leading: Arc::default(),
+        stopped_by: HashMap::new(),
     };
     scheduler.check_schedules_later();
     scheduler.follow_election(election.leadership()).await;
@@ -162,6 +163,11 @@ struct LockScheduler {
     schedule_check: Arc<ScheduleCheck>,
     /// Whether a term of this node's is going on.
     leading: Arc<AtomicBool>,
+    /// Per abandoned claim this node planned to run again, the instant its attempt had surely
+    /// stopped by, as first worked out. A later term of this node finds the same claim open
+    /// when faults ended the earlier one before the rerun; the bound still holds, so the rerun
+    /// need not wait a lease and a grace period again. Only claims still open are kept.
+    stopped_by: HashMap<Claim, tokio::time::Instant>,
 }
 
 impl LockScheduler {

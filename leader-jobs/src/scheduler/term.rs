@@ -164,7 +164,7 @@ async fn begin(
         let attempt = tokio::select! {
             () = lock.env.shutdown.cancelled() => return Err(TermEnd::Shutdown),
             changed = leadership.changed() => return Err(changed_end(changed)),
-            attempt = lock.ledger.begin_term(&lock.env.node) => attempt,
+            attempt = lock.ledger.begin_term(&lock.env.node, lock.env.clock.now()) => attempt,
         };
         let delay = backoff.next_delay();
         match attempt {

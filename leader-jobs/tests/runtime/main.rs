@@ -17,6 +17,7 @@ mod lease;
 mod misfire;
 mod outcomes;
 mod overlap;
+mod rerun_window;
 mod retries;
 mod slow_ledger;
 mod support;

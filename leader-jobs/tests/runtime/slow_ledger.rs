@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use leader_jobs::backend::memory::MemoryCluster;
 use leader_jobs::backend::{
     AnnouncedSchedules, Backend, BackendError, Claim, ClaimVerdict, Command, Election, Ledger,
@@ -42,8 +43,8 @@ struct SlowLedgerHandle {
 
 #[async_trait]
 impl Ledger for SlowLedgerHandle {
-    async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError> {
-        self.inner.begin_term(node).await
+    async fn begin_term(&self, node: &str, at: DateTime<Utc>) -> Result<TermStart, BackendError> {
+        self.inner.begin_term(node, at).await
     }
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimVerdict, BackendError> {

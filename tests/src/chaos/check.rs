@@ -90,10 +90,13 @@ pub fn abandoned_claims(
                 .map_err(|error| failed(lock, error.to_string()))?;
             // Beginning a term is the ledger's one way to report its history; the campaign is
             // over, so the extra term disturbs nothing.
-            let start = tokio::time::timeout(Duration::from_secs(60), ledger.begin_term("checker"))
-                .await
-                .map_err(|_| failed(lock, "no answer within 60 s".into()))?
-                .map_err(|error| failed(lock, error.to_string()))?;
+            let start = tokio::time::timeout(
+                Duration::from_secs(60),
+                ledger.begin_term("checker", chrono::Utc::now()),
+            )
+            .await
+            .map_err(|_| failed(lock, "no answer within 60 s".into()))?
+            .map_err(|error| failed(lock, error.to_string()))?;
             abandoned.extend(
                 start
                     .history

@@ -30,7 +30,10 @@ pub(crate) async fn abandoned_ticks(
         .expect("config");
     let backend = PulsarBackend::new(config).expect("backend");
     let ledger = backend.ledger(lock, "checker").await.expect("ledger");
-    let start = ledger.begin_term("checker").await.expect("read the ledger");
+    let start = ledger
+        .begin_term("checker", chrono::Utc::now())
+        .await
+        .expect("read the ledger");
     backend.close().await;
     let mut abandoned = abandoned_log::read_dir(cluster.dir()).expect("abandoned-run reports");
     abandoned.extend(start.history.abandoned.into_iter().map(|c| (c.job, c.tick)));

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::MemoryCluster;
@@ -122,7 +123,7 @@ impl MemoryLedger {
 
 #[async_trait]
 impl Ledger for MemoryLedger {
-    async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError> {
+    async fn begin_term(&self, node: &str, at: DateTime<Utc>) -> Result<TermStart, BackendError> {
         self.cluster.check_alive(node)?;
         let mut state = self.cluster.state();
         let lock = state.locks.entry(self.lock.clone()).or_default();
@@ -130,7 +131,7 @@ impl Ledger for MemoryLedger {
         // term-start in between, so the new term is always valid.
         let history = lock.state.history();
         let term = history.highest_term + 1;
-        let record = LedgerRecord::term_start(term, node);
+        let record = LedgerRecord::term_start(term, node, at);
         lock.state.apply(&record);
         lock.keep(record);
         Ok(TermStart { term, history })

@@ -54,7 +54,11 @@ async fn a_paused_leader_keeps_its_view_and_is_fenced_after_the_lease() {
     let cluster = MemoryCluster::with_timing(TIMING);
     let (a, ledger_a) = join(&cluster, "a").await;
     let (b, ledger_b) = join(&cluster, "b").await;
-    let term_a = ledger_a.begin_term("a").await.unwrap().term;
+    let term_a = ledger_a
+        .begin_term("a", chrono::Utc::now())
+        .await
+        .unwrap()
+        .term;
 
     cluster.pause("a").unwrap();
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -73,7 +77,7 @@ async fn a_paused_leader_keeps_its_view_and_is_fenced_after_the_lease() {
         "a paused node's view is frozen"
     );
 
-    let start_b = ledger_b.begin_term("b").await.unwrap();
+    let start_b = ledger_b.begin_term("b", chrono::Utc::now()).await.unwrap();
     assert_eq!(start_b.term, term_a + 1);
     assert_eq!(start_b.history.abandoned, vec![claim("a", term_a, 0)]);
     assert_eq!(
@@ -135,7 +139,13 @@ async fn terms_strictly_increase_across_leaders() {
     let (_, ledger_b) = join(&cluster, "b").await;
     let mut terms = Vec::new();
     for ledger in [&ledger_a, &ledger_b, &ledger_a] {
-        terms.push(ledger.begin_term("x").await.unwrap().term);
+        terms.push(
+            ledger
+                .begin_term("x", chrono::Utc::now())
+                .await
+                .unwrap()
+                .term,
+        );
     }
     assert_eq!(terms, vec![1, 2, 3]);
 }

@@ -184,6 +184,7 @@ mod tests {
                     after: RetryCause::Abandonment,
                     manual: false,
                     releasable: None,
+                    term_began: None,
                 },
                 OpenRun {
                     claim: Claim {
@@ -200,6 +201,7 @@ mod tests {
                             Utc.with_ymd_and_hms(2026, 3, 29, 8, 0, 0).single().unwrap(),
                         ),
                     }),
+                    term_began: None,
                 },
             ],
             announced: None,
@@ -384,6 +386,12 @@ mod tests {
         assert_eq!(
             decode(&encode_checkpoint(&snapshot())),
             Ok(Entry::Checkpoint(snapshot()))
+        );
+        let mut began = snapshot();
+        began.open[0].term_began = Some(started());
+        assert_eq!(
+            decode(&encode_checkpoint(&began)),
+            Ok(Entry::Checkpoint(began))
         );
     }
 }

@@ -48,8 +48,10 @@ impl Term<'_> {
     /// abandoned at once.
     pub(super) fn plan_reruns(&mut self, history: &LedgerHistory) -> Vec<Claim> {
         let wait = self.lock.election.lease() + self.lock.env.grace;
-        let stopped_by = Instant::now() + wait;
-        let at = later(self.lock.env.clock.now(), wait);
+        let (now, instant) = (self.lock.env.clock.now(), Instant::now());
+        self.lock
+            .stopped_by
+            .retain(|claim, _| history.abandoned.contains(claim));
         let mut taken = Vec::new();
         for claim in &history.abandoned {
             let Some(index) = self.job_index(&claim.job) else {
@@ -69,13 +71,27 @@ impl Term<'_> {
             {
                 continue;
             }
-            let until = match job.get_rerun_window() {
-                Some(window) => chrono::TimeDelta::from_std(window)
-                    .ok()
-                    .and_then(|window| claim.tick.checked_add_signed(window)),
-                None => planned.schedule.next_after(claim.tick),
-            }
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            let began = history
+                .abandoned_began
+                .get(&(claim.job.clone(), claim.tick))
+                .copied()
+                .unwrap_or(claim.tick);
+            let window = match job.get_rerun_window() {
+                Some(window) => chrono::TimeDelta::from_std(window).ok(),
+                None => planned
+                    .schedule
+                    .next_after(claim.tick)
+                    .map(|next| next - claim.tick),
+            };
+            let until = window
+                .and_then(|window| began.checked_add_signed(window))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            let stopped_by = *self
+                .lock
+                .stopped_by
+                .entry(claim.clone())
+                .or_insert(instant + wait);
+            let at = later(now, stopped_by.saturating_duration_since(instant));
             tracing::warn!(
                 lock = &*self.lock.plan.lock,
                 job = %claim.job,

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::future::{self, Either};
 use pulsar::consumer::{ConsumerOptions, InitialPosition};
@@ -315,7 +316,11 @@ impl PulsarLedger {
 
     /// Begins a term on the handles there are, or, when they were kept from earlier operations
     /// and the broker stays silent on them for [`KEPT_HANDLE_PATIENCE`], on new ones.
-    async fn begin_term_anew_if_stale(&self, node: &str) -> Result<TermStart, BackendError> {
+    async fn begin_term_anew_if_stale(
+        &self,
+        node: &str,
+        at: DateTime<Utc>,
+    ) -> Result<TermStart, BackendError> {
         let kept = {
             let inner = self.inner.lock().await;
             inner.reader.is_some() || inner.producer.is_some()
@@ -324,7 +329,7 @@ impl PulsarLedger {
             self.answered();
             // Boxed: the attempt holds the `pulsar` crate's large futures, and two term starts
             // inline overflowed a Tokio worker's stack in debug builds.
-            let attempt = Box::pin(self.begin_term_inner(node));
+            let attempt = Box::pin(self.begin_term_inner(node, at));
             let silence = Box::pin(self.silence_of(KEPT_HANDLE_PATIENCE));
             let error = match future::select(attempt, silence).await {
                 Either::Left((Ok(start), _)) => return Ok(start),
@@ -338,7 +343,7 @@ impl PulsarLedger {
             inner.producer = None;
             inner.reader = None;
         }
-        Box::pin(self.begin_term_inner(node)).await
+        Box::pin(self.begin_term_inner(node, at)).await
     }
 
     /// Notes that the broker answered.
@@ -363,12 +368,16 @@ impl PulsarLedger {
         }
     }
 
-    async fn begin_term_inner(&self, node: &str) -> Result<TermStart, BackendError> {
+    async fn begin_term_inner(
+        &self,
+        node: &str,
+        at: DateTime<Utc>,
+    ) -> Result<TermStart, BackendError> {
         let mut inner = self.inner.lock().await;
         loop {
             self.read_to_end(&mut inner).await?;
             let term = inner.state.highest_term() + 1;
-            let record = LedgerRecord::term_start(term, node);
+            let record = LedgerRecord::term_start(term, node, at);
             let at = self.append(&mut inner, &record).await?;
             match self.read_until(&mut inner, at).await? {
                 // Claims of the old term may have landed between the read and the term start:
@@ -411,8 +420,8 @@ impl PulsarLedger {
 
 #[async_trait]
 impl Ledger for PulsarLedger {
-    async fn begin_term(&self, node: &str) -> Result<TermStart, BackendError> {
-        self.bounded(self.begin_term_anew_if_stale(node)).await
+    async fn begin_term(&self, node: &str, at: DateTime<Utc>) -> Result<TermStart, BackendError> {
+        self.bounded(self.begin_term_anew_if_stale(node, at)).await
     }
 
     fn claim_window(&self) -> Option<Duration> {
