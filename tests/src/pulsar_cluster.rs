@@ -97,6 +97,26 @@ impl PulsarCluster {
         }
     }
 
+    /// Every broker, `first` first, in the multi-host form Pulsar clients take
+    /// (`pulsar://127.0.0.1:6750,127.0.0.1:6751,…`): a node looks topics up through `first`
+    /// until it cannot reach it.
+    pub fn every_broker(&self, first: u16) -> BrokerUrls {
+        let order: Vec<u16> = (0..self.brokers)
+            .map(|offset| (first + offset) % self.brokers)
+            .collect();
+        let hosts = |port: u16| {
+            order
+                .iter()
+                .map(|index| format!("127.0.0.1:{}", port + index))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        BrokerUrls {
+            service: format!("pulsar://{}", hosts(FIRST_SERVICE_PORT)),
+            admin: format!("http://{}", hosts(FIRST_HTTP_PORT)),
+        }
+    }
+
     /// The broker that owns `topic` (a full `persistent://…` name), asked of broker `via`; a
     /// lookup of a topic nobody owns yet makes the cluster assign its bundle.
     pub fn owner(&self, topic: &str, via: u16) -> Result<u16, ClusterError> {

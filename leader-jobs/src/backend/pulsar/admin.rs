@@ -12,6 +12,8 @@
 //! status is allowed to exactly the same roles (operation COMPACT, same check, measured on
 //! Pulsar 4.0.7) and changes nothing, so [`AdminClient::may_unload`] asks that instead.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -19,6 +21,7 @@ use url::Url;
 
 use super::PulsarConfig;
 use super::auth::{Credentials, TokenError};
+use super::endpoints::Endpoints;
 use super::tls::TlsError;
 
 /// Why an admin call failed.
@@ -75,10 +78,14 @@ pub(crate) enum UnloadPermission {
     Missing(String),
 }
 
-/// A small client of the Pulsar admin REST API.
+/// A small client of the Pulsar admin REST API. With several admin URLs it asks the one that
+/// answered last, and the others in turn while that one cannot be reached; a broker that does not
+/// own the topic redirects the request to the one that does.
 #[derive(Clone, Debug)]
 pub(crate) struct AdminClient {
-    base: Url,
+    bases: Endpoints,
+    /// Which of `bases` answered last.
+    preferred: Arc<AtomicUsize>,
     credentials: Option<Credentials>,
     http: reqwest::Client,
 }
@@ -99,7 +106,8 @@ impl AdminClient {
             reason: error.to_string(),
         })?;
         Ok(Self {
-            base: config.admin_url.clone(),
+            bases: config.admin.clone(),
+            preferred: Arc::default(),
             credentials: config.credentials.clone(),
             http,
         })
@@ -109,8 +117,7 @@ impl AdminClient {
     /// compaction status, which Pulsar authorizes exactly like an unload (see the module docs).
     /// A topic that does not exist yet answers 404 to an authorized role and 401 to others.
     pub(crate) async fn may_unload(&self, topic: &str) -> Result<UnloadPermission, AdminError> {
-        let url = self.topic_url(topic, "compaction")?;
-        let response = self.send(Method::GET, &url).await?;
+        let (url, response) = self.send(Method::GET, topic, "compaction").await?;
         let status = response.status();
         if status.is_success() || status == StatusCode::NOT_FOUND {
             return Ok(UnloadPermission::Granted);
@@ -127,36 +134,58 @@ impl AdminClient {
         }
     }
 
-    fn topic_url(&self, topic: &str, action: &str) -> Result<Url, AdminError> {
+    fn topic_url(base: &Url, topic: &str, action: &str) -> Result<Url, AdminError> {
         let path = topic.replacen("persistent://", "admin/v2/persistent/", 1) + "/" + action;
-        self.base.join(&path).map_err(|_| AdminError::Status {
-            url: Box::new(self.base.clone()),
+        base.join(&path).map_err(|_| AdminError::Status {
+            url: Box::new(base.clone()),
             topic: topic.to_owned(),
             status: StatusCode::BAD_REQUEST,
             body: "the topic name does not form a URL".into(),
         })
     }
 
-    async fn send(&self, method: Method, url: &Url) -> Result<reqwest::Response, AdminError> {
-        let mut request = self.http.request(method, url.clone());
-        if let Some(credentials) = &self.credentials {
-            request = request.bearer_auth(credentials.current().await?.expose());
+    /// Sends `method` to `action` of `topic`, through each admin URL in turn from the one that
+    /// answered last until one answers; returns the URL that answered and its answer.
+    async fn send(
+        &self,
+        method: Method,
+        topic: &str,
+        action: &str,
+    ) -> Result<(Url, reqwest::Response), AdminError> {
+        let token = match &self.credentials {
+            Some(credentials) => Some(credentials.current().await?),
+            None => None,
+        };
+        let first = self.preferred.load(Ordering::Relaxed);
+        let mut unreachable = None;
+        for index in first..first + self.bases.len() {
+            let url = Self::topic_url(self.bases.nth_round(index), topic, action)?;
+            let mut request = self.http.request(method.clone(), url.clone());
+            if let Some(token) = &token {
+                request = request.bearer_auth(token.expose());
+            }
+            match request.send().await {
+                Ok(response) => {
+                    self.preferred
+                        .store(index % self.bases.len(), Ordering::Relaxed);
+                    return Ok((url, response));
+                }
+                Err(source) => unreachable = Some(AdminError::Unreachable { url, source }),
+            }
         }
-        request
-            .send()
-            .await
-            .map_err(|source| AdminError::Unreachable {
-                url: url.clone(),
-                source,
-            })
+        Err(unreachable.unwrap_or_else(|| AdminError::Status {
+            url: Box::new(self.bases.first().clone()),
+            topic: topic.to_owned(),
+            status: StatusCode::BAD_REQUEST,
+            body: "no admin URL".into(),
+        }))
     }
 
     /// Unloads `topic` (a full `persistent://tenant/namespace/name`), which disconnects its
     /// producers and consumers; they reconnect, and the failover subscription picks its active
     /// consumer among those that do.
     pub(crate) async fn unload(&self, topic: &str) -> Result<(), AdminError> {
-        let url = self.topic_url(topic, "unload")?;
-        let response = self.send(Method::PUT, &url).await?;
+        let (url, response) = self.send(Method::PUT, topic, "unload").await?;
         let status = response.status();
         if status.is_success() {
             return Ok(());

@@ -1,11 +1,18 @@
-//! Building the `pulsar` client: service URL, retry options, token and TLS trust, and the
-//! connect loop that retries while the broker is unreachable but gives up at once, with an
+//! Building the `pulsar` client: service URLs, retry options, token and TLS trust, and the
+//! connect loop that retries while no broker is reachable but gives up at once, with an
 //! actionable [`ConnectError`], when the broker refuses the credentials or the certificate.
+//!
+//! The `pulsar` crate takes one service URL and looks every topic up through it, also when a
+//! consumer or producer reconnects. With several service URLs, [`ServiceClients`] keeps one
+//! client on one of them and moves to a client on the next when an open through it fails, so a
+//! dead lookup broker costs each election and ledger one failed open.
 
 use std::time::Duration;
 
 use pulsar::{ConnectionRetryOptions, OperationRetryOptions, Pulsar, PulsarBuilder, TokioExecutor};
-use tracing::warn;
+use tokio::sync::Mutex;
+use tracing::{info, warn};
+use url::Url;
 
 use super::diagnose::{self, ConnectError};
 use super::{Client, PulsarConfig};
@@ -15,21 +22,103 @@ use crate::backoff::Backoff;
 /// looks the topic up again (see `builder`).
 const CONNECTION_RETRIES: u32 = 3;
 
-/// Connects, retrying with backoff while the broker does not answer. Fails when the cause is
-/// one that retrying cannot fix (see [`ConnectError`]).
-pub(crate) async fn connect(config: &PulsarConfig) -> Result<Client, ConnectError> {
+/// The client that elections and ledgers open their consumers and producers with.
+pub(crate) struct ServiceClients {
+    config: std::sync::Arc<PulsarConfig>,
+    current: Mutex<Option<Current>>,
+}
+
+struct Current {
+    client: Client,
+    /// Which service URL it connected through, counting round (see `Endpoints::nth_round`).
+    url: usize,
+    /// Counts the clients made, so that many failed opens through one client move on once.
+    generation: u64,
+    /// An open through it failed: the next caller connects through the next service URL.
+    failed: bool,
+}
+
+/// A client handed out, to open with and to report a failed open of.
+#[derive(Clone)]
+pub(crate) struct Connected {
+    pub(crate) client: Client,
+    generation: u64,
+}
+
+impl ServiceClients {
+    pub(crate) fn new(config: std::sync::Arc<PulsarConfig>) -> Self {
+        Self {
+            config,
+            current: Mutex::new(None),
+        }
+    }
+
+    /// The client to open with, connecting first if there is none yet or an open through the
+    /// last one failed.
+    pub(crate) async fn get(&self) -> Result<Connected, ConnectError> {
+        let mut current = self.current.lock().await;
+        let (start, generation) = match current.as_ref() {
+            Some(known) if !known.failed => {
+                return Ok(Connected {
+                    client: known.client.clone(),
+                    generation: known.generation,
+                });
+            }
+            Some(failed) => (failed.url + 1, failed.generation + 1),
+            None => (0, 0),
+        };
+        let (client, url) = connect(&self.config, start).await?;
+        if current.is_some() {
+            info!(url = %self.config.service.nth_round(url), "looking topics up through another broker");
+        }
+        *current = Some(Current {
+            client: client.clone(),
+            url,
+            generation,
+            failed: false,
+        });
+        Ok(Connected { client, generation })
+    }
+
+    /// Reports that an open through `connected` failed. With several service URLs the next
+    /// [`get`](Self::get) connects through the next one: the lookup broker may be the one that
+    /// is gone. Clients already handed out keep working where their broker does.
+    pub(crate) async fn failed(&self, connected: &Connected) {
+        if self.config.service.len() < 2 {
+            return;
+        }
+        if let Some(current) = self.current.lock().await.as_mut() {
+            if current.generation == connected.generation {
+                current.failed = true;
+            }
+        }
+    }
+}
+
+/// Connects through the service URLs from the `start`-th on, in turn, retrying with backoff
+/// after each round while no broker answers. Fails when the cause is one that retrying cannot
+/// fix (see [`ConnectError`]). Returns the client and which URL it connected through.
+async fn connect(config: &PulsarConfig, start: usize) -> Result<(Client, usize), ConnectError> {
     let mut backoff = Backoff::new(config.reconnect_backoff.0, config.reconnect_backoff.1);
+    let urls = config.service.len();
+    let mut index = start;
     loop {
-        let attempt = builder(config)?.build().await;
+        let url = config.service.nth_round(index);
+        let attempt = builder(config, url)?.build().await;
         match attempt {
-            Ok(client) => return Ok(client),
+            Ok(client) => return Ok((client, index % urls)),
             Err(error) => {
-                if let Some(cause) = diagnose::diagnose(config).await {
+                if let Some(cause) = diagnose::diagnose(config, url).await {
                     return Err(cause);
+                }
+                index += 1;
+                if index % urls != start % urls {
+                    warn!(%url, %error, "cannot connect to this Pulsar broker; trying the next service URL");
+                    continue;
                 }
                 let delay = backoff.next_delay();
                 warn!(
-                    url = %config.service_url,
+                    url = %config.service,
                     %error,
                     retry_in = ?delay,
                     "cannot connect to Pulsar; check that the broker runs and the service URL is right"
@@ -40,8 +129,8 @@ pub(crate) async fn connect(config: &PulsarConfig) -> Result<Client, ConnectErro
     }
 }
 
-fn builder(config: &PulsarConfig) -> Result<PulsarBuilder<TokioExecutor>, ConnectError> {
-    let mut builder = Pulsar::builder(config.service_url.as_str(), TokioExecutor)
+fn builder(config: &PulsarConfig, url: &Url) -> Result<PulsarBuilder<TokioExecutor>, ConnectError> {
+    let mut builder = Pulsar::builder(url.as_str(), TokioExecutor)
         .with_connection_retry_options(ConnectionRetryOptions {
             min_backoff: config.reconnect_backoff.0,
             max_backoff: config.reconnect_backoff.1,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::auth::{Credentials, Secret, TokenSource};
+use super::endpoints::Endpoints;
 use super::tls::{TlsError, TlsTrust};
 
 /// Why a Pulsar configuration was rejected.
@@ -14,7 +15,8 @@ use super::tls::{TlsError, TlsTrust};
 pub enum PulsarConfigError {
     /// The service URL does not parse or has the wrong scheme.
     #[error(
-        "invalid Pulsar service URL {url:?}: {reason}; expected `pulsar://host:6650` or `pulsar+ssl://host:6651`"
+        "invalid Pulsar service URL {url:?}: {reason}; expected `pulsar://host:6650` or `pulsar+ssl://host:6651`, \
+         or several brokers as `pulsar://host-1:6650,host-2:6650`"
     )]
     ServiceUrl {
         /// The URL as given.
@@ -76,8 +78,8 @@ pub enum PulsarConfigError {
 /// ```
 #[derive(Clone, Debug)]
 pub struct PulsarConfig {
-    pub(crate) service_url: Url,
-    pub(crate) admin_url: Url,
+    pub(crate) service: Endpoints,
+    pub(crate) admin: Endpoints,
     pub(crate) tenant: String,
     pub(crate) namespace: String,
     pub(crate) topic_prefix: String,
@@ -95,28 +97,40 @@ pub struct PulsarConfig {
 }
 
 impl PulsarConfig {
-    /// A configuration for the cluster at `service_url` (`pulsar://` or `pulsar+ssl://`). The admin
-    /// URL defaults to the same host on port 8080 (`http`) or 8443 (`https` for `pulsar+ssl`).
+    /// A configuration for the cluster at `service_url` (`pulsar://` or `pulsar+ssl://`), or at
+    /// several of its brokers as Pulsar clients take them, `pulsar://host-1:6650,host-2:6650`:
+    /// topics are looked up through the first, and through the next whenever one cannot be
+    /// reached. A single name in front of every broker (DNS, a load balancer) works as well. The
+    /// admin URLs default to the same hosts on port 8080 (`http`) or 8443 (`https` for
+    /// `pulsar+ssl`).
+    ///
+    /// ```
+    /// use leader_jobs::PulsarConfig;
+    ///
+    /// let config = PulsarConfig::new("pulsar://broker-1:6650,broker-2:6650")?;
+    /// let admin: Vec<&str> = config.admin_urls().map(|url| url.as_str()).collect();
+    /// assert_eq!(admin, ["http://broker-1:8080/", "http://broker-2:8080/"]);
+    /// # Ok::<(), leader_jobs::PulsarConfigError>(())
+    /// ```
     pub fn new(service_url: &str) -> Result<Self, PulsarConfigError> {
         let invalid = |reason: String| PulsarConfigError::ServiceUrl {
             url: service_url.to_owned(),
             reason,
         };
-        let url = Url::parse(service_url).map_err(|e| invalid(e.to_string()))?;
-        let (admin_scheme, admin_port) = match url.scheme() {
-            "pulsar" => ("http", 8080),
-            "pulsar+ssl" => ("https", 8443),
-            other => return Err(invalid(format!("unsupported scheme `{other}`"))),
-        };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| invalid("no host".into()))?;
-        let admin = format!("{admin_scheme}://{host}:{admin_port}/");
-        let admin_url = Url::parse(&admin).map_err(|e| invalid(e.to_string()))?;
+        let service = Endpoints::parse(service_url, |scheme| match scheme {
+            "pulsar" => Ok(6650),
+            "pulsar+ssl" => Ok(6651),
+            other => Err(format!("unsupported scheme `{other}`")),
+        })
+        .map_err(invalid)?;
+        let admin = match service.first().scheme() {
+            "pulsar+ssl" => service.rebased("https", 8443),
+            _ => service.rebased("http", 8080),
+        }
+        .map_err(invalid)?;
         Ok(Self {
-            service_url: url,
-            admin_url,
+            service,
+            admin,
             tenant: "public".into(),
             namespace: "default".into(),
             topic_prefix: "leader-jobs".into(),
@@ -134,17 +148,19 @@ impl PulsarConfig {
         })
     }
 
-    /// The admin (HTTP) URL used to unload the election topic of a stalled leader.
+    /// The admin (HTTP) URL used to unload the election topic of a stalled leader; several
+    /// brokers' as `http://host-1:8080,host-2:8080`, tried in turn while one cannot be reached.
     pub fn with_admin_url(mut self, admin_url: &str) -> Result<Self, PulsarConfigError> {
-        let invalid = |reason: String| PulsarConfigError::AdminUrl {
+        let admin = Endpoints::parse(admin_url, |scheme| match scheme {
+            "http" => Ok(80),
+            "https" => Ok(443),
+            other => Err(format!("unsupported scheme `{other}`")),
+        })
+        .map_err(|reason| PulsarConfigError::AdminUrl {
             url: admin_url.to_owned(),
             reason,
-        };
-        let url = Url::parse(admin_url).map_err(|e| invalid(e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(invalid(format!("unsupported scheme `{}`", url.scheme())));
-        }
-        self.admin_url = url;
+        })?;
+        self.admin = admin;
         Ok(self)
     }
 
@@ -314,25 +330,35 @@ impl PulsarConfig {
         self
     }
 
-    /// The service URL.
+    /// The service URL, the first of several.
     pub fn service_url(&self) -> &Url {
-        &self.service_url
+        self.service.first()
     }
 
-    /// The admin URL.
+    /// Every service URL, in the order they are tried.
+    pub fn service_urls(&self) -> impl Iterator<Item = &Url> {
+        self.service.iter()
+    }
+
+    /// The admin URL, the first of several.
     pub fn admin_url(&self) -> &Url {
-        &self.admin_url
+        self.admin.first()
+    }
+
+    /// Every admin URL, in the order they are tried.
+    pub fn admin_urls(&self) -> impl Iterator<Item = &Url> {
+        self.admin.iter()
     }
 
     /// Checks that the settings make sense together.
     pub(crate) fn validate(&self) -> Result<(), PulsarConfigError> {
         if self.credentials.is_some()
-            && self.service_url.scheme() == "pulsar+ssl"
-            && self.admin_url.scheme() == "http"
+            && self.service.first().scheme() == "pulsar+ssl"
+            && self.admin.first().scheme() == "http"
         {
             return Err(PulsarConfigError::PlainAdminUrl {
-                service: self.service_url.to_string(),
-                admin: self.admin_url.to_string(),
+                service: self.service.to_string(),
+                admin: self.admin.to_string(),
             });
         }
         if self.heartbeat_interval.is_zero() {

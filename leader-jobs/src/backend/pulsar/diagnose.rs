@@ -22,7 +22,7 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
-use url::Host;
+use url::{Host, Url};
 
 use super::PulsarConfig;
 use super::auth::{Secret, TokenClaims, TokenError};
@@ -125,16 +125,16 @@ pub enum ConnectError {
     },
 }
 
-/// Finds out why connecting to the broker of `config` failed; `None` when the cause is not one
-/// of the above (the broker is unreachable, or the probe connected fine).
-pub(crate) async fn diagnose(config: &PulsarConfig) -> Option<ConnectError> {
-    tokio::time::timeout(PROBE_TIMEOUT, probe(config))
+/// Finds out why connecting to the broker at `url`, one of `config`'s, failed; `None` when the
+/// cause is not one of the above (the broker is unreachable, or the probe connected fine).
+pub(crate) async fn diagnose(config: &PulsarConfig, url: &Url) -> Option<ConnectError> {
+    tokio::time::timeout(PROBE_TIMEOUT, probe(config, url))
         .await
         .ok()
         .flatten()
 }
 
-async fn probe(config: &PulsarConfig) -> Option<ConnectError> {
+async fn probe(config: &PulsarConfig, url: &Url) -> Option<ConnectError> {
     let token = match &config.credentials {
         Some(credentials) => match credentials.current().await {
             Ok(token) => Some(token),
@@ -142,7 +142,6 @@ async fn probe(config: &PulsarConfig) -> Option<ConnectError> {
         },
         None => None,
     };
-    let url = &config.service_url;
     let shown_url = url.to_string();
     let tls = url.scheme() == "pulsar+ssl";
     let port = url.port().unwrap_or(if tls { 6651 } else { 6650 });
@@ -157,7 +156,7 @@ async fn probe(config: &PulsarConfig) -> Option<ConnectError> {
         let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config));
         match connector.connect(name, tcp).await {
             Ok(stream) => exchange_connect(stream, token.as_ref()).await,
-            Err(error) => return Some(classify_tls(config, &host, &error)),
+            Err(error) => return Some(classify_tls(config, url, &host, &error)),
         }
     } else {
         exchange_connect(tcp, token.as_ref()).await
@@ -252,10 +251,15 @@ fn connect_command(token: Option<&Secret>) -> Message {
     }
 }
 
-fn classify_tls(config: &PulsarConfig, host: &Host<&str>, error: &std::io::Error) -> ConnectError {
+fn classify_tls(
+    config: &PulsarConfig,
+    url: &Url,
+    host: &Host<&str>,
+    error: &std::io::Error,
+) -> ConnectError {
     use rustls::CertificateError as Cert;
 
-    let url = config.service_url.to_string();
+    let url = url.to_string();
     let Some(rustls_error) = error
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
@@ -316,15 +320,16 @@ fn plain_name(presented: &str) -> &str {
         .map_or(presented, |inner| inner.trim_matches('"'))
 }
 
-/// [`operation_failure`], or the connection-level cause when [`diagnose`] finds one (a token
-/// that expired while the client ran, a certificate replaced by one the client does not trust).
+/// [`operation_failure`], or the connection-level cause when [`diagnose`] finds one at the first
+/// service URL (a token that expired while the client ran, a certificate replaced by one the
+/// client does not trust).
 pub(crate) async fn explain_failure(
     config: &PulsarConfig,
     topic: &str,
     action: &str,
     error: &pulsar::Error,
 ) -> String {
-    match diagnose(config).await {
+    match diagnose(config, config.service.first()).await {
         Some(cause) => format!("cannot {action} {topic}: {cause}"),
         None => operation_failure(topic, action, error),
     }

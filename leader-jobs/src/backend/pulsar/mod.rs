@@ -26,6 +26,7 @@ mod config;
 mod diagnose;
 mod election;
 mod election_groups;
+mod endpoints;
 mod ledger;
 #[cfg(feature = "oauth2")]
 mod oauth2;
@@ -41,7 +42,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use pulsar::{Pulsar, TokioExecutor};
-use tokio::sync::{OnceCell, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -53,6 +54,7 @@ pub use oauth2::OAuth2ClientCredentials;
 pub use tls::TlsError;
 
 use self::admin::AdminClient;
+use self::client::ServiceClients;
 use self::election::ElectionTask;
 use self::ledger::PulsarLedger;
 use self::permissions::UnloadPermissionCheck;
@@ -68,7 +70,7 @@ type Client = Pulsar<TokioExecutor>;
 pub struct PulsarBackend {
     config: Arc<PulsarConfig>,
     admin: AdminClient,
-    client: OnceCell<Client>,
+    clients: Arc<ServiceClients>,
     unload_permission: UnloadPermissionCheck,
     elections: TaskTracker,
     /// The election topics this backend holds, shared by the locks elected on each.
@@ -83,10 +85,11 @@ impl PulsarBackend {
     pub fn new(config: PulsarConfig) -> Result<Self, PulsarConfigError> {
         config.validate()?;
         let admin = AdminClient::new(&config)?;
+        let config = Arc::new(config);
         Ok(Self {
-            config: Arc::new(config),
+            clients: Arc::new(ServiceClients::new(Arc::clone(&config))),
+            config,
             admin,
-            client: OnceCell::new(),
             unload_permission: UnloadPermissionCheck::default(),
             elections: TaskTracker::new(),
             shared: Arc::default(),
@@ -95,11 +98,13 @@ impl PulsarBackend {
         })
     }
 
-    async fn client(&self) -> Result<Client, BackendError> {
-        self.client
-            .get_or_try_init(|| client::connect(&self.config))
+    /// Connects on first use, so that a broker that refuses the credentials or the certificate
+    /// fails the first lock that joins.
+    async fn connected(&self) -> Result<(), BackendError> {
+        self.clients
+            .get()
             .await
-            .cloned()
+            .map(|_| ())
             .map_err(|error| BackendError::with_source(error.to_string(), error))
     }
 }
@@ -190,7 +195,7 @@ impl Election for PulsarElection {
 
 impl PulsarBackend {
     /// Holds the election on `topic`, starting its task if no lock of this node holds it yet.
-    fn hold(&self, client: Client, topic: &str, lock: &str, node: &str) -> PulsarElection {
+    fn hold(&self, topic: &str, lock: &str, node: &str) -> PulsarElection {
         let key = (topic.to_owned(), node.to_owned());
         let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
         let election = shared.entry(key.clone()).or_insert_with(|| {
@@ -199,7 +204,7 @@ impl PulsarBackend {
             let resign = self.shutdown.child_token();
             let tracker = TaskTracker::new();
             let task = ElectionTask {
-                client,
+                clients: Arc::clone(&self.clients),
                 admin: self.admin.clone(),
                 config: Arc::clone(&self.config),
                 lock: self.config.election_name(lock),
@@ -234,16 +239,16 @@ impl PulsarBackend {
 #[async_trait]
 impl Backend for PulsarBackend {
     async fn election(&self, lock: &str, node: &str) -> Result<Arc<dyn Election>, BackendError> {
-        let client = self.client().await?;
+        self.connected().await?;
         let topic = self.config.election_topic(lock);
         self.unload_permission
             .start_once(&self.admin, topic.clone());
-        Ok(Arc::new(self.hold(client, &topic, lock, node)))
+        Ok(Arc::new(self.hold(&topic, lock, node)))
     }
 
     async fn ledger(&self, lock: &str, _node: &str) -> Result<Arc<dyn Ledger>, BackendError> {
-        let client = self.client().await?;
-        PulsarLedger::open(client, &self.config, lock)
+        self.connected().await?;
+        PulsarLedger::open(Arc::clone(&self.clients), &self.config, lock)
             .await
             .map(ledger::into_dyn)
     }

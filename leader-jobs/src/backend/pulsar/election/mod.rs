@@ -33,10 +33,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::PulsarConfig;
 use super::admin::AdminClient;
+use super::client::ServiceClients;
 use super::diagnose::explain_failure;
 use super::slow_open;
-use super::{Client, PulsarConfig};
 use crate::backend::Leadership;
 use crate::backoff::Backoff;
 pub(crate) use lease::Lease;
@@ -55,7 +56,7 @@ const SLOW_LEVEL: i32 = 2;
 
 /// Everything one election topic's task needs.
 pub(crate) struct ElectionTask {
-    pub(crate) client: Client,
+    pub(crate) clients: Arc<ServiceClients>,
     pub(crate) admin: AdminClient,
     pub(crate) config: Arc<PulsarConfig>,
     /// The lock this election decides, or its election group's name: what the logs call it.
@@ -85,12 +86,27 @@ impl ElectionTask {
         let mut seq = 0_u64;
         let mut level = FOLLOWER_LEVEL;
         while !self.resign.is_cancelled() {
-            // Joining and diagnosing wait on the broker, which may not answer: resigning must
-            // not wait for them.
+            // Connecting, joining and diagnosing wait on the broker, which may not answer:
+            // resigning must not wait for them.
+            let connected = tokio::select! {
+                () = self.resign.cancelled() => break,
+                connected = self.clients.get() => connected,
+            };
+            let connected = match connected {
+                Ok(connected) => connected,
+                Err(error) => {
+                    let delay = backoff.next_delay();
+                    warn!(lock = %self.lock, node = %self.node, retry_in = ?delay, "cannot join the election on {topic}: {error}");
+                    tokio::select! {
+                        () = self.resign.cancelled() => break,
+                        () = tokio::time::sleep(delay) => continue,
+                    }
+                }
+            };
             let opened = tokio::select! {
                 () = self.resign.cancelled() => break,
                 opened = slow_open::warn_while_waiting(
-                    Session::open(&self, &topic, level), &self.lock, &topic, "join the election"
+                    Session::open(&self, &connected.client, &topic, level), &self.lock, &topic, "join the election"
                 ) => opened,
             };
             match opened {
@@ -125,6 +141,7 @@ impl ElectionTask {
                     };
                 }
                 Err(error) => {
+                    self.clients.failed(&connected).await;
                     let delay = backoff.next_delay();
                     let why = tokio::select! {
                         () = self.resign.cancelled() => break,

@@ -12,9 +12,10 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
 
 use super::stall::StallDetector;
-use super::{Client, ElectionTask, LEADER_LEVEL, SUBSCRIPTION};
+use super::{ElectionTask, LEADER_LEVEL, SUBSCRIPTION};
 #[cfg(doc)]
 use super::{FOLLOWER_LEVEL, SLOW_LEVEL};
+use crate::backend::pulsar::Client;
 use crate::backend::pulsar::records::Heartbeat;
 
 /// How often followers sample the subscription's backlog to spot a stalled leader.
@@ -59,6 +60,8 @@ impl SessionEnd {
 }
 
 pub(super) struct Session {
+    /// The client the session opened with, which its move to the leader's level uses too.
+    client: Client,
     consumer: ElectionConsumer,
     producer: Producer<TokioExecutor>,
     level: i32,
@@ -107,9 +110,9 @@ async fn close_consumer(mut consumer: ElectionConsumer) {
 /// Subscribes a consumer at the leader's level in a task of its own, which closes it again if
 /// the session is gone by the time the broker answers. Dropping a subscription mid-way could
 /// leave it registered with no one reading it, and at the leader's level it would hold the role.
-fn promote(task: &ElectionTask, topic: &str) -> Promotion {
+fn promote(client: &Client, task: &ElectionTask, topic: &str) -> Promotion {
     let (sender, receiver) = oneshot::channel();
-    let (client, topic, node) = (task.client.clone(), topic.to_owned(), task.node.clone());
+    let (client, topic, node) = (client.clone(), topic.to_owned(), task.node.clone());
     tokio::spawn(async move {
         let subscribed = subscribe(&client, &topic, &node, LEADER_LEVEL).await;
         if let Err(Ok(consumer)) = sender.send(subscribed) {
@@ -142,12 +145,14 @@ impl Session {
     /// slow to lead.
     pub(super) async fn open(
         task: &ElectionTask,
+        client: &Client,
         topic: &str,
         level: i32,
     ) -> Result<Self, pulsar::Error> {
-        let consumer = subscribe(&task.client, topic, &task.node, level).await?;
-        let producer = task.client.producer().with_topic(topic).build().await?;
+        let consumer = subscribe(client, topic, &task.node, level).await?;
+        let producer = client.producer().with_topic(topic).build().await?;
         Ok(Self {
+            client: client.clone(),
             consumer,
             producer,
             level,
@@ -214,7 +219,7 @@ impl Session {
                 () = tokio::time::sleep_until(standing.promote_at.unwrap_or_else(far)), if standing.promote_at.is_some() && promotion.is_none() => {
                     standing.promote_at = None;
                     standing.promoting = true;
-                    promotion = Some(promote(task, topic));
+                    promotion = Some(promote(&self.client, task, topic));
                 }
                 _ = beat.tick() => {
                     // While leading, a heartbeat stuck in the client must not outlast the lease.

@@ -24,7 +24,7 @@ use pulsar::proto::MessageIdData;
 use pulsar::{Consumer, SubType, TokioExecutor};
 use tracing::{debug, warn};
 
-use super::{HISTORY_SUBSCRIPTION, Inner, PulsarLedger, position};
+use super::{HISTORY_SUBSCRIPTION, Inner, PulsarLedger, position, pulsar_error};
 use crate::backend::ledger_state::LedgerSnapshot;
 use crate::backend::pulsar::Client;
 #[cfg(doc)]
@@ -86,11 +86,20 @@ impl PulsarLedger {
                 self.topic
             ))
         };
-        let subscribe = subscribe_history(&self.client, &self.topic);
-        let mut consumer = tokio::time::timeout(LOOKUP_PATIENCE, subscribe)
-            .await
-            .map_err(|_| unknown("no answer to subscribing to its history"))?
-            .map_err(|error| unknown(&error.to_string()))?;
+        let connected = self.connected().await?;
+        let subscribe = subscribe_history(&connected.client, &self.topic);
+        let subscribed = match tokio::time::timeout(LOOKUP_PATIENCE, subscribe).await {
+            Ok(Ok(consumer)) => Ok(consumer),
+            Ok(Err(error)) => Err(unknown(&error.to_string())),
+            Err(_) => Err(unknown("no answer to subscribing to its history")),
+        };
+        let mut consumer = match subscribed {
+            Ok(consumer) => consumer,
+            Err(error) => {
+                self.clients.failed(&connected).await;
+                return Err(error);
+            }
+        };
         self.answered();
         let first = async {
             let last = consumer
@@ -208,11 +217,24 @@ impl PulsarLedger {
         }
     }
 
-    async fn move_history_to(&self, id: MessageIdData) -> Result<(), pulsar::Error> {
-        let mut consumer = subscribe_history(&self.client, &self.topic).await?;
+    async fn move_history_to(&self, id: MessageIdData) -> Result<(), BackendError> {
+        let connected = self.connected().await?;
+        let subscribed = subscribe_history(&connected.client, &self.topic).await;
+        let mut consumer = match subscribed {
+            Ok(consumer) => consumer,
+            Err(error) => {
+                self.clients.failed(&connected).await;
+                return Err(pulsar_error(
+                    &self.topic,
+                    "subscribe to the history of",
+                    error,
+                ));
+            }
+        };
         let moved = consumer
-            .seek(None, Some(id), None, self.client.clone())
-            .await;
+            .seek(None, Some(id), None, connected.client.clone())
+            .await
+            .map_err(|error| pulsar_error(&self.topic, "move the history subscription of", error));
         // Dropped, not closed, as in `locate_checkpoint`.
         drop(consumer);
         moved

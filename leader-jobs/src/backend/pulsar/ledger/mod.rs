@@ -31,10 +31,11 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use self::checkpoint::ColdStart;
+use super::PulsarConfig;
+use super::client::{Connected, ServiceClients};
 use super::permissions::operation_failure;
 use super::records::{self, Entry, Undecodable};
 use super::slow_open;
-use super::{Client, PulsarConfig};
 use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::{Applied, LedgerState};
 use crate::backend::{
@@ -63,7 +64,7 @@ const KEPT_HANDLE_PATIENCE: Duration = Duration::from_secs(3);
 
 /// A lock's ledger on Pulsar.
 pub(crate) struct PulsarLedger {
-    client: Client,
+    clients: Arc<ServiceClients>,
     topic: String,
     lock: String,
     inner: Mutex<Inner>,
@@ -96,19 +97,29 @@ struct Inner {
 impl PulsarLedger {
     /// Opens the ledger of `lock`, creating its history subscription if needed.
     pub(crate) async fn open(
-        client: Client,
+        clients: Arc<ServiceClients>,
         config: &PulsarConfig,
         lock: &str,
     ) -> Result<Self, BackendError> {
         let topic = config.topic(lock, "ledger");
-        let anchor = checkpoint::subscribe_history(&client, &topic);
-        let mut anchor = slow_open::warn_while_waiting(anchor, lock, &topic, "open the ledger")
-            .await
-            .map_err(|e| pulsar_error(&topic, "create the history subscription on", e))?;
+        let connected = connected(&clients).await?;
+        let anchor = checkpoint::subscribe_history(&connected.client, &topic);
+        let anchor = slow_open::warn_while_waiting(anchor, lock, &topic, "open the ledger").await;
+        let mut anchor = match anchor {
+            Ok(anchor) => anchor,
+            Err(error) => {
+                clients.failed(&connected).await;
+                return Err(pulsar_error(
+                    &topic,
+                    "create the history subscription on",
+                    error,
+                ));
+            }
+        };
         // The subscription outlives the consumer; closing it keeps the broker from dispatching.
         let _ = anchor.close().await;
         Ok(Self {
-            client,
+            clients,
             topic,
             lock: lock.to_owned(),
             inner: Mutex::new(Inner::default()),
@@ -117,6 +128,11 @@ impl PulsarLedger {
             claim_window: config.confirmation_window,
             claim_ahead: config.claim_ahead,
         })
+    }
+
+    /// The client to open consumers and producers with.
+    async fn connected(&self) -> Result<Connected, BackendError> {
+        connected(&self.clients).await
     }
 
     async fn append(
@@ -139,13 +155,20 @@ impl PulsarLedger {
         payload: Vec<u8>,
     ) -> Result<(u64, u64), BackendError> {
         if inner.producer.is_none() {
-            let producer = self
+            let connected = self.connected().await?;
+            let built = connected
                 .client
                 .producer()
                 .with_topic(&self.topic)
                 .build()
-                .await
-                .map_err(|e| pulsar_error(&self.topic, "create a producer on", e))?;
+                .await;
+            let producer = match built {
+                Ok(producer) => producer,
+                Err(error) => {
+                    self.clients.failed(&connected).await;
+                    return Err(pulsar_error(&self.topic, "create a producer on", error));
+                }
+            };
             self.answered();
             inner.producer = Some(producer);
         }
@@ -221,14 +244,21 @@ impl PulsarLedger {
         &self,
         options: ConsumerOptions,
     ) -> Result<Reader<Vec<u8>, TokioExecutor>, BackendError> {
-        let reader = self
+        let connected = self.connected().await?;
+        let opened = connected
             .client
             .reader()
             .with_topic(&self.topic)
             .with_options(options)
             .into_reader::<Vec<u8>>()
-            .await
-            .map_err(|e| pulsar_error(&self.topic, "read", e))?;
+            .await;
+        let reader = match opened {
+            Ok(reader) => reader,
+            Err(error) => {
+                self.clients.failed(&connected).await;
+                return Err(pulsar_error(&self.topic, "read", error));
+            }
+        };
         self.answered();
         Ok(reader)
     }
@@ -580,4 +610,12 @@ impl std::fmt::Debug for PulsarLedger {
 /// Keeps `Arc<PulsarLedger>` usable as the trait object the scheduler holds.
 pub(crate) fn into_dyn(ledger: PulsarLedger) -> Arc<dyn Ledger> {
     Arc::new(ledger)
+}
+
+/// The client to open with, or why there is none.
+async fn connected(clients: &ServiceClients) -> Result<Connected, BackendError> {
+    clients
+        .get()
+        .await
+        .map_err(|error| BackendError::with_source(error.to_string(), error))
 }
