@@ -310,6 +310,12 @@ pub trait Ledger: Send + Sync {
     /// handoff goes on without it. Nothing to do for a ledger that keeps its fold.
     async fn hand_over(&self, _term: u64) {}
 
+    /// Called when this node follows the lock and has read what it needed: the backend may let
+    /// go of what it holds open for leading (Pulsar: the reader and producer, each of which the
+    /// `pulsar` crate wakes every second), keeping what it has read, so that a follower of many
+    /// locks costs little. The next operation opens them again. Nothing to do by default.
+    async fn rest(&self) {}
+
     /// How long after a claim was sent its run may still start, for a ledger whose verdicts
     /// take a trip to a remote store; `None` (the default) for one that answers at once.
     ///

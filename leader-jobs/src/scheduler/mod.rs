@@ -194,6 +194,9 @@ impl LockScheduler {
                 () = shutdown.cancelled() => return,
                 history = ledger.history() => history,
             };
+            if !leading.load(Ordering::SeqCst) {
+                ledger.rest().await;
+            }
             match history {
                 Ok(history) => {
                     if let Some(announced) = history.schedules.filter(|a| *a.node != *node) {

@@ -106,6 +106,10 @@ impl Ledger for SlowLedgerHandle {
         self.inner.hand_over(term).await;
     }
 
+    async fn rest(&self) {
+        self.inner.rest().await;
+    }
+
     fn claim_window(&self) -> Option<Duration> {
         self.delays.claim_window
     }

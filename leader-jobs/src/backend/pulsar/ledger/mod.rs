@@ -14,27 +14,25 @@
 //! starts there instead of at the first record ever written.
 
 mod checkpoint;
+mod fold;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use futures::future::{self, Either};
-use pulsar::consumer::{ConsumerOptions, InitialPosition};
 use pulsar::proto::MessageIdData;
 use pulsar::reader::Reader;
 use pulsar::{Producer, TokioExecutor};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
-use tracing::{debug, warn};
+use tracing::debug;
 
-use self::checkpoint::ColdStart;
 use super::PulsarConfig;
 use super::client::{Connected, ServiceClients};
 use super::permissions::operation_failure;
-use super::records::{self, Entry, Undecodable};
+use super::records;
 use super::slow_open;
 use crate::backend::LedgerRecord;
 use crate::backend::ledger_state::{Applied, LedgerState};
@@ -61,6 +59,10 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 /// [`OPERATION_TIMEOUT`], the longest part of a takeover after a long freeze. A healthy broker
 /// answers in milliseconds, and a long fold of records answers all along.
 const KEPT_HANDLE_PATIENCE: Duration = Duration::from_secs(3);
+
+/// One read for operators' commands in this many asks the broker where the ledger ends; the
+/// others fold only what the reader has received (see `Ledger::commands`).
+const FULL_COMMAND_READ: u32 = 30;
 
 /// A lock's ledger on Pulsar.
 pub(crate) struct PulsarLedger {
@@ -92,6 +94,8 @@ struct Inner {
     /// The reader was reopened on `position` to go on from there; its first message must be
     /// that record.
     resuming: bool,
+    /// Reads for operators' commands since the last that asked the broker where the ledger ends.
+    commands_read: u32,
 }
 
 impl PulsarLedger {
@@ -190,158 +194,6 @@ impl PulsarLedger {
                 self.topic
             ))
         })
-    }
-
-    async fn reader<'a>(
-        &self,
-        inner: &'a mut Inner,
-    ) -> Result<&'a mut Reader<Vec<u8>, TokioExecutor>, BackendError> {
-        if inner.reader.is_none() {
-            if let Some(at) = inner.position {
-                // The fold so far stays: go on from its last record, which the reader delivers
-                // first if the broker still has it (checked in `read_until`). A fold of a long
-                // ledger cut by the operation bound thus resumes instead of starting over.
-                let options = ConsumerOptions::default().starting_on_message(MessageIdData {
-                    ledger_id: at.0,
-                    entry_id: at.1,
-                    ..MessageIdData::default()
-                });
-                let reader = self.open_reader(options).await?;
-                inner.resuming = true;
-                inner.reader = Some(reader);
-                return inner
-                    .reader
-                    .as_mut()
-                    .ok_or_else(|| BackendError::new("ledger reader missing after creation"));
-            }
-            // A fresh reader starts at the latest checkpoint, or else at the beginning: fold
-            // everything after it again.
-            let (state, options) = match self.locate_checkpoint().await? {
-                ColdStart::Checkpoint(snapshot, at) => (
-                    LedgerState::from_snapshot(*snapshot),
-                    ConsumerOptions::default().starting_on_message(at),
-                ),
-                ColdStart::FirstRecord => (
-                    LedgerState::default(),
-                    ConsumerOptions::default().with_initial_position(InitialPosition::Earliest),
-                ),
-            };
-            let reader = self.open_reader(options).await?;
-            inner.state = state;
-            inner.position = None;
-            inner.previous = None;
-            inner.since_checkpoint = 0;
-            self.answered();
-            inner.reader = Some(reader);
-        }
-        inner
-            .reader
-            .as_mut()
-            .ok_or_else(|| BackendError::new("ledger reader missing after creation"))
-    }
-
-    async fn open_reader(
-        &self,
-        options: ConsumerOptions,
-    ) -> Result<Reader<Vec<u8>, TokioExecutor>, BackendError> {
-        let connected = self.connected().await?;
-        let opened = connected
-            .client
-            .reader()
-            .with_topic(&self.topic)
-            .with_options(options)
-            .into_reader::<Vec<u8>>()
-            .await;
-        let reader = match opened {
-            Ok(reader) => reader,
-            Err(error) => {
-                self.clients.failed(&connected).await;
-                return Err(pulsar_error(&self.topic, "read", error));
-            }
-        };
-        self.answered();
-        Ok(reader)
-    }
-
-    /// Folds records until the one at `target` has been applied; returns what applying it did.
-    async fn read_until(
-        &self,
-        inner: &mut Inner,
-        target: (u64, u64),
-    ) -> Result<Option<Applied>, BackendError> {
-        if inner.position.is_some_and(|p| p >= target) {
-            return Ok(None);
-        }
-        loop {
-            let reader = self.reader(inner).await?;
-            let message = match reader.next().await {
-                Some(Ok(message)) => message,
-                Some(Err(e)) => {
-                    inner.reader = None;
-                    return Err(pulsar_error(&self.topic, "read", e));
-                }
-                None => {
-                    inner.reader = None;
-                    return Err(BackendError::new(format!(
-                        "the reader of {} closed; retrying",
-                        self.topic
-                    )));
-                }
-            };
-            let at = position(message.message_id());
-            if std::mem::take(&mut inner.resuming) {
-                if Some(at) == inner.position {
-                    continue;
-                }
-                // The broker no longer has the record the fold stopped at (it dropped what lay
-                // before a newer checkpoint): records after it may be gone too, so fold anew.
-                debug!(lock = %self.lock, "the ledger's last folded record is gone; reading from the latest checkpoint");
-                inner.reader = None;
-                inner.position = None;
-                continue;
-            }
-            let applied = match records::decode(&message.payload.data) {
-                Ok(Entry::Record(record)) => {
-                    inner.since_checkpoint += 1;
-                    Some(inner.state.apply(&record))
-                }
-                // The state folded so far is exact already, whether it began at this checkpoint
-                // or at the first record.
-                Ok(Entry::Checkpoint(_)) => {
-                    inner.since_checkpoint = 0;
-                    None
-                }
-                Err(Undecodable::UnknownKind(kind)) => {
-                    debug!(lock = %self.lock, kind, "skipping a ledger record of a newer version");
-                    None
-                }
-                Err(Undecodable::Garbage(error)) => {
-                    warn!(lock = %self.lock, %error, "skipping a ledger record that is not leader-jobs JSON");
-                    None
-                }
-            };
-            self.answered();
-            inner.previous = inner.position;
-            inner.position = Some(at);
-            if at >= target {
-                return Ok(applied);
-            }
-        }
-    }
-
-    /// Folds every record the ledger held when called.
-    async fn read_to_end(&self, inner: &mut Inner) -> Result<(), BackendError> {
-        let reader = self.reader(inner).await?;
-        let last = reader
-            .get_last_message_id()
-            .await
-            .map_err(|e| pulsar_error(&self.topic, "find the end of", e))?;
-        self.answered();
-        // An empty topic reports entry id -1.
-        if last.entry_id == u64::MAX || i64::try_from(last.entry_id).is_err() {
-            return Ok(());
-        }
-        self.read_until(inner, position(&last)).await.map(|_| ())
     }
 
     /// Begins a term on the handles there are, or, when they were kept from earlier operations
@@ -522,10 +374,20 @@ impl Ledger for PulsarLedger {
         .await
     }
 
+    /// Folds what the reader has received, which holds a command appended a moment ago: the
+    /// leader asks about every second, and a round trip per lock each time was most of an idle
+    /// leader's cost. Every [`FULL_COMMAND_READ`]-th time, or without a reader, it reads to the
+    /// end the broker reports, in case a reader stopped receiving without saying so.
     async fn commands(&self) -> Result<PendingCommands, BackendError> {
         self.bounded(async {
             let mut inner = self.inner.lock().await;
-            self.read_to_end(&mut inner).await?;
+            inner.commands_read += 1;
+            if inner.reader.is_some() && inner.commands_read < FULL_COMMAND_READ {
+                self.read_received(&mut inner)?;
+            } else {
+                inner.commands_read = 0;
+                self.read_to_end(&mut inner).await?;
+            }
             Ok(inner.state.commands())
         })
         .await
@@ -552,6 +414,14 @@ impl Ledger for PulsarLedger {
 
     async fn hand_over(&self, term: u64) {
         self.checkpoint_for_handoff(term).await;
+    }
+
+    async fn rest(&self) {
+        let mut inner = self.inner.lock().await;
+        // Dropped, not closed: the `pulsar` crate closes them in the background, and a broker
+        // that does not answer must not hold the caller.
+        inner.reader = None;
+        inner.producer = None;
     }
 }
 
