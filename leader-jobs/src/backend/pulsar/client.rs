@@ -7,6 +7,7 @@
 //! client on one of them and moves to a client on the next when an open through it fails, so a
 //! dead lookup broker costs each election and ledger one failed open.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use pulsar::{ConnectionRetryOptions, OperationRetryOptions, Pulsar, PulsarBuilder, TokioExecutor};
@@ -26,6 +27,10 @@ const CONNECTION_RETRIES: u32 = 3;
 pub(crate) struct ServiceClients {
     config: std::sync::Arc<PulsarConfig>,
     current: Mutex<Option<Current>>,
+    /// One more than the newest generation of client an open through which failed (0: none):
+    /// if that is the current client, the next caller connects through the next service URL.
+    /// Apart from `current`, so that reporting a failure never waits for a connect under way.
+    failed: AtomicU64,
 }
 
 struct Current {
@@ -34,8 +39,6 @@ struct Current {
     url: usize,
     /// Counts the clients made, so that many failed opens through one client move on once.
     generation: u64,
-    /// An open through it failed: the next caller connects through the next service URL.
-    failed: bool,
 }
 
 /// A client handed out, to open with and to report a failed open of.
@@ -50,6 +53,7 @@ impl ServiceClients {
         Self {
             config,
             current: Mutex::new(None),
+            failed: AtomicU64::new(0),
         }
     }
 
@@ -57,14 +61,15 @@ impl ServiceClients {
     /// last one failed.
     pub(crate) async fn get(&self) -> Result<Connected, ConnectError> {
         let mut current = self.current.lock().await;
+        let failed = self.failed.load(Ordering::Relaxed);
         let (start, generation) = match current.as_ref() {
-            Some(known) if !known.failed => {
+            Some(known) if known.generation + 1 != failed => {
                 return Ok(Connected {
                     client: known.client.clone(),
                     generation: known.generation,
                 });
             }
-            Some(failed) => (failed.url + 1, failed.generation + 1),
+            Some(known) => (known.url + 1, known.generation + 1),
             None => (0, 0),
         };
         let (client, url) = connect(&self.config, start).await?;
@@ -75,7 +80,6 @@ impl ServiceClients {
             client: client.clone(),
             url,
             generation,
-            failed: false,
         });
         Ok(Connected { client, generation })
     }
@@ -83,14 +87,10 @@ impl ServiceClients {
     /// Reports that an open through `connected` failed. With several service URLs the next
     /// [`get`](Self::get) connects through the next one: the lookup broker may be the one that
     /// is gone. Clients already handed out keep working where their broker does.
-    pub(crate) async fn failed(&self, connected: &Connected) {
-        if self.config.service.len() < 2 {
-            return;
-        }
-        if let Some(current) = self.current.lock().await.as_mut() {
-            if current.generation == connected.generation {
-                current.failed = true;
-            }
+    pub(crate) fn failed(&self, connected: &Connected) {
+        if self.config.service.len() > 1 {
+            self.failed
+                .fetch_max(connected.generation + 1, Ordering::Relaxed);
         }
     }
 }

@@ -141,7 +141,7 @@ impl ElectionTask {
                     };
                 }
                 Err(error) => {
-                    self.clients.failed(&connected).await;
+                    self.clients.failed(&connected);
                     let delay = backoff.next_delay();
                     let why = tokio::select! {
                         () = self.resign.cancelled() => break,

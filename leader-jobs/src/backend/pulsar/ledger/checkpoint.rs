@@ -96,7 +96,7 @@ impl PulsarLedger {
         let mut consumer = match subscribed {
             Ok(consumer) => consumer,
             Err(error) => {
-                self.clients.failed(&connected).await;
+                self.clients.failed(&connected);
                 return Err(error);
             }
         };
@@ -223,7 +223,7 @@ impl PulsarLedger {
         let mut consumer = match subscribed {
             Ok(consumer) => consumer,
             Err(error) => {
-                self.clients.failed(&connected).await;
+                self.clients.failed(&connected);
                 return Err(pulsar_error(
                     &self.topic,
                     "subscribe to the history of",

@@ -91,7 +91,7 @@ impl PulsarLedger {
         let reader = match opened {
             Ok(reader) => reader,
             Err(error) => {
-                self.clients.failed(&connected).await;
+                self.clients.failed(&connected);
                 return Err(pulsar_error(&self.topic, "read", error));
             }
         };

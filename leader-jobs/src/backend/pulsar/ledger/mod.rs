@@ -112,7 +112,7 @@ impl PulsarLedger {
         let mut anchor = match anchor {
             Ok(anchor) => anchor,
             Err(error) => {
-                clients.failed(&connected).await;
+                clients.failed(&connected);
                 return Err(pulsar_error(
                     &topic,
                     "create the history subscription on",
@@ -169,7 +169,7 @@ impl PulsarLedger {
             let producer = match built {
                 Ok(producer) => producer,
                 Err(error) => {
-                    self.clients.failed(&connected).await;
+                    self.clients.failed(&connected);
                     return Err(pulsar_error(&self.topic, "create a producer on", error));
                 }
             };
