@@ -217,9 +217,19 @@ impl Session {
                     self.on_promoted(task, &mut standing, promoted);
                 }
                 () = tokio::time::sleep_until(standing.promote_at.unwrap_or_else(far)), if standing.promote_at.is_some() && promotion.is_none() => {
-                    standing.promote_at = None;
-                    standing.promoting = true;
-                    promotion = Some(promote(&self.client, task, topic));
+                    if task.lease.confirmed_within(config.confirmation_window) {
+                        standing.promote_at = None;
+                        standing.promoting = true;
+                        promotion = Some(promote(&self.client, task, topic));
+                    } else {
+                        // A node that joined since our last confirmation may have the role and
+                        // a newer term: moving up now would take the role back under our older
+                        // term. Only a heartbeat of ours that comes back lets us move up; if none
+                        // does, the lease runs out. The bench's rapid kills met this: a node
+                        // restarted within the leader's cold-start window took the role, and the
+                        // leader took it back a second later while still holding the older term.
+                        standing.promote_at = Some(Instant::now() + config.heartbeat_interval);
+                    }
                 }
                 _ = beat.tick() => {
                     // While leading, a heartbeat stuck in the client must not outlast the lease.
