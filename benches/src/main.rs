@@ -198,11 +198,13 @@ fn measure_all(
          off, the claim's round trip before each run; busy means two processes spinning, one \
          per core"
             .to_owned(),
-        "idle cost: three nodes (--idle-nodes) each running every lock, so each lock has a \
-         leader and followers; one election topic per lock (the default), and the same locks on \
-         8 election groups (--idle-groups); broker messages are the per-topic msgInCounter + \
-         msgOutCounter of the cluster's topics over the window"
-            .to_owned(),
+        format!(
+            "idle cost: {} nodes (--idle-nodes) each running every lock, so each lock has a \
+             leader and followers; one election topic per lock (the default), and the same locks \
+             on {} election groups (--idle-groups); broker messages are the per-topic \
+             msgInCounter + msgOutCounter of the cluster's topics over the window",
+            args.idle_nodes, args.idle_groups
+        ),
     ];
     let etcd = etcd::EtcdServer::start(out, args.etcd_port);
     if let Err(why) = &etcd {
