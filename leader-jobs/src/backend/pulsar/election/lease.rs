@@ -69,15 +69,6 @@ impl Lease {
         self.until().is_some()
     }
 
-    /// Whether a heartbeat of ours sent less than `window` ago came back: the broker delivered
-    /// to this node a moment ago.
-    pub(super) fn confirmed_within(&self, window: Duration) -> bool {
-        self.state
-            .borrow()
-            .confirmed
-            .is_some_and(|sent| sent.elapsed() < window)
-    }
-
     /// Asks the election task for a heartbeat now.
     pub(crate) fn nudge(&self) {
         self.nudge.notify_one();

@@ -136,6 +136,9 @@ struct Standing {
     promoting: bool,
     /// Since when every heartbeat of ours took longer than the confirmation window to return.
     slow_since: Option<Instant>,
+    /// When a heartbeat of ours last came back: the broker delivered to this node then, however
+    /// long ago the heartbeat was sent (the first after a takeover waited out the failover delay).
+    heard_own_at: Option<Instant>,
 }
 
 type Promotion = oneshot::Receiver<Result<ElectionConsumer, pulsar::Error>>;
@@ -191,6 +194,7 @@ impl Session {
             promote_at: None,
             promoting: false,
             slow_since: None,
+            heard_own_at: None,
         };
         let mut promotion: Option<Promotion> = None;
         let far = || Instant::now() + Duration::from_secs(3600);
@@ -217,17 +221,18 @@ impl Session {
                     self.on_promoted(task, &mut standing, promoted);
                 }
                 () = tokio::time::sleep_until(standing.promote_at.unwrap_or_else(far)), if standing.promote_at.is_some() && promotion.is_none() => {
-                    if task.lease.confirmed_within(config.confirmation_window) {
+                    let heard = standing.heard_own_at.is_some_and(|at| at.elapsed() < config.confirmation_window);
+                    if heard {
                         standing.promote_at = None;
                         standing.promoting = true;
                         promotion = Some(promote(&self.client, task, topic));
                     } else {
-                        // A node that joined since our last confirmation may have the role and
-                        // a newer term: moving up now would take the role back under our older
-                        // term. Only a heartbeat of ours that comes back lets us move up; if none
-                        // does, the lease runs out. The bench's rapid kills met this: a node
-                        // restarted within the leader's cold-start window took the role, and the
-                        // leader took it back a second later while still holding the older term.
+                        // A node that joined since our heartbeats last came back may have the
+                        // role and a newer term: moving up now would take the role back under
+                        // our older term. Only a heartbeat of ours that comes back lets us move
+                        // up; if none does, the lease runs out. The bench's rapid kills met
+                        // this: a node restarted within the leader's cold-start window took the
+                        // role, and the leader took it back a second later under its older term.
                         standing.promote_at = Some(Instant::now() + config.heartbeat_interval);
                     }
                 }
@@ -290,6 +295,7 @@ impl Session {
                     }
                     standing.lease_until = Some(standing.lease_until.map_or(until, |current| current.max(until)));
                     task.lease.renew(sent_at, until);
+                    standing.heard_own_at = Some(Instant::now());
                     stall.reset();
                     if sent_at.elapsed() < config.confirmation_window {
                         standing.slow_since = None;
