@@ -24,7 +24,8 @@ use crate::job::Job;
 /// Why a tick runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RunKind {
-    /// At its scheduled time (or as the one queued tick right after the previous run).
+    /// At its scheduled time, or right after the run before it ended (overlap policies `skip` and
+    /// `queue`).
     Scheduled,
     /// For a missed tick, per the misfire policy.
     CatchUp,

@@ -52,13 +52,11 @@ struct JobTicks {
     next: Option<DateTime<Utc>>,
     /// Missed ticks waiting to run, oldest first.
     catch_up: VecDeque<DateTime<Utc>>,
-    /// The one tick waiting for the current run to end: under overlap policy `queue`, or under
-    /// `skip` until `skip_at`.
-    queued: Option<DateTime<Utc>>,
-    /// Under overlap policy `skip`, when the queued tick is skipped if the current run is still
-    /// going: once that run has run a whole period between ticks (see `offer`).
-    skip_at: Option<DateTime<Utc>>,
-    /// The tick of the run this term started last, and when it started.
+    /// Ticks waiting for the current run to end, oldest first: under overlap policy `queue` at
+    /// most one; under `skip` each until its own deadline (see `skip_deadline`).
+    waiting: VecDeque<DateTime<Utc>>,
+    /// The run this term started last: its tick, and when it started, counted from the tick it
+    /// was on time for (a rerun or a manual run is on time whenever it starts).
     last_run: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Catch-up runs are pending or going: ticks that come due meanwhile join the catch-up queue
     /// instead of meeting the overlap policy, which is about a run overlapping the next tick,
@@ -70,6 +68,18 @@ struct JobTicks {
     /// The tick claimed ahead of time, waiting to start when it comes (see `ahead.rs`); `next`
     /// is already the one after it.
     ahead: Option<ahead::ClaimedAhead>,
+}
+
+impl JobTicks {
+    /// Under overlap policy `skip`, when `tick` is skipped if the run before it still goes: once
+    /// that run has run as long as the time between its tick and `tick`. A run overlaps the tick
+    /// only if it outlasts that time, which is known at once only for a run that started on
+    /// time; one that started late (its claim was slow to come back: the slow-leader test, with
+    /// 300 ms each way, saw a 50 ms job skip ticks that way) gets the whole time from its start.
+    fn skip_deadline(&self, tick: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.last_run
+            .map(|(run_tick, started)| started + (tick - run_tick))
+    }
 }
 
 /// A claim this node won, not run yet.
@@ -115,8 +125,7 @@ pub(super) async fn lead(
             cursor: now,
             next: None,
             catch_up: VecDeque::new(),
-            queued: None,
-            skip_at: None,
+            waiting: VecDeque::new(),
             last_run: None,
             draining: false,
             rerun: None,
@@ -259,7 +268,7 @@ impl Term<'_> {
                     let job = &self.jobs[index];
                     [
                         self.wake_at(index),
-                        job.skip_at,
+                        self.skip_deadline(index),
                         job.rerun.as_ref().map(|r| r.due()),
                     ]
                 })

@@ -297,3 +297,42 @@ async fn a_run_that_started_late_does_not_overlap_the_next_tick() {
     let (claim, work) = (Duration::from_millis(950), Duration::from_millis(100));
     assert_slow_claims_skip_nothing(claim, &LATE_START_JOB, work, &LATE_START_RUNS).await;
 }
+
+static STALLED_CLAIM_RUNS: RunLog = RunLog::new();
+fn stalled_claim_job(ctx: JobContext) -> JobFuture {
+    STALLED_CLAIM_RUNS.record(&ctx);
+    Box::pin(async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Ok(())
+    })
+}
+static STALLED_CLAIM_JOB: LazyLock<Job> =
+    LazyLock::new(|| Spec::new("stalled-claim", "* * * * * *", stalled_claim_job).build());
+
+/// One claim stalls for almost two periods (the broker owning the ledger restarts): the two
+/// ticks that came due meanwhile both wait for the late run instead of the second being
+/// skipped because the first was already waiting. The cluster suite's rolling restart lost a
+/// tick that way.
+#[tokio::test(start_paused = true)]
+async fn ticks_piled_up_behind_a_stalled_claim_all_run() {
+    let backend = SlowLedger {
+        cluster: MemoryCluster::new(),
+        claim_delay: Duration::from_millis(1960),
+        slow_claims: Some(Arc::new(AtomicUsize::new(1))),
+        record_delay: Duration::ZERO,
+        claim_window: None,
+        claim_ahead: None,
+    };
+    let skipped = skipped_in_ten_seconds(backend, &STALLED_CLAIM_JOB, Duration::from_secs(1)).await;
+
+    assert_eq!(skipped, 0);
+    let runs = STALLED_CLAIM_RUNS.runs();
+    let ticks: Vec<_> = runs.iter().map(|run| run.tick).collect();
+    assert_eq!(ticks, every(1, at(0, 0, 0), at(0, 0, 10)));
+    for pair in runs.windows(2) {
+        assert!(
+            pair[1].started_at >= pair[0].started_at + Duration::from_millis(100),
+            "runs overlapped: {pair:?}"
+        );
+    }
+}

@@ -57,7 +57,7 @@ impl Term<'_> {
         let ticks = &self.jobs[index];
         let idle = !ticks.draining
             && ticks.catch_up.is_empty()
-            && ticks.queued.is_none()
+            && ticks.waiting.is_empty()
             && ticks.rerun.is_none()
             && ticks.ahead.is_none();
         let overlap = self.lock.plan.jobs[index].job.get_overlap();
