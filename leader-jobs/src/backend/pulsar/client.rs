@@ -19,6 +19,10 @@ use super::diagnose::{self, ConnectError};
 use super::{Client, PulsarConfig};
 use crate::backoff::Backoff;
 
+/// How long a probe of the lookup broker waits for its TCP handshake (see
+/// [`ServiceClients::lookup_refuses`]).
+const PROBE_CONNECT: Duration = Duration::from_secs(1);
+
 /// How often a connection to one broker is retried before the operation fails and its caller
 /// looks the topic up again (see `builder`).
 const CONNECTION_RETRIES: u32 = 3;
@@ -45,6 +49,8 @@ struct Current {
 #[derive(Clone)]
 pub(crate) struct Connected {
     pub(crate) client: Client,
+    /// The service URL it looks topics up through, counting round.
+    url: usize,
     generation: u64,
 }
 
@@ -66,6 +72,7 @@ impl ServiceClients {
             Some(known) if known.generation + 1 != failed => {
                 return Ok(Connected {
                     client: known.client.clone(),
+                    url: known.url,
                     generation: known.generation,
                 });
             }
@@ -81,7 +88,11 @@ impl ServiceClients {
             url,
             generation,
         });
-        Ok(Connected { client, generation })
+        Ok(Connected {
+            client,
+            url,
+            generation,
+        })
     }
 
     /// Reports that an open through `connected` failed. With several service URLs the next
@@ -92,6 +103,22 @@ impl ServiceClients {
             self.failed
                 .fetch_max(connected.generation + 1, Ordering::Relaxed);
         }
+    }
+
+    /// Whether the broker that `connected` looks topics up through refuses TCP connections: its
+    /// process is gone. Only asked with several service URLs, where there is another to move to.
+    /// A frozen or slow broker still completes the handshake (its kernel answers), so for those
+    /// this says no and the caller's own bound applies.
+    pub(crate) async fn lookup_refuses(&self, connected: &Connected) -> bool {
+        if self.config.service.len() < 2 {
+            return false;
+        }
+        refuses(self.config.service.nth_round(connected.url)).await
+    }
+
+    /// The service URL `connected` looks topics up through.
+    pub(crate) fn lookup_url(&self, connected: &Connected) -> &Url {
+        self.config.service.nth_round(connected.url)
     }
 }
 
@@ -129,6 +156,19 @@ async fn connect(config: &PulsarConfig, start: usize) -> Result<(Client, usize),
     }
 }
 
+/// Whether the host and port of `url` refuse a TCP connection (rather than accept it, or not
+/// answer within [`PROBE_CONNECT`]).
+async fn refuses(url: &Url) -> bool {
+    let (Some(host), Some(port)) = (url.host_str(), url.port()) else {
+        return false;
+    };
+    let probe = tokio::net::TcpStream::connect((host, port));
+    matches!(
+        tokio::time::timeout(PROBE_CONNECT, probe).await,
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused
+    )
+}
+
 fn builder(config: &PulsarConfig, url: &Url) -> Result<PulsarBuilder<TokioExecutor>, ConnectError> {
     let mut builder = Pulsar::builder(url.as_str(), TokioExecutor)
         .with_connection_retry_options(ConnectionRetryOptions {
@@ -160,4 +200,19 @@ fn builder(config: &PulsarConfig, url: &Url) -> Result<PulsarBuilder<TokioExecut
         builder = builder.with_certificate_chain(roots);
     }
     Ok(builder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_broker_that_listens_is_not_taken_for_gone_and_one_that_stopped_is() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let url = Url::parse(&format!("pulsar://127.0.0.1:{port}")).unwrap();
+        assert!(!refuses(&url).await);
+        drop(listener);
+        assert!(refuses(&url).await);
+    }
 }

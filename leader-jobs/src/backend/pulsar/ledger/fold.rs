@@ -96,6 +96,7 @@ impl PulsarLedger {
             }
         };
         self.answered();
+        self.made_handles_with(connected);
         Ok(reader)
     }
 

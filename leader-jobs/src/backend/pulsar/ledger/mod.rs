@@ -60,6 +60,12 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 /// answers in milliseconds, and a long fold of records answers all along.
 const KEPT_HANDLE_PATIENCE: Duration = Duration::from_secs(3);
 
+/// How long an operation may go on before its lookup broker is probed, and how often after that
+/// (see `bounded`). A healthy broker answers in milliseconds; a topic moving between live
+/// brokers takes a second or two, and is not what the probe looks for.
+const LOOKUP_PROBE_AFTER: Duration = Duration::from_secs(2);
+const LOOKUP_PROBE_EVERY: Duration = Duration::from_secs(1);
+
 /// One read for operators' commands in this many asks the broker where the ledger ends; the
 /// others fold only what the reader has received (see `Ledger::commands`).
 const FULL_COMMAND_READ: u32 = 30;
@@ -72,6 +78,9 @@ pub(crate) struct PulsarLedger {
     inner: Mutex<Inner>,
     /// When the broker last answered anything; see [`KEPT_HANDLE_PATIENCE`].
     last_answer: std::sync::Mutex<Instant>,
+    /// The client the producer or reader in use was made with: its lookup broker is the one
+    /// `bounded` probes.
+    handles_through: std::sync::Mutex<Option<Connected>>,
     /// See [`PulsarConfig::checkpoint_every`].
     checkpoint_every: u64,
     /// See [`PulsarConfig::confirmation_window`] and [`Ledger::claim_window`].
@@ -128,6 +137,7 @@ impl PulsarLedger {
             lock: lock.to_owned(),
             inner: Mutex::new(Inner::default()),
             last_answer: std::sync::Mutex::new(Instant::now()),
+            handles_through: std::sync::Mutex::new(None),
             checkpoint_every: config.checkpoint_every,
             claim_window: config.confirmation_window,
             claim_ahead: config.claim_ahead,
@@ -137,6 +147,35 @@ impl PulsarLedger {
     /// The client to open consumers and producers with.
     async fn connected(&self) -> Result<Connected, BackendError> {
         connected(&self.clients).await
+    }
+
+    /// Notes that the producer or reader now in use was made with `connected`.
+    fn made_handles_with(&self, connected: Connected) {
+        *self
+            .handles_through
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(connected);
+    }
+
+    /// Resolves once the lookup broker of the handles in use refuses connections, probing from
+    /// [`LOOKUP_PROBE_AFTER`] on, and reports it so the next open looks up through another;
+    /// never resolves while it answers.
+    async fn lookup_gone(&self) -> String {
+        tokio::time::sleep(LOOKUP_PROBE_AFTER).await;
+        loop {
+            let through = self
+                .handles_through
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            if let Some(connected) = through
+                && self.clients.lookup_refuses(&connected).await
+            {
+                self.clients.failed(&connected);
+                return self.clients.lookup_url(&connected).to_string();
+            }
+            tokio::time::sleep(LOOKUP_PROBE_EVERY).await;
+        }
     }
 
     async fn append(
@@ -174,6 +213,7 @@ impl PulsarLedger {
                 }
             };
             self.answered();
+            self.made_handles_with(connected);
             inner.producer = Some(producer);
         }
         let Some(producer) = inner.producer.as_mut() else {
@@ -436,14 +476,25 @@ impl PulsarLedger {
         &self,
         operation: impl Future<Output = Result<T, BackendError>>,
     ) -> Result<T, BackendError> {
-        let outcome = tokio::time::timeout(OPERATION_TIMEOUT, operation)
-            .await
-            .unwrap_or_else(|_| {
-                Err(BackendError::new(format!(
-                    "no answer from the broker on {} within {OPERATION_TIMEOUT:?}; is it reachable?",
-                    self.topic
-                )))
-            });
+        // The `pulsar` client re-looks a topic up through its one service URL for as long as an
+        // operation lasts: when that broker is dead, only the bound would end it. The cluster
+        // suite's SIGKILL of a ledger topic's owner, which was also the nodes' lookup broker,
+        // left an outcome record, and the claims queued behind it, waiting all 15 s.
+        let outcome = tokio::select! {
+            bounded = tokio::time::timeout(OPERATION_TIMEOUT, operation) => {
+                bounded.unwrap_or_else(|_| {
+                    Err(BackendError::new(format!(
+                        "no answer from the broker on {} within {OPERATION_TIMEOUT:?}; is it reachable?",
+                        self.topic
+                    )))
+                })
+            }
+            url = self.lookup_gone() => Err(BackendError::new(format!(
+                "the broker {url} that {} is looked up through refuses connections; \
+                 looking it up through the next service URL",
+                self.topic
+            ))),
+        };
         if outcome.is_err() {
             // The handles may have died with their connection: the next operation makes new
             // ones. Not waited for when another operation holds them: it is bounded too and does
