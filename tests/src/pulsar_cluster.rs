@@ -64,6 +64,22 @@ impl PulsarCluster {
         }
     }
 
+    /// The cluster in `dir` with `brokers` brokers, run by `xtask`.
+    pub fn new(xtask: &Path, dir: &Path, brokers: u16) -> Self {
+        Self {
+            xtask: xtask.to_owned(),
+            dir: dir.to_owned(),
+            brokers,
+        }
+    }
+
+    /// Stops every part of the cluster.
+    pub fn stop_all(&self) -> Result<(), ClusterError> {
+        let dir = self.dir.to_string_lossy();
+        run_xtask(&self.xtask, &["pulsar", "cluster", "stop", "--dir", &dir])?;
+        Ok(())
+    }
+
     /// How many brokers the cluster has.
     pub fn brokers(&self) -> u16 {
         self.brokers
@@ -184,6 +200,14 @@ impl PulsarCluster {
     /// Stops broker `index` gracefully and starts it again, as a rolling restart does.
     pub fn restart(&self, index: u16) -> Result<Duration, ClusterError> {
         let started = Instant::now();
+        self.stop(index)?;
+        self.start()?;
+        Ok(started.elapsed())
+    }
+
+    /// Stops broker `index` gracefully (SIGTERM; SIGKILL if it still runs after 40 s) and waits
+    /// until it is gone.
+    pub fn stop(&self, index: u16) -> Result<(), ClusterError> {
         self.signal(index, Signal::SIGTERM)?;
         let deadline = Instant::now() + Duration::from_secs(40);
         while self.running_pid(index).is_some() {
@@ -192,8 +216,7 @@ impl PulsarCluster {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        self.start()?;
-        Ok(started.elapsed())
+        Ok(())
     }
 
     fn signal(&self, index: u16, signal: Signal) -> Result<(), ClusterError> {

@@ -12,6 +12,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use leader_jobs_tests::chaos::brokers::CampaignBrokers;
 use leader_jobs_tests::chaos::campaign::{self, CampaignConfig};
 use leader_jobs_tests::chaos::check::{self, Evidence};
 use leader_jobs_tests::dedicated_broker::{DedicatedBroker, xtask_for_tests};
@@ -42,7 +43,7 @@ fn a_short_fault_campaign_breaks_no_guarantee() {
         faults: FAULTS,
         nodes: 3,
         node_binary: PathBuf::from(env!("CARGO_BIN_EXE_chaos-node")),
-        broker: broker.clone(),
+        broker: CampaignBrokers::Standalone(broker.clone()),
         dir: scratch.join(format!("chaos-run-{seed}")),
         max_hold: Some(MAX_HOLD),
     };

@@ -1,7 +1,7 @@
 //! The fault campaign: `cargo xtask chaos [--seed N] [--faults N]` builds this and runs it.
 //!
-//! Starts a broker of its own (through the `xtask` binary named by `--xtask` or
-//! `LEADER_JOBS_XTASK`), runs `chaos-node` processes (found beside this binary) through a seeded
+//! Starts a broker of its own, or with `--cluster` the Pulsar cluster of `cargo xtask pulsar
+//! cluster` (through the `xtask` binary named by `--xtask` or `LEADER_JOBS_XTASK`), runs `chaos-node` processes (found beside this binary) through a seeded
 //! fault schedule, then judges the run. Exit code 0: no guarantee broken; 1: violations (the
 //! report names them and the seed); 2: the campaign itself could not run.
 #![allow(clippy::print_stdout, reason = "a command-line tool reports on stdout")]
@@ -11,9 +11,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use leader_jobs_tests::chaos::brokers::CampaignBrokers;
 use leader_jobs_tests::chaos::campaign::{self, CampaignConfig};
 use leader_jobs_tests::chaos::check::{self, Evidence};
 use leader_jobs_tests::dedicated_broker::{DedicatedBroker, XTASK_VAR};
+use leader_jobs_tests::pulsar_cluster::PulsarCluster;
 
 /// A seeded fault campaign against leader-jobs on a broker of its own.
 #[derive(Debug, Parser)]
@@ -43,6 +45,12 @@ struct Args {
     /// Where the logs and the report go (default: `target/chaos/run-SEED`).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Run on the Pulsar cluster of `cargo xtask pulsar cluster` in this directory (three
+    /// brokers, started if they do not run; the ports are the tooling's, so `--port` and
+    /// `--http-port` do not apply): broker faults then stop or kill one broker of three, and
+    /// the link faults are left out.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "target/pulsar-cluster")]
+    cluster: Option<PathBuf>,
     /// The `xtask` binary that runs brokers (default: $LEADER_JOBS_XTASK).
     #[arg(long)]
     xtask: Option<PathBuf>,
@@ -91,7 +99,17 @@ fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         .dir
         .unwrap_or_else(|| PathBuf::from(format!("target/chaos/run-{seed}")));
     let dir = std::path::absolute(dir)?;
-    let broker = DedicatedBroker::new(&xtask, &args.broker_dir, args.port, args.http_port);
+    let broker = match &args.cluster {
+        Some(dir) => {
+            CampaignBrokers::Cluster(PulsarCluster::new(&xtask, &std::path::absolute(dir)?, 3))
+        }
+        None => CampaignBrokers::Standalone(DedicatedBroker::new(
+            &xtask,
+            &args.broker_dir,
+            args.port,
+            args.http_port,
+        )),
+    };
     let config = CampaignConfig {
         seed,
         faults: args.faults,

@@ -1,4 +1,4 @@
-//! Running a campaign: a dedicated broker, node processes of `chaos-node`, one of them behind a
+//! Running a campaign: a dedicated broker (or the tooling's cluster), node processes of `chaos-node`, one of them behind a
 //! fault proxy, and the seeded fault schedule injected one fault at a time, each followed by a
 //! wait until every lock has a leader again. Progress goes to stdout: a campaign runs for minutes
 //! and its operator wants to see which fault it is at.
@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 
 use super::app;
 use super::bridge::{self, Route};
+use super::brokers::CampaignBrokers;
 use super::faults::{self, FaultKind, FaultRecord};
 use super::inject;
 use super::proxy::FaultProxy;
@@ -42,8 +43,8 @@ pub struct CampaignConfig {
     pub nodes: usize,
     /// The `chaos-node` binary.
     pub node_binary: PathBuf,
-    /// The campaign's own broker.
-    pub broker: DedicatedBroker,
+    /// The campaign's own broker, or the cluster.
+    pub broker: CampaignBrokers,
     /// Where the logs go (created).
     pub dir: PathBuf,
     /// Caps every fault's hold time (for the short variant in CI).
@@ -227,19 +228,27 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignRun, CampaignError> {
         config.nodes,
         config.dir.display()
     );
-    let took = config.broker.start_fresh()?;
+    let took = config.broker.start()?;
     println!(
         "chaos: broker ready at {} after {:.1} s",
         config.broker.urls().service,
         took.as_secs_f64()
     );
-    let isolation = probe_isolation();
-    let proxy = match &isolation {
-        Ok(()) => Some(start_proxy(&config.dir, &config.broker)?),
-        Err(why) => {
+    let isolation = match config.broker.standalone() {
+        Some(_) => probe_isolation(),
+        None => Err(
+            "the fault proxy stands in front of one broker, and a cluster's lookups name each \
+             broker's own address"
+                .to_owned(),
+        ),
+    };
+    let proxy = match (&isolation, config.broker.standalone()) {
+        (Ok(()), Some(broker)) => Some(start_proxy(&config.dir, broker)?),
+        (Err(why), _) => {
             println!("chaos: link faults skipped: {why}");
             None
         }
+        (Ok(()), None) => None,
     };
     let name = crate::cluster::unique_name("chaos");
     let mut cluster = Cluster::on_broker(

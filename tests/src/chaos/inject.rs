@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Instant;
 
 use chrono::Utc;
 use nix::sys::signal::Signal;
@@ -98,22 +97,8 @@ pub(super) fn inject(
                 .iter()
                 .map(|(lock, (_, term))| (lock.clone(), *term))
                 .collect();
-            let stopped = Instant::now();
-            if planned.kind == FaultKind::BrokerStop {
-                config.broker.stop()?;
-            } else {
-                config.broker.kill()?;
-            }
-            let down_after = stopped.elapsed();
-            std::thread::sleep(hold);
-            let took = config.broker.start()?;
-            (
-                None,
-                led,
-                format!(
-                    "down after {down_after:.1?}, restarted after {hold:?}, ready in {took:.1?}"
-                ),
-            )
+            let detail = config.broker.fault(planned.kind, planned.lock_pick, hold)?;
+            (None, led, detail)
         }
         FaultKind::LinkCut | FaultKind::LinkBlackhole | FaultKind::LinkDelay => {
             let target = ISOLATED_NODE.to_owned();

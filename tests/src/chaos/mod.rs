@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod bridge;
+pub mod brokers;
 pub mod campaign;
 pub mod check;
 mod delivery;
