@@ -182,6 +182,21 @@ impl PulsarCluster {
         Ok(())
     }
 
+    /// Unloads every bundle of `namespace` (`public/default`), asked of broker `via`: each topic
+    /// of it moves to whichever broker the cluster assigns next.
+    pub fn unload_namespace(&self, namespace: &str, via: u16) -> Result<(), ClusterError> {
+        let url = format!(
+            "{}/admin/v2/namespaces/{namespace}/unload",
+            self.broker(via).admin
+        );
+        agent()
+            .put(&url)
+            .content_type("application/json")
+            .send("")
+            .map_err(|error| ClusterError::Admin(format!("PUT {url}: {error}")))?;
+        Ok(())
+    }
+
     /// SIGKILL to broker `index`: it dies without closing a connection or handing a topic over.
     pub fn kill(&self, index: u16) -> Result<(), ClusterError> {
         self.signal(index, Signal::SIGKILL)

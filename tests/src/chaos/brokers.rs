@@ -9,6 +9,9 @@ use crate::cluster::BrokerUrls;
 use crate::dedicated_broker::DedicatedBroker;
 use crate::pulsar_cluster::PulsarCluster;
 
+/// The namespace of the campaign's topics.
+const NAMESPACE: &str = "public/default";
+
 /// The brokers of a campaign.
 #[derive(Clone, Debug)]
 pub enum CampaignBrokers {
@@ -54,8 +57,11 @@ impl CampaignBrokers {
     }
 
     /// A broker fault of `kind` ([`FaultKind::BrokerStop`] or [`FaultKind::BrokerKill`]) held
-    /// for `hold`: on a cluster aimed at broker `pick` modulo the broker count. Returns what was
-    /// done, for the fault's record.
+    /// for `hold`. On a cluster it is aimed at broker `pick` modulo the broker count, and `pick`'s
+    /// parity chooses between two faults of a kind, so that one seeded plan covers the four a
+    /// cluster adds: a stop is a graceful stop and start (one step of a rolling restart) or an
+    /// admin unload of every bundle (the load balancer moving topics); a kill is a SIGKILL or a
+    /// SIGSTOP for `hold`. Returns what was done, for the fault's record.
     pub(super) fn fault(
         &self,
         kind: FaultKind,
@@ -80,17 +86,34 @@ impl CampaignBrokers {
             Self::Cluster(cluster) => {
                 let index =
                     u16::try_from(pick % usize::from(cluster.brokers().max(1))).unwrap_or_default();
-                if kind == FaultKind::BrokerKill {
-                    cluster.kill(index).map_err(cluster_error)?;
-                } else {
-                    cluster.stop(index).map_err(cluster_error)?;
+                let other = pick % 2 == 1;
+                match (kind, other) {
+                    (FaultKind::BrokerKill, false) => cluster.kill(index),
+                    (FaultKind::BrokerKill, true) => cluster.freeze(index),
+                    (_, false) => cluster.stop(index),
+                    (_, true) => {
+                        cluster
+                            .unload_namespace(NAMESPACE, index)
+                            .map_err(cluster_error)?;
+                        return Ok(format!("every bundle of {NAMESPACE} unloaded"));
+                    }
                 }
+                .map_err(cluster_error)?;
                 let down_after = stopped.elapsed();
                 std::thread::sleep(hold);
+                if kind == FaultKind::BrokerKill && other {
+                    cluster.thaw(index).map_err(cluster_error)?;
+                    return Ok(format!("broker-{index} frozen {hold:?}"));
+                }
+                let how = if kind == FaultKind::BrokerKill {
+                    "killed"
+                } else {
+                    "stopped"
+                };
                 let took = cluster.start().map_err(cluster_error)?;
                 Ok(format!(
-                    "broker-{index} down after {down_after:.1?}, restarted after {hold:?}, ready \
-                     in {took:.1?}"
+                    "broker-{index} {how}, down after {down_after:.1?}, started after {hold:?}, \
+                     ready in {took:.1?}"
                 ))
             }
         }

@@ -97,6 +97,9 @@ pub struct CampaignRun {
     /// The nodes' [`PulsarConfig::election_groups`](leader_jobs::PulsarConfig::election_groups).
     #[serde(default)]
     pub election_groups: u16,
+    /// The campaign ran on the tooling's cluster rather than a standalone broker.
+    #[serde(default)]
+    pub on_cluster: bool,
     /// The node application's locks.
     pub locks: Vec<String>,
     /// Every fault as injected.
@@ -336,6 +339,7 @@ pub fn run(config: &CampaignConfig) -> Result<CampaignRun, CampaignError> {
         dir: config.dir.clone(),
         prefix,
         election_groups,
+        on_cluster: config.broker.standalone().is_none(),
         locks,
         faults: records,
         isolation_unavailable: isolation.err(),

@@ -175,6 +175,7 @@ pub fn judge(run: &CampaignRun, evidence: &Evidence) -> Result<Report, CheckErro
     let mut report = Report {
         seed: run.seed,
         election_groups: run.election_groups,
+        on_cluster: run.on_cluster,
         dir: run.dir.clone(),
         isolation_unavailable: run.isolation_unavailable.clone(),
         stuck: run.stuck.clone(),

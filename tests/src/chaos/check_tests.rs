@@ -64,6 +64,7 @@ fn run_of(faults: Vec<FaultRecord>) -> CampaignRun {
         dir: PathBuf::from("/nowhere"),
         prefix: "t".into(),
         election_groups: 0,
+        on_cluster: false,
         locks: vec!["l".into()],
         faults,
         isolation_unavailable: None,

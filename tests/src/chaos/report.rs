@@ -52,6 +52,8 @@ pub struct Report {
     pub seed: u64,
     /// The nodes' election groups (0: one election topic per lock).
     pub election_groups: u16,
+    /// The campaign ran on the tooling's cluster (`--cluster`).
+    pub on_cluster: bool,
     /// Where the logs are.
     pub dir: PathBuf,
     /// Faults injected, per kind.
@@ -137,8 +139,14 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "== chaos campaign, seed {}, election groups {} ==",
-            self.seed, self.election_groups
+            "== chaos campaign, seed {}, election groups {}{} ==",
+            self.seed,
+            self.election_groups,
+            if self.on_cluster {
+                ", on the three-broker cluster"
+            } else {
+                ""
+            }
         )?;
         let kinds: Vec<String> = self
             .faults
@@ -278,8 +286,9 @@ impl fmt::Display for Report {
         };
         writeln!(
             f,
-            "{verdict} (seed {}; rerun: cargo xtask chaos --seed {}; logs: {})",
+            "{verdict} (seed {}; rerun: cargo xtask chaos{} --seed {}; logs: {})",
             self.seed,
+            if self.on_cluster { " --cluster" } else { "" },
             self.seed,
             self.dir.display()
         )
