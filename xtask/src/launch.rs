@@ -92,14 +92,34 @@ fn launch(what: &Launch<'_>, args: &[String]) -> anyhow::Result<ExitCode> {
         .status()
         .with_context(|| format!("could not run {}", binary.display()))?;
     if interrupt::interrupted() {
-        let dir = broker_dir(args).unwrap_or_else(|| root.join(what.default_broker_dir));
-        pulsar::stop(&dir)?;
+        match cluster_dir(args) {
+            // A campaign on the cluster (`chaos --cluster [DIR]`) leaves no standalone broker.
+            Some(dir) => pulsar::cluster::stop(&dir.unwrap_or_else(pulsar::cluster::default_dir))?,
+            None => {
+                let dir = broker_dir(args).unwrap_or_else(|| root.join(what.default_broker_dir));
+                pulsar::stop(&dir)?;
+            }
+        }
         bail!("interrupted");
     }
     Ok(status
         .code()
         .and_then(|code| u8::try_from(code).ok())
         .map_or(ExitCode::FAILURE, ExitCode::from))
+}
+
+/// Whether the program was told `--cluster`, and the directory given with it if one was.
+fn cluster_dir(args: &[String]) -> Option<Option<PathBuf>> {
+    args.iter().enumerate().find_map(|(index, arg)| {
+        if let Some(dir) = arg.strip_prefix("--cluster=") {
+            return Some(Some(PathBuf::from(dir)));
+        }
+        (arg == "--cluster").then(|| {
+            args.get(index + 1)
+                .filter(|next| !next.starts_with('-'))
+                .map(PathBuf::from)
+        })
+    })
 }
 
 /// The value of `--broker-dir` among the program's arguments.
@@ -117,7 +137,7 @@ fn broker_dir(args: &[String]) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::broker_dir;
+    use super::{broker_dir, cluster_dir};
 
     #[test]
     fn finds_the_broker_dir_in_either_spelling() {
@@ -130,6 +150,24 @@ mod tests {
         assert_eq!(
             broker_dir(&args(&["--broker-dir=/y"])).as_deref(),
             Some(std::path::Path::new("/y"))
+        );
+    }
+
+    #[test]
+    fn finds_the_cluster_flag_with_or_without_its_directory() {
+        let args = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+        assert_eq!(cluster_dir(&args(&["--seed", "1"])), None);
+        assert_eq!(
+            cluster_dir(&args(&["--cluster", "--seed", "1"])),
+            Some(None)
+        );
+        assert_eq!(
+            cluster_dir(&args(&["--cluster", "/c"])),
+            Some(Some("/c".into()))
+        );
+        assert_eq!(
+            cluster_dir(&args(&["--cluster=/d"])),
+            Some(Some("/d".into()))
         );
     }
 }
