@@ -17,9 +17,9 @@ pub const DIR_VAR: &str = "LEADER_JOBS_PULSAR_CLUSTER_DIR";
 /// The environment variable with the cluster's broker count (default 3).
 pub const BROKERS_VAR: &str = "LEADER_JOBS_PULSAR_CLUSTER_BROKERS";
 
-/// Broker `i` serves `pulsar://127.0.0.1:(6750+i)` and `http://127.0.0.1:(8250+i)`, as the
+/// Broker `i` serves `pulsar://127.0.0.1:(6850+i)` and `http://127.0.0.1:(8250+i)`, as the
 /// tooling lays them out.
-const FIRST_SERVICE_PORT: u16 = 6750;
+const FIRST_SERVICE_PORT: u16 = 6850;
 const FIRST_HTTP_PORT: u16 = 8250;
 
 /// Why a question to the cluster went unanswered.
@@ -114,7 +114,7 @@ impl PulsarCluster {
     }
 
     /// Every broker, `first` first, in the multi-host form Pulsar clients take
-    /// (`pulsar://127.0.0.1:6750,127.0.0.1:6751,…`): a node looks topics up through `first`
+    /// (`pulsar://127.0.0.1:6850,127.0.0.1:6851,…`): a node looks topics up through `first`
     /// until it cannot reach it.
     pub fn every_broker(&self, first: u16) -> BrokerUrls {
         let order: Vec<u16> = (0..self.brokers)

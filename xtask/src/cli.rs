@@ -131,7 +131,7 @@ pub(crate) struct ClusterDirArgs {
 pub(crate) struct ClusterStartArgs {
     #[command(flatten)]
     dir: ClusterDirArgs,
-    /// How many brokers: broker i serves pulsar://127.0.0.1:(6750+i) and
+    /// How many brokers: broker i serves pulsar://127.0.0.1:(6850+i) and
     /// http://127.0.0.1:(8250+i); ZooKeeper listens on 2281, the bookie on 3281.
     #[arg(long, default_value_t = 3)]
     brokers: u16,

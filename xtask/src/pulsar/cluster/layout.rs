@@ -8,8 +8,9 @@ use super::super::layout::BrokerDir;
 pub(crate) const METADATA_PORT: u16 = 2281;
 /// The bookie's port.
 pub(crate) const BOOKIE_PORT: u16 = 3281;
-/// Broker `i` serves the binary protocol on this plus `i`.
-pub(crate) const FIRST_SERVICE_PORT: u16 = 6750;
+/// Broker `i` serves the binary protocol on this plus `i` (not 675x: the secured test broker
+/// takes 6750 and 6751, and the cluster must be able to run beside `cargo xtask test`).
+pub(crate) const FIRST_SERVICE_PORT: u16 = 6850;
 /// Broker `i` serves its admin API on this plus `i`.
 pub(crate) const FIRST_HTTP_PORT: u16 = 8250;
 /// The most brokers the port plan above leaves room for.

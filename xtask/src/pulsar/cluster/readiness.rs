@@ -70,7 +70,7 @@ mod tests {
 
     #[test]
     fn the_owner_is_read_from_a_lookup() {
-        let lookup = r#"{"brokerUrl":"pulsar://127.0.0.1:6751","httpUrl":"http://127.0.0.1:8251","nativeUrl":"pulsar://127.0.0.1:6751","brokerUrlSsl":""}"#;
+        let lookup = r#"{"brokerUrl":"pulsar://127.0.0.1:6851","httpUrl":"http://127.0.0.1:8251","nativeUrl":"pulsar://127.0.0.1:6851","brokerUrlSsl":""}"#;
         assert_eq!(http_url(lookup), Some("http://127.0.0.1:8251"));
         assert_eq!(http_url("{}"), None);
     }
