@@ -23,6 +23,7 @@
 //! the admin API, which makes the broker pick another active consumer at once.
 
 mod lease;
+mod promotion;
 mod session;
 mod stall;
 

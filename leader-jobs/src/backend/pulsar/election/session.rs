@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
 
+use super::promotion::{Promotion, promote, slot_at_or_after};
 use super::stall::StallDetector;
 use super::{ElectionTask, LEADER_LEVEL, SUBSCRIPTION};
 #[cfg(doc)]
@@ -27,7 +28,7 @@ const NUDGE_SPACING: Duration = Duration::from_millis(50);
 /// How long a leader waits before trying again to move to the leader's level.
 const PROMOTION_RETRY: Duration = Duration::from_secs(2);
 
-type ElectionConsumer = Consumer<Vec<u8>, TokioExecutor>;
+pub(super) type ElectionConsumer = Consumer<Vec<u8>, TokioExecutor>;
 
 /// Why a session ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +69,7 @@ pub(super) struct Session {
     opened_at: Instant,
 }
 
-async fn subscribe(
+pub(super) async fn subscribe(
     client: &Client,
     topic: &str,
     node: &str,
@@ -93,7 +94,7 @@ async fn subscribe(
 
 /// Closes a consumer within [`CLOSE_BOUND`]; a broker that does not answer drops it with the
 /// connection anyway.
-async fn close_consumer(mut consumer: ElectionConsumer) {
+pub(super) async fn close_consumer(mut consumer: ElectionConsumer) {
     match tokio::time::timeout(CLOSE_BOUND, consumer.close()).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
@@ -107,21 +108,6 @@ async fn close_consumer(mut consumer: ElectionConsumer) {
     }
 }
 
-/// Subscribes a consumer at the leader's level in a task of its own, which closes it again if
-/// the session is gone by the time the broker answers. Dropping a subscription mid-way could
-/// leave it registered with no one reading it, and at the leader's level it would hold the role.
-fn promote(client: &Client, task: &ElectionTask, topic: &str) -> Promotion {
-    let (sender, receiver) = oneshot::channel();
-    let (client, topic, node) = (client.clone(), topic.to_owned(), task.node.clone());
-    tokio::spawn(async move {
-        let subscribed = subscribe(&client, &topic, &node, LEADER_LEVEL).await;
-        if let Err(Ok(consumer)) = sender.send(subscribed) {
-            close_consumer(consumer).await;
-        }
-    });
-    receiver
-}
-
 /// What the session loop knows of its own leadership between events.
 struct Standing {
     /// The lease's end, while one holds.
@@ -130,18 +116,15 @@ struct Standing {
     reported: bool,
     /// A gain waiting to be reported (see [`Session::on_own_heartbeat`]).
     report_at: Option<Instant>,
-    /// When to move to the leader's level.
+    /// When to send the heartbeat whose return starts the move to the leader's level.
     promote_at: Option<Instant>,
-    /// A move to the leader's level is under way.
+    /// The heartbeat whose return starts the move to the leader's level.
+    promote_on: Option<u64>,
+    /// A move to the leader's level is under way: its heartbeat is out or it is subscribing.
     promoting: bool,
     /// Since when every heartbeat of ours took longer than the confirmation window to return.
     slow_since: Option<Instant>,
-    /// When a heartbeat of ours last came back: the broker delivered to this node then, however
-    /// long ago the heartbeat was sent (the first after a takeover waited out the failover delay).
-    heard_own_at: Option<Instant>,
 }
-
-type Promotion = oneshot::Receiver<Result<ElectionConsumer, pulsar::Error>>;
 
 impl Session {
     /// Joins at `level`: [`FOLLOWER_LEVEL`], or [`SLOW_LEVEL`] after a session that was too
@@ -192,9 +175,9 @@ impl Session {
             reported: false,
             report_at: None,
             promote_at: None,
+            promote_on: None,
             promoting: false,
             slow_since: None,
-            heard_own_at: None,
         };
         let mut promotion: Option<Promotion> = None;
         let far = || Instant::now() + Duration::from_secs(3600);
@@ -220,21 +203,21 @@ impl Session {
                     standing.promoting = false;
                     self.on_promoted(task, &mut standing, promoted);
                 }
-                () = tokio::time::sleep_until(standing.promote_at.unwrap_or_else(far)), if standing.promote_at.is_some() && promotion.is_none() => {
-                    let heard = standing.heard_own_at.is_some_and(|at| at.elapsed() < config.confirmation_window);
-                    if heard {
-                        standing.promote_at = None;
-                        standing.promoting = true;
-                        promotion = Some(promote(&self.client, task, topic));
-                    } else {
-                        // A node that joined since our heartbeats last came back may have the
-                        // role and a newer term: moving up now would take the role back under
-                        // our older term. Only a heartbeat of ours that comes back lets us move
-                        // up; if none does, the lease runs out. The bench's rapid kills met
-                        // this: a node restarted within the leader's cold-start window took the
-                        // role, and the leader took it back a second later under its older term.
-                        standing.promote_at = Some(Instant::now() + config.heartbeat_interval);
+                () = tokio::time::sleep_until(standing.promote_at.unwrap_or_else(far)), if standing.promote_at.is_some() => {
+                    // The move starts only when this heartbeat comes back. A node that joined
+                    // since our heartbeats last came back may have the role and a newer term:
+                    // moving up then would take the role back under our older term. The bench's
+                    // rapid kills met this: a node restarted within the leader's cold-start
+                    // window took the role, and the leader took it back a second later.
+                    standing.promote_at = None;
+                    standing.promoting = true;
+                    let limit = standing.lease_until.map_or(config.lease, |until| {
+                        until.saturating_duration_since(Instant::now())
+                    });
+                    if self.send_heartbeat(task, seq, &mut sent, limit).await.is_err() {
+                        return SessionEnd::Disconnected;
                     }
+                    standing.promote_on = Some(*seq);
                 }
                 _ = beat.tick() => {
                     // While leading, a heartbeat stuck in the client must not outlast the lease.
@@ -295,13 +278,21 @@ impl Session {
                     }
                     standing.lease_until = Some(standing.lease_until.map_or(until, |current| current.max(until)));
                     task.lease.renew(sent_at, until);
-                    standing.heard_own_at = Some(Instant::now());
                     stall.reset();
                     if sent_at.elapsed() < config.confirmation_window {
                         standing.slow_since = None;
                     } else if standing.slow_since.get_or_insert_with(Instant::now).elapsed() >= config.lease {
                         warn!(lock = %task.lock, node = %task.node, round_trip = ?sent_at.elapsed(), "{}", SessionEnd::TooSlow.reason());
                         return SessionEnd::TooSlow;
+                    }
+                    if let Some(awaited) = standing.promote_on.filter(|awaited| heartbeat.seq >= *awaited) {
+                        standing.promote_on = None;
+                        if heartbeat.seq == awaited {
+                            promotion = Some(promote(&self.client, task, topic));
+                        } else {
+                            // That heartbeat was lost: the next that comes back sets a new slot.
+                            standing.promoting = false;
+                        }
                     }
                     self.on_own_heartbeat(task, &mut standing);
                 }
@@ -321,7 +312,10 @@ impl Session {
         if self.level != LEADER_LEVEL && standing.promote_at.is_none() && !standing.promoting {
             // Moving up early keeps the time in which a joining node could take the role short.
             let spread_until = task.node_started + task.config.cold_start_window;
-            standing.promote_at = Some(Instant::now().max(spread_until));
+            standing.promote_at = Some(slot_at_or_after(
+                Instant::now().max(spread_until),
+                task.config.confirmation_window,
+            ));
         }
         if standing.reported || standing.report_at.is_some() {
             return;
@@ -362,10 +356,18 @@ impl Session {
             }
             Ok(Err(error)) => {
                 warn!(lock = %task.lock, %error, retry_in = ?PROMOTION_RETRY, "could not move to the leader's priority level; a node that joins may take the lock over");
-                standing.promote_at = Some(Instant::now() + PROMOTION_RETRY);
+                standing.promote_at = Some(self.promotion_retry(task));
             }
-            Err(_) => standing.promote_at = Some(Instant::now() + PROMOTION_RETRY),
+            Err(_) => standing.promote_at = Some(self.promotion_retry(task)),
         }
+    }
+
+    /// The next slot to try the move again after one failed.
+    fn promotion_retry(&self, task: &ElectionTask) -> Instant {
+        slot_at_or_after(
+            Instant::now() + PROMOTION_RETRY,
+            task.config.confirmation_window,
+        )
     }
 
     /// Sends one heartbeat, giving up after `limit`: the client's send waits while it re-creates
