@@ -3,7 +3,7 @@
 //! notes which jobs are paused. Pauses need no reading: the ledger refuses a paused job's claims
 //! at its next tick.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use tokio::time::Instant;
 
 use super::{Fenced, Term};
@@ -12,16 +12,25 @@ use crate::scheduler::report::Tally;
 use crate::scheduler::run::RunKind;
 
 /// How often the leader reads the ledger for triggers: a trigger runs within about this long.
-/// On Pulsar each read is one round trip per lock this node leads.
-pub(super) const CONTROL_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+const CONTROL_POLL: TimeDelta = TimeDelta::seconds(1);
+/// Where in each second the reads fall: every lock of a node reads at the same moment, so that
+/// one wake-up of the runtime serves all of them rather than one each, half-way between the
+/// ticks, which fall on whole seconds.
+const POLL_PHASE: TimeDelta = TimeDelta::milliseconds(500);
+
+/// The read for commands after one at `polled`: the first moment at [`POLL_PHASE`] into a second
+/// that is at most [`CONTROL_POLL`] after it (sooner after a read off that grid).
+fn poll_after(polled: DateTime<Utc>) -> DateTime<Utc> {
+    let due = polled.checked_add_signed(CONTROL_POLL - POLL_PHASE);
+    due.and_then(|due| due.duration_trunc(TimeDelta::seconds(1)).ok())
+        .and_then(|second| second.checked_add_signed(POLL_PHASE))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
 
 impl Term<'_> {
     /// When the next read for commands is due.
     pub(super) fn next_poll(&self) -> DateTime<Utc> {
-        chrono::TimeDelta::from_std(CONTROL_POLL)
-            .ok()
-            .and_then(|poll| self.polled.checked_add_signed(poll))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        poll_after(self.polled)
     }
 
     /// Reads the ledger if a read is due, and acts on what it holds.
@@ -103,5 +112,28 @@ impl Term<'_> {
                 Err(Fenced)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(millis: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + TimeDelta::milliseconds(1_700_000_000_000 + millis)
+    }
+
+    #[test]
+    fn reads_fall_half_way_between_ticks_a_second_apart() {
+        assert_eq!(poll_after(at(500)), at(1_500));
+        assert_eq!(poll_after(at(503)), at(1_500));
+        assert_eq!(poll_after(at(1_499)), at(1_500));
+    }
+
+    #[test]
+    fn a_read_off_the_grid_moves_onto_it_within_a_second() {
+        assert_eq!(poll_after(at(200)), at(500));
+        assert_eq!(poll_after(at(0)), at(500));
+        assert_eq!(poll_after(at(900)), at(1_500));
     }
 }

@@ -418,8 +418,25 @@ impl Ledger for PulsarLedger {
     /// leader asks about every second, and a round trip per lock each time was most of an idle
     /// leader's cost. Every [`FULL_COMMAND_READ`]-th time, or without a reader, it reads to the
     /// end the broker reports, in case a reader stopped receiving without saying so.
+    ///
+    /// The fold of what was received needs no broker and takes the ledger only when no other
+    /// operation holds it, without building the bounded read's future: moving that future was
+    /// the largest single cost of an idle leader of 100 locks (`perf`: 12 % of its CPU in
+    /// `memcpy` under this call), and with it unboxed, 4 %.
     async fn commands(&self) -> Result<PendingCommands, BackendError> {
-        self.bounded(async {
+        if let Ok(mut inner) = self.inner.try_lock() {
+            if inner.reader.is_some() && inner.commands_read + 1 < FULL_COMMAND_READ {
+                inner.commands_read += 1;
+                if let Err(error) = self.read_received(&mut inner) {
+                    // As after any failed operation, the next starts with fresh handles.
+                    inner.producer = None;
+                    return Err(error);
+                }
+                return Ok(inner.state.commands());
+            }
+        }
+        // Boxed, so that this call's own future stays small: the trait boxes it on every call.
+        Box::pin(self.bounded(async {
             let mut inner = self.inner.lock().await;
             inner.commands_read += 1;
             if inner.reader.is_some() && inner.commands_read < FULL_COMMAND_READ {
@@ -429,7 +446,7 @@ impl Ledger for PulsarLedger {
                 self.read_to_end(&mut inner).await?;
             }
             Ok(inner.state.commands())
-        })
+        }))
         .await
     }
 
