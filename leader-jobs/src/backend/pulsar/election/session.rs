@@ -310,12 +310,18 @@ impl Session {
     /// has been in place longer gained the role because the leader's consumer went away.
     fn on_own_heartbeat(&self, task: &ElectionTask, standing: &mut Standing) {
         if self.level != LEADER_LEVEL && standing.promote_at.is_none() && !standing.promoting {
-            // Moving up early keeps the time in which a joining node could take the role short.
+            // Moving up at once keeps the time in which a joining node could take the role
+            // short: after a takeover, the node that was killed often restarts within the
+            // second, and waiting for a slot between ticks let it take the role back (the
+            // bench's kill trials flapped every time). Only the end of the cold-start window,
+            // a moment known in advance, waits for the slot: its move holds back no tick.
             let spread_until = task.node_started + task.config.cold_start_window;
-            standing.promote_at = Some(slot_at_or_after(
-                Instant::now().max(spread_until),
-                task.config.confirmation_window,
-            ));
+            let now = Instant::now();
+            standing.promote_at = Some(if now >= spread_until {
+                now
+            } else {
+                slot_at_or_after(spread_until, task.config.confirmation_window)
+            });
         }
         if standing.reported || standing.report_at.is_some() {
             return;
@@ -356,18 +362,10 @@ impl Session {
             }
             Ok(Err(error)) => {
                 warn!(lock = %task.lock, %error, retry_in = ?PROMOTION_RETRY, "could not move to the leader's priority level; a node that joins may take the lock over");
-                standing.promote_at = Some(self.promotion_retry(task));
+                standing.promote_at = Some(Instant::now() + PROMOTION_RETRY);
             }
-            Err(_) => standing.promote_at = Some(self.promotion_retry(task)),
+            Err(_) => standing.promote_at = Some(Instant::now() + PROMOTION_RETRY),
         }
-    }
-
-    /// The next slot to try the move again after one failed.
-    fn promotion_retry(&self, task: &ElectionTask) -> Instant {
-        slot_at_or_after(
-            Instant::now() + PROMOTION_RETRY,
-            task.config.confirmation_window,
-        )
     }
 
     /// Sends one heartbeat, giving up after `limit`: the client's send waits while it re-creates
