@@ -4,15 +4,15 @@
 //! follower level to its new one, and the broker then holds back every message for its
 //! failover delay (`activeConsumerFailoverDelayTimeMillis`, 1 s by default). No heartbeat of
 //! ours comes back in that second, so a run due in it waits for its confirmation: the bench saw
-//! one tick in 120 start about 0.6 s late after each gain of a lock. Every move starts when a
-//! heartbeat sent for it comes back, so the confirmation is fresh as the delay begins and a tick
-//! in it waits at most about a quarter of a second. At the end of the cold-start window, a move
-//! known in advance, it is also timed: ticks fall on whole seconds (cron has no finer field), and
-//! the heartbeat is sent [`SLOT_BEFORE_SECOND`] less than a confirmation window before one. Its
-//! confirmation covers the tick on that second, the failover delay is over well before the next
-//! one, and a heartbeat sent after it confirms the next tick in time. After a takeover the move
-//! is not put off to a slot: the node that was killed often restarts within the second and,
-//! while the new leader sits at the follower level, may take the role back.
+//! one tick in 120 start about 0.6 s late after each gain of a lock. At the end of the cold-start
+//! window, a move known in advance, the move is timed: ticks fall on whole seconds (cron has no
+//! finer field), and it starts when a heartbeat sent [`SLOT_BEFORE_SECOND`] less than a
+//! confirmation window before one comes back. Its confirmation covers the tick on that second,
+//! the failover delay is over well before the next one, and a heartbeat sent after it confirms
+//! the next tick in time. After a takeover the move is not put off: it starts on the heartbeat
+//! that told the node it leads, because the node that was killed often restarts within the
+//! second and, while the new leader sits at the follower level, may take the role back. A tick
+//! in the failover delay after a takeover may still wait for its confirmation.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -295,6 +295,14 @@ impl Session {
                         }
                     }
                     self.on_own_heartbeat(task, &mut standing);
+                    if standing.promote_at.is_some_and(|at| at <= Instant::now()) {
+                        // After a takeover the move starts on this very heartbeat: a further
+                        // round trip first let a node that joined right after the gain take the
+                        // role (`pulsar_backend.rs` met it in CI).
+                        standing.promote_at = None;
+                        standing.promoting = true;
+                        promotion = Some(promote(&self.client, task, topic));
+                    }
                 }
                 _ = sample.tick(), if !holding => {
                     self.check_for_stalled_leader(task, topic, &mut stall, &mut last_unload).await;
