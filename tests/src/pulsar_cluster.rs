@@ -174,12 +174,7 @@ impl PulsarCluster {
             .map(|(namespace, _)| namespace.to_owned())
             .ok_or_else(|| ClusterError::Admin(format!("{topic} has no namespace")))?;
         let url = format!("{admin}/admin/v2/namespaces/{namespace}/{bundle}/unload");
-        agent()
-            .put(&url)
-            .content_type("application/json")
-            .send("")
-            .map_err(|error| ClusterError::Admin(format!("PUT {url}: {error}")))?;
-        Ok(())
+        admin_put(&url)
     }
 
     /// Unloads every bundle of `namespace` (`public/default`), asked of broker `via`: each topic
@@ -189,12 +184,7 @@ impl PulsarCluster {
             "{}/admin/v2/namespaces/{namespace}/unload",
             self.broker(via).admin
         );
-        agent()
-            .put(&url)
-            .content_type("application/json")
-            .send("")
-            .map_err(|error| ClusterError::Admin(format!("PUT {url}: {error}")))?;
-        Ok(())
+        admin_put(&url)
     }
 
     /// SIGKILL to broker `index`: it dies without closing a connection or handing a topic over.
@@ -254,6 +244,16 @@ impl PulsarCluster {
             &part.join(format!("{name}.conf")),
         )
     }
+}
+
+/// An empty admin `PUT`, as Pulsar's unload endpoints take.
+fn admin_put(url: &str) -> Result<(), ClusterError> {
+    agent()
+        .put(url)
+        .content_type("application/json")
+        .send("")
+        .map_err(|error| ClusterError::Admin(format!("PUT {url}: {error}")))?;
+    Ok(())
 }
 
 fn agent() -> ureq::Agent {
