@@ -52,6 +52,7 @@ enum Fault {
 
 async fn broker_fault(name: &str, fault: Fault) {
     let _one = ONE_AT_A_TIME.lock().await;
+    log_checker_warnings();
     let pulsar = PulsarCluster::for_tests();
     pulsar.start().expect("the tests' Pulsar cluster");
     let unique = unique_name(name);
@@ -112,6 +113,18 @@ async fn broker_fault(name: &str, fault: Fault) {
     let verdict = verdict(&cluster).await;
     println!("runs per node: {:?}", verdict.runs_per_node);
     verdict.assert_clean(cluster.dir());
+}
+
+/// The checker's own client (it reads the ledger after each fault) logs its warnings and the
+/// `pulsar` crate's into the test's captured output, shown when the test fails: a read that
+/// keeps waiting on a topic names the topic and what the broker answered.
+fn log_checker_warnings() {
+    let filter =
+        std::env::var("RUST_LOG").unwrap_or_else(|_| "leader_jobs=warn,pulsar=warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_test_writer()
+        .try_init();
 }
 
 /// Waits until some node starts a run of a tick after `after`.

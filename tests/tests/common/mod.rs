@@ -24,20 +24,55 @@ pub(crate) async fn abandoned_ticks(
     cluster: &Cluster,
     lock: &str,
 ) -> BTreeSet<(String, DateTime<Utc>)> {
+    let mut abandoned = abandoned_log::read_dir(cluster.dir()).expect("abandoned-run reports");
+    abandoned.extend(ledger_abandoned(cluster, lock).await);
+    abandoned
+}
+
+/// How long the checker's read of the ledger may take before it starts again on a fresh client:
+/// the `pulsar` crate retries a lookup or a subscription for as long as the broker answers "not
+/// ready", which after a topic moved usually lasts a few seconds, and the runtime's own ledger
+/// operations are bounded at 15 s.
+const CHECKER_PATIENCE: Duration = Duration::from_secs(40);
+const CHECKER_ATTEMPTS: u32 = 3;
+
+/// The claims the ledger holds as abandoned, read as a new leader would (a term start of its
+/// own), on a client of the checker's own.
+async fn ledger_abandoned(cluster: &Cluster, lock: &str) -> Vec<(String, DateTime<Utc>)> {
     let config = PulsarConfig::new(&cluster.broker().service)
         .and_then(|c| c.with_admin_url(&cluster.broker().admin))
         .and_then(|c| c.topic_prefix(cluster.prefix()))
         .expect("config");
-    let backend = PulsarBackend::new(config).expect("backend");
-    let ledger = backend.ledger(lock, "checker").await.expect("ledger");
-    let start = ledger
-        .begin_term("checker", chrono::Utc::now())
-        .await
-        .expect("read the ledger");
-    backend.close().await;
-    let mut abandoned = abandoned_log::read_dir(cluster.dir()).expect("abandoned-run reports");
-    abandoned.extend(start.history.abandoned.into_iter().map(|c| (c.job, c.tick)));
-    abandoned
+    let mut failures = Vec::new();
+    for attempt in 1..=CHECKER_ATTEMPTS {
+        let backend = PulsarBackend::new(config.clone()).expect("backend");
+        let read = async {
+            let ledger = backend.ledger(lock, "checker").await?;
+            ledger.begin_term("checker", Utc::now()).await
+        };
+        let outcome = tokio::time::timeout(CHECKER_PATIENCE, read).await;
+        // Not waited for without a bound either: the checker's client has no election to resign.
+        let _ = tokio::time::timeout(CHECKER_PATIENCE, backend.close()).await;
+        match outcome {
+            Ok(Ok(start)) => {
+                return start
+                    .history
+                    .abandoned
+                    .into_iter()
+                    .map(|claim| (claim.job, claim.tick))
+                    .collect();
+            }
+            Ok(Err(error)) => failures.push(format!("attempt {attempt}: {error}")),
+            Err(_) => failures.push(format!(
+                "attempt {attempt}: no answer within {CHECKER_PATIENCE:?}"
+            )),
+        }
+    }
+    panic!(
+        "the checker could not read the ledger of {lock} through {}: {failures:?} (node logs in {})",
+        cluster.broker().service,
+        cluster.dir().display()
+    );
 }
 
 /// Judges the run log: every second between the first and the last run must have a run, unless
