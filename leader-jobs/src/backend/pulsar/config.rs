@@ -179,12 +179,16 @@ impl PulsarConfig {
         Ok(self)
     }
 
-    /// How often each node publishes a heartbeat on each election topic (default 500 ms).
+    /// How often a leader publishes a heartbeat on each election topic it leads (default
+    /// 500 ms); followers publish at half that rate.
     ///
-    /// A new leader knows it leads when it receives its own heartbeat, so after the broker moves
-    /// the role (about 1 s after the old leader's connection closes) takeover takes at most one
-    /// more interval. Each node sends `1 / interval` messages per second per election topic: one
-    /// per lock, or one per group with [election groups](Self::election_groups).
+    /// A new leader knows it leads when a heartbeat reaches it (its own, or another node's, which
+    /// it confirms at once with one of its own). The broker moves the role about 1 s after the
+    /// old leader's connection closes and holds the new leader's first delivery for about as
+    /// long, in which the followers' heartbeats pile up, so takeover rarely waits for a
+    /// heartbeat at all. Each leader sends `1 / interval` messages per second per election topic
+    /// and each follower half as many: per lock, or per group with
+    /// [election groups](Self::election_groups).
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
         self.heartbeat_interval = interval;
         self

@@ -6,7 +6,8 @@
 //! - `leader-jobs.<lock>.election` (or, with [`PulsarConfig::election_groups`], a topic that the
 //!   lock shares with others: [`PulsarConfig::election_topic`]): every node subscribes with
 //!   subscription type Failover (its node id as consumer name) and publishes a heartbeat every
-//!   [`heartbeat_interval`](PulsarConfig::heartbeat_interval). The broker delivers only to the
+//!   [`heartbeat_interval`](PulsarConfig::heartbeat_interval) while it leads, every other one
+//!   while it follows. The broker delivers only to the
 //!   active consumer, so a node that receives its own heartbeat leads, for a
 //!   [`lease`](PulsarConfig::lease) counted from that heartbeat's send time. Followers watch the
 //!   subscription's backlog: when the leader stops consuming for

@@ -2,7 +2,8 @@
 //! [`PulsarConfig::election_groups`] a group's, whose leader leads every lock of the group.
 //!
 //! Every node subscribes to the election topic with subscription type Failover and its node
-//! id as consumer name, and publishes a heartbeat there every `heartbeat_interval`. The broker
+//! id as consumer name, and publishes a heartbeat there every `heartbeat_interval` while it leads
+//! (every other interval while it follows: see `session::follower_beat`). The broker
 //! delivers to one active consumer only, so a node that *receives its own heartbeat* knows that it
 //! was the active consumer at some moment after it sent that heartbeat. Its lease runs from that send
 //! time: a leader that stops receiving its heartbeats (the broker moved the role, the connection

@@ -21,6 +21,19 @@ use crate::backend::pulsar::records::Heartbeat;
 
 /// How often followers sample the subscription's backlog to spot a stalled leader.
 const STALL_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+/// How often a node that holds no lease heartbeats: at half a leader's rate.
+///
+/// A follower's heartbeats only tell it, once the broker makes it the active consumer, that it
+/// is: its own come back, or anyone's reach it and it confirms at once with one of its own. The
+/// broker holds dispatch to a new active consumer for its failover delay (1 s), in which the
+/// remaining nodes' heartbeats pile up even at this rate, so takeover waits no longer; and every
+/// heartbeat a follower sends is one more message the leader receives and acknowledges: an idle
+/// leader of 76 locks on 4 election topics wrote to the broker 32 times a second, about 18 of
+/// them acknowledgements of other nodes' heartbeats.
+fn follower_beat(heartbeat_interval: Duration) -> Duration {
+    heartbeat_interval * 2
+}
+
 /// How long resigning waits for the broker to confirm each close.
 const CLOSE_BOUND: Duration = Duration::from_secs(2);
 /// The least time between two heartbeats sent because a confirmation was wanted.
@@ -163,12 +176,13 @@ impl Session {
         seq: &mut u64,
     ) -> SessionEnd {
         let config = &task.config;
-        let mut beat = tokio::time::interval(config.heartbeat_interval);
+        let mut beat_every = follower_beat(config.heartbeat_interval);
+        let mut beat = tokio::time::interval(beat_every);
         beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut sample = tokio::time::interval(STALL_SAMPLE_INTERVAL);
         sample.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut sent: VecDeque<(u64, Instant)> = VecDeque::new();
-        let mut stall = StallDetector::new(config.stall_grace, config.heartbeat_interval);
+        let mut stall = StallDetector::new(config.stall_grace, beat_every);
         let mut last_unload: Option<Instant> = None;
         let mut standing = Standing {
             lease_until: None,
@@ -184,6 +198,12 @@ impl Session {
 
         loop {
             let holding = standing.lease_until.is_some();
+            // Within a session the lease is only ever gained: a lapse ends the session.
+            if holding && beat_every != config.heartbeat_interval {
+                beat_every = config.heartbeat_interval;
+                beat = tokio::time::interval_at(Instant::now() + beat_every, beat_every);
+                beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            }
             tokio::select! {
                 biased;
                 () = tokio::time::sleep_until(standing.lease_until.unwrap_or_else(far)), if holding => {
