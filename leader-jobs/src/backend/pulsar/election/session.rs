@@ -176,13 +176,14 @@ impl Session {
         seq: &mut u64,
     ) -> SessionEnd {
         let config = &task.config;
-        let mut beat_every = follower_beat(config.heartbeat_interval);
+        let follower_every = follower_beat(config.heartbeat_interval);
+        let mut beat_every = follower_every;
         let mut beat = tokio::time::interval(beat_every);
         beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut sample = tokio::time::interval(STALL_SAMPLE_INTERVAL);
         sample.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut sent: VecDeque<(u64, Instant)> = VecDeque::new();
-        let mut stall = StallDetector::new(config.stall_grace, beat_every);
+        let mut stall = StallDetector::new(config.stall_grace, follower_every);
         let mut last_unload: Option<Instant> = None;
         let mut standing = Standing {
             lease_until: None,
