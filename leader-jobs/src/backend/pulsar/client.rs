@@ -3,9 +3,11 @@
 //! actionable [`ConnectError`], when the broker refuses the credentials or the certificate.
 //!
 //! The `pulsar` crate takes one service URL and looks every topic up through it, also when a
-//! consumer or producer reconnects. With several service URLs, [`ServiceClients`] keeps one
-//! client on one of them and moves to a client on the next when an open through it fails, so a
-//! dead lookup broker costs each election and ledger one failed open.
+//! consumer or producer reconnects. [`ServiceClients`] keeps one client and replaces it when an
+//! open through it fails: with several service URLs by a client on the next one, so a dead
+//! lookup broker costs each election and ledger one failed open; with one, by a fresh client on
+//! the same URL, because a client can be left unable to connect at all (see
+//! [`ServiceClients::failed`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -32,7 +34,8 @@ pub(crate) struct ServiceClients {
     config: std::sync::Arc<PulsarConfig>,
     current: Mutex<Option<Current>>,
     /// One more than the newest generation of client an open through which failed (0: none):
-    /// if that is the current client, the next caller connects through the next service URL.
+    /// if that is the current client, the next caller connects anew, through the next service
+    /// URL.
     /// Apart from `current`, so that reporting a failure never waits for a connect under way.
     failed: AtomicU64,
 }
@@ -81,7 +84,12 @@ impl ServiceClients {
         };
         let (client, url) = connect(&self.config, start).await?;
         if current.is_some() {
-            info!(url = %self.config.service.nth_round(url), "looking topics up through another broker");
+            let url = self.config.service.nth_round(url);
+            if self.config.service.len() > 1 {
+                info!(%url, "looking topics up through another broker");
+            } else {
+                info!(%url, "connected to Pulsar again with a fresh client after a failed open");
+            }
         }
         *current = Some(Current {
             client: client.clone(),
@@ -95,14 +103,20 @@ impl ServiceClients {
         })
     }
 
-    /// Reports that an open through `connected` failed. With several service URLs the next
-    /// [`get`](Self::get) connects through the next one: the lookup broker may be the one that
-    /// is gone. Clients already handed out keep working where their broker does.
+    /// Reports that an open through `connected` failed: the next [`get`](Self::get) makes a new
+    /// client, through the next service URL when there are several (the lookup broker may be
+    /// the one that is gone). Clients already handed out keep working where their broker does.
+    ///
+    /// With one service URL the new client is on the same URL, and that is the point: the
+    /// `pulsar` crate (6.9) marks a broker "connecting" while it retries a connection, and when
+    /// the future that started the attempt is dropped — every bounded operation of ours drops
+    /// it at its bound — the mark stays, and every later connection to that broker waits on it
+    /// forever. A test that killed and restarted its broker met exactly that: the node's
+    /// client never connected again (the broker's log showed no connection from it), and its
+    /// ledger stayed unreadable. A fresh client starts with no marks.
     pub(crate) fn failed(&self, connected: &Connected) {
-        if self.config.service.len() > 1 {
-            self.failed
-                .fetch_max(connected.generation + 1, Ordering::Relaxed);
-        }
+        self.failed
+            .fetch_max(connected.generation + 1, Ordering::Relaxed);
     }
 
     /// Whether the broker that `connected` looks topics up through refuses TCP connections: its

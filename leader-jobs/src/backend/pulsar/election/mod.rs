@@ -130,6 +130,10 @@ impl ElectionTask {
                         // Its connection is gone: dropping it is enough, and waiting for the
                         // broker to confirm closes on a dead connection would delay rejoining.
                         drop(session);
+                        // A heartbeat cut off at its bound may have been reconnecting, which can
+                        // leave the client unable to connect again: rejoin on a fresh one (see
+                        // `ServiceClients::failed`).
+                        self.clients.failed(&connected);
                     } else {
                         session.close().await;
                     }

@@ -96,7 +96,6 @@ impl PulsarLedger {
             }
         };
         self.answered();
-        self.made_handles_with(connected);
         Ok(reader)
     }
 

@@ -78,8 +78,9 @@ pub(crate) struct PulsarLedger {
     inner: Mutex<Inner>,
     /// When the broker last answered anything; see [`KEPT_HANDLE_PATIENCE`].
     last_answer: std::sync::Mutex<Instant>,
-    /// The client the producer or reader in use was made with: its lookup broker is the one
-    /// `bounded` probes.
+    /// The client the producer or reader in use was made with, or that an open under way uses:
+    /// its lookup broker is the one `bounded` probes, and the one it reports when an operation
+    /// gets no answer.
     handles_through: std::sync::Mutex<Option<Connected>>,
     /// See [`PulsarConfig::checkpoint_every`].
     checkpoint_every: u64,
@@ -144,17 +145,17 @@ impl PulsarLedger {
         })
     }
 
-    /// The client to open consumers and producers with.
+    /// The client to open consumers and producers with, noted as the one in use.
     async fn connected(&self) -> Result<Connected, BackendError> {
-        connected(&self.clients).await
+        let connected = connected(&self.clients).await?;
+        *self.handles_through() = Some(connected.clone());
+        Ok(connected)
     }
 
-    /// Notes that the producer or reader now in use was made with `connected`.
-    fn made_handles_with(&self, connected: Connected) {
-        *self
-            .handles_through
+    fn handles_through(&self) -> std::sync::MutexGuard<'_, Option<Connected>> {
+        self.handles_through
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(connected);
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Resolves once the lookup broker of the handles in use refuses connections, probing from
@@ -163,11 +164,7 @@ impl PulsarLedger {
     async fn lookup_gone(&self) -> String {
         tokio::time::sleep(LOOKUP_PROBE_AFTER).await;
         loop {
-            let through = self
-                .handles_through
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
+            let through = self.handles_through().clone();
             if let Some(connected) = through
                 && self.clients.lookup_refuses(&connected).await
             {
@@ -213,7 +210,6 @@ impl PulsarLedger {
                 }
             };
             self.answered();
-            self.made_handles_with(connected);
             inner.producer = Some(producer);
         }
         let Some(producer) = inner.producer.as_mut() else {
@@ -500,6 +496,12 @@ impl PulsarLedger {
         let outcome = tokio::select! {
             bounded = tokio::time::timeout(OPERATION_TIMEOUT, operation) => {
                 bounded.unwrap_or_else(|_| {
+                    // Cut off here, the client may have been connecting to a broker, and a
+                    // `pulsar` client whose connect was dropped never connects there again
+                    // (see `ServiceClients::failed`).
+                    if let Some(connected) = self.handles_through().as_ref() {
+                        self.clients.failed(connected);
+                    }
                     Err(BackendError::new(format!(
                         "no answer from the broker on {} within {OPERATION_TIMEOUT:?}; is it reachable?",
                         self.topic
