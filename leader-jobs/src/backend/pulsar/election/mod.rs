@@ -23,6 +23,7 @@
 //! acknowledges every heartbeat it receives — and after `stall_grace` they unload the topic through
 //! the admin API, which makes the broker pick another active consumer at once.
 
+mod cadence;
 mod lease;
 mod promotion;
 mod session;

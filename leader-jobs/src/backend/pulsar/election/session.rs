@@ -8,9 +8,10 @@ use futures::StreamExt;
 use pulsar::consumer::ConsumerOptions;
 use pulsar::{Consumer, Producer, SubType, TokioExecutor};
 use tokio::sync::oneshot;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use super::cadence;
 use super::promotion::{Promotion, promote, slot_at_or_after};
 use super::stall::StallDetector;
 use super::{ElectionTask, LEADER_LEVEL, SUBSCRIPTION};
@@ -178,10 +179,12 @@ impl Session {
         let config = &task.config;
         let follower_every = follower_beat(config.heartbeat_interval);
         let mut beat_every = follower_every;
+        // The first heartbeat goes at once, for a quick election; the rest on the node's grid.
         let mut beat = tokio::time::interval(beat_every);
-        beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut sample = tokio::time::interval(STALL_SAMPLE_INTERVAL);
-        sample.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut beat_on_grid = false;
+        // Half-way between a follower's heartbeats: a sample taken as our own heartbeat leaves
+        // would count it in the backlog.
+        let mut sample = cadence::on_grid(STALL_SAMPLE_INTERVAL, STALL_SAMPLE_INTERVAL / 2);
         let mut sent: VecDeque<(u64, Instant)> = VecDeque::new();
         let mut stall = StallDetector::new(config.stall_grace, follower_every);
         let mut last_unload: Option<Instant> = None;
@@ -202,8 +205,8 @@ impl Session {
             // Within a session the lease is only ever gained: a lapse ends the session.
             if holding && beat_every != config.heartbeat_interval {
                 beat_every = config.heartbeat_interval;
-                beat = tokio::time::interval_at(Instant::now() + beat_every, beat_every);
-                beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+                beat = cadence::on_grid(beat_every, Duration::ZERO);
+                beat_on_grid = true;
             }
             tokio::select! {
                 biased;
@@ -247,6 +250,10 @@ impl Session {
                     });
                     if self.send_heartbeat(task, seq, &mut sent, limit).await.is_err() {
                         return SessionEnd::Disconnected;
+                    }
+                    if !beat_on_grid {
+                        beat = cadence::on_grid(beat_every, Duration::ZERO);
+                        beat_on_grid = true;
                     }
                 }
                 () = task.lease.nudged(), if holding => {
