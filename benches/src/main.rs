@@ -461,7 +461,8 @@ fn timeouts_note(label: &str, fault: &str, trials: &Trials) -> String {
 }
 
 /// The idle cost's rows: per lock count, one election per lock beside the smallest count, and
-/// `groups` election groups beside one election per lock.
+/// `groups` election groups beside one election per lock. A row has no peer where the peer is
+/// itself (the smallest count) or was not measured (one election per lock that did not elect).
 fn idle_rows(rows: &mut Vec<Row>, costs: &[(idle::IdleSetup, idle::IdleCost)], groups: u16) {
     let per_lock = |locks: usize| {
         costs
@@ -472,12 +473,12 @@ fn idle_rows(rows: &mut Vec<Row>, costs: &[(idle::IdleSetup, idle::IdleCost)], g
     let Some(base) = costs.first().map(|(_, cost)| *cost) else {
         return;
     };
-    for (setup, cost) in costs {
+    for (position, (setup, cost)) in costs.iter().enumerate() {
         let (name, peer, against, how) = if setup.election_groups == 0 {
             (
                 format!("idle_{}_locks", setup.locks),
                 format!("at_{}_locks", base.locks),
-                base,
+                Some(base).filter(|_| position > 0),
                 format!(
                     "{} idle nodes sharing {} locks, one election topic each",
                     setup.nodes, setup.locks
@@ -487,37 +488,41 @@ fn idle_rows(rows: &mut Vec<Row>, costs: &[(idle::IdleSetup, idle::IdleCost)], g
             (
                 format!("idle_{}_locks_{groups}_groups", setup.locks),
                 "one_election_per_lock".to_owned(),
-                per_lock(setup.locks).unwrap_or(*cost),
+                per_lock(setup.locks),
                 format!(
                     "{} idle nodes sharing {} locks on {groups} election topics",
                     setup.nodes, setup.locks
                 ),
             )
         };
-        for (what, unit, mine, theirs) in [
-            (
-                "CPU % of the busiest node",
-                "cpu_percent",
+        let figures = |cost: &idle::IdleCost| {
+            [
                 cost.cpu_percent,
-                against.cpu_percent,
-            ),
-            (
-                "resident memory of the largest node, MB",
-                "rss_mb",
                 cost.rss_mb,
-                against.rss_mb,
-            ),
+                cost.broker_messages_per_second,
+            ]
+        };
+        let theirs = against.as_ref().map(figures);
+        for (index, (what, unit)) in [
+            ("CPU % of the busiest node", "cpu_percent"),
+            ("resident memory of the largest node, MB", "rss_mb"),
             (
                 "broker messages in + out per second, all nodes together",
                 "broker_msgs_per_s",
-                cost.broker_messages_per_second,
-                against.broker_messages_per_second,
             ),
-        ] {
-            rows.push(
-                Row::new(format!("{name}_{unit}"), mine, format!("{how}: {what}"))
-                    .beside(&peer, theirs),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let row = Row::new(
+                format!("{name}_{unit}"),
+                figures(cost)[index],
+                format!("{how}: {what}"),
             );
+            rows.push(match theirs {
+                Some(theirs) => row.beside(&peer, theirs[index]),
+                None => row,
+            });
         }
     }
 }
