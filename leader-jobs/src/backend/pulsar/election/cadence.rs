@@ -4,16 +4,37 @@
 //! An idle node's cost is mostly its wake-ups, not the work in them: `strace` of a follower in
 //! four election groups counted about 18 wake-ups a second, for four heartbeats and four backlog
 //! samples a second whose timers each ran on the phase of the session that set it.
+//!
+//! The grid sits a quarter of a second past the wall clock's whole seconds, where no job's tick
+//! falls (ticks are whole seconds) and no read for operators' commands (half-way between), so
+//! heartbeats do not compete with a run that is due.
 
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-/// The grid's origin: the first time any session of this process asked.
+/// How far past a whole second of the wall clock the grid's moments fall.
+const PHASE: Duration = Duration::from_millis(250);
+
+/// The grid's origin: a moment [`PHASE`] past a whole second, at or before the first time any
+/// session of this process asked. The wall clock is read once: a step of it later moves the
+/// grid off its phase, which costs nothing but the spacing from ticks.
 fn origin() -> Instant {
     static ORIGIN: OnceLock<Instant> = OnceLock::new();
-    *ORIGIN.get_or_init(Instant::now)
+    *ORIGIN.get_or_init(|| {
+        let now = Instant::now();
+        let into_second = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|since| Duration::from_nanos(since.subsec_nanos().into()))
+            .unwrap_or_default();
+        let back = if into_second >= PHASE {
+            into_second - PHASE
+        } else {
+            into_second + Duration::from_secs(1) - PHASE
+        };
+        now.checked_sub(back).unwrap_or(now)
+    })
 }
 
 /// The first moment at or after `now` that is `offset` past a multiple of `period` since
@@ -71,6 +92,17 @@ mod tests {
         let origin = Instant::now() + SECOND;
         let now = Instant::now();
         assert_eq!(next_on_grid(origin, now, SECOND, Duration::ZERO), now);
+    }
+
+    #[test]
+    fn the_grid_falls_a_quarter_second_past_the_wall_clocks_seconds() {
+        let since_origin = Instant::now().duration_since(origin());
+        let wall = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap();
+        let origin_on_the_wall = wall - since_origin;
+        let off = i64::from(origin_on_the_wall.subsec_nanos()) - 250_000_000;
+        assert!(off.abs() < 5_000_000, "{off} ns off the phase");
     }
 
     #[tokio::test]
