@@ -102,7 +102,9 @@ mod tests {
             .unwrap();
         let origin_on_the_wall = wall - since_origin;
         let off = i64::from(origin_on_the_wall.subsec_nanos()) - 250_000_000;
-        assert!(off.abs() < 5_000_000, "{off} ns off the phase");
+        // Loose: each side reads two clocks one after the other, and a loaded machine may
+        // preempt a thread between the reads; a grid off its phase would be off by more.
+        assert!(off.abs() < 50_000_000, "{off} ns off the phase");
     }
 
     #[tokio::test]
