@@ -502,6 +502,7 @@ fn idle_rows(rows: &mut Vec<Row>, costs: &[(idle::IdleSetup, idle::IdleCost)], g
                 cost.broker_messages_per_second,
             ]
         };
+        let ours = figures(cost);
         let theirs = against.as_ref().map(figures);
         for (index, (what, unit)) in [
             ("CPU % of the busiest node", "cpu_percent"),
@@ -516,7 +517,7 @@ fn idle_rows(rows: &mut Vec<Row>, costs: &[(idle::IdleSetup, idle::IdleCost)], g
         {
             let row = Row::new(
                 format!("{name}_{unit}"),
-                figures(cost)[index],
+                ours[index],
                 format!("{how}: {what}"),
             );
             rows.push(match theirs {
@@ -549,5 +550,59 @@ fn push_summary(
             )
             .beside(peer, other),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn measured(
+        locks: usize,
+        election_groups: u16,
+        cpu_percent: f64,
+    ) -> (idle::IdleSetup, idle::IdleCost) {
+        let setup = idle::IdleSetup {
+            nodes: 3,
+            locks,
+            election_groups,
+            window: Duration::from_secs(30),
+        };
+        let cost = idle::IdleCost {
+            locks,
+            cpu_percent,
+            rss_mb: 20.0,
+            broker_messages_per_second: 32.0,
+        };
+        (setup, cost)
+    }
+
+    fn cpu_line(rows: &[Row], name: &str) -> String {
+        rows.iter()
+            .map(Row::line)
+            .find(|line| line.starts_with(&format!("{name}_cpu_percent ")))
+            .unwrap()
+    }
+
+    #[test]
+    fn an_idle_row_has_a_peer_only_where_another_setup_was_measured() {
+        // 1000 locks on one topic each did not elect, so only its groups' row exists.
+        let costs = [
+            measured(10, 0, 0.3),
+            measured(100, 0, 1.5),
+            measured(100, 4, 0.3),
+            measured(1000, 4, 1.1),
+        ];
+        let mut rows = Vec::new();
+        idle_rows(&mut rows, &costs, 4);
+        assert_eq!(
+            cpu_line(&rows, "idle_10_locks"),
+            "idle_10_locks_cpu_percent ours=0.3000"
+        );
+        assert!(cpu_line(&rows, "idle_100_locks").contains("at_10_locks=0.3000 ratio=5.000"));
+        assert!(cpu_line(&rows, "idle_100_locks_4_groups").contains("one_election_per_lock=1.50"));
+        assert!(!cpu_line(&rows, "idle_1000_locks_4_groups").contains("ratio"));
     }
 }
