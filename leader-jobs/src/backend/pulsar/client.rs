@@ -4,10 +4,10 @@
 //!
 //! The `pulsar` crate takes one service URL and looks every topic up through it, also when a
 //! consumer or producer reconnects. [`ServiceClients`] keeps one client and replaces it when an
-//! open through it fails: with several service URLs by a client on the next one, so a dead
-//! lookup broker costs each election and ledger one failed open; with one, by a fresh client on
-//! the same URL, because a client can be left unable to connect at all (see
-//! [`ServiceClients::failed`]).
+//! open through it fails, or an operation times out or disconnects: with several service URLs
+//! by a client on the next one, so a dead lookup broker costs each election and ledger one
+//! failed open; with one, by a fresh client on the same URL, because a client can be left
+//! unable to connect at all (see [`ServiceClients::failed`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -88,7 +88,7 @@ impl ServiceClients {
             if self.config.service.len() > 1 {
                 info!(%url, "looking topics up through another broker");
             } else {
-                info!(%url, "connected to Pulsar again with a fresh client after a failed open");
+                info!(%url, "connected to Pulsar again with a fresh client after a failure");
             }
         }
         *current = Some(Current {
@@ -103,7 +103,8 @@ impl ServiceClients {
         })
     }
 
-    /// Reports that an open through `connected` failed: the next [`get`](Self::get) makes a new
+    /// Reports that an open through `connected` failed, or that an operation on handles made
+    /// with it got no answer or lost its connection: the next [`get`](Self::get) makes a new
     /// client, through the next service URL when there are several (the lookup broker may be
     /// the one that is gone). Clients already handed out keep working where their broker does.
     ///
